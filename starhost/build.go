@@ -1,0 +1,165 @@
+package starhost
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// A File is one source file a version was built from, with the SHA-256 of
+// the content that was executed.
+type File struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// A builtModule is the result of executing one integration module and the
+// libraries it loads, on the side, before anything is swapped in.
+type builtModule struct {
+	path  string
+	decls []*declaration
+	files []File   // the module first, then every library it loaded, transitively
+	logs  []string // print output of the top levels
+	took  time.Duration
+}
+
+// builder executes one module with a load cache that detects cycles. It is
+// used by one goroutine; builds of different modules run in parallel on
+// separate builders.
+type builder struct {
+	src      *sources
+	sb       *sandbox
+	cache    map[string]*loadEntry
+	stack    []loadLink
+	files    []File
+	logs     []string
+	steps    uint64 // steps used so far by this build
+	deadline time.Time
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error
+	done    bool
+}
+
+// A loadLink is one active load statement: module from is executing the
+// load of name at pos.
+type loadLink struct {
+	from string
+	pos  syntax.Position
+	name string
+}
+
+const moduleKey = "starhost.module"
+
+// buildModule reads, compiles and executes the module at path (a
+// canonical module path) and validates its declarations. It has no side
+// effects on the host.
+func buildModule(src *sources, sb *sandbox, path string) (*builtModule, error) {
+	start := time.Now()
+	b := &builder{src: src, sb: sb, cache: map[string]*loadEntry{}, deadline: start.Add(sb.limits.Timeout)}
+	var decls []*declaration
+	if _, err := b.exec(path, &decls); err != nil {
+		return nil, err
+	}
+	if len(decls) == 0 {
+		return nil, diagFile(path, "declares no integration; call integration(name = \"...\", handlers = {\"event\": fn}) at the top level")
+	}
+	return &builtModule{path: path, decls: decls, files: b.files, logs: b.logs, took: time.Since(start)}, nil
+}
+
+// exec executes one module; decls is non-nil only for the integration
+// module itself, whose top level may call integration().
+func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDict, error) {
+	if e, ok := b.cache[module]; ok {
+		return e.globals, e.err
+	}
+	e := &loadEntry{}
+	b.cache[module] = e
+	defer func() { e.done = true }()
+	src, err := b.src.read(module)
+	if err != nil {
+		e.err = err
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	b.files = append(b.files, File{Path: module, SHA256: hex.EncodeToString(sum[:])})
+
+	thread := &starlark.Thread{Name: "load " + module, Load: b.load, Print: b.print}
+	thread.SetLocal(moduleKey, module)
+	if decls != nil {
+		thread.SetLocal(declarationsKey, decls)
+	}
+	remaining := time.Until(b.deadline)
+	if b.steps >= b.sb.limits.Steps || remaining <= 0 {
+		e.err = diagFile(module, "the load tree exhausted its budget before this library ran")
+		return nil, e.err
+	}
+	e.err = b.sb.guardWith(thread, "top level of "+module, b.sb.limits.Steps-b.steps, remaining, func() error {
+		g, err := starlark.ExecFileOptions(fileOptions, thread, module, src, b.sb.predeclared)
+		e.globals = g
+		return err
+	})
+	b.steps += thread.ExecutionSteps()
+	if e.err != nil {
+		e.globals = nil
+	}
+	return e.globals, e.err
+}
+
+func (b *builder) print(thread *starlark.Thread, msg string) {
+	if len(b.logs) < 100 {
+		b.logs = append(b.logs, truncate(msg, b.sb.limits.MaxLogBytes))
+	}
+}
+
+// load implements Thread.Load: it resolves the name against the roots,
+// reports cycles with the whole chain, and executes each library once.
+func (b *builder) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
+	from, _ := thread.Local(moduleKey).(string)
+	pos := thread.CallFrame(0).Pos
+	target, err := b.src.resolveLoad(from, pos, name)
+	if err != nil {
+		return nil, err
+	}
+	link := loadLink{from: from, pos: pos, name: name}
+	if e, ok := b.cache[target]; ok && !e.done {
+		return nil, b.cycleError(target, link)
+	}
+	b.stack = append(b.stack, link)
+	defer func() { b.stack = b.stack[:len(b.stack)-1] }()
+	// Steps used by the loading thread so far count against the library.
+	b.steps += thread.ExecutionSteps()
+	g, err := b.exec(target, nil)
+	b.steps -= min(b.steps, thread.ExecutionSteps())
+	return g, err
+}
+
+func (b *builder) cycleError(target string, closing loadLink) error {
+	chain := append([]loadLink(nil), b.stack...)
+	chain = append(chain, closing)
+	for i, l := range chain {
+		if l.from == target {
+			chain = chain[i:]
+			break
+		}
+	}
+	parts := make([]string, len(chain))
+	for i, l := range chain {
+		parts[i] = fmt.Sprintf("%s loads %q", l.pos, l.name)
+	}
+	return diagAt(closing.pos, "load cycle: %s; move the shared code into a library that neither loads", strings.Join(parts, " -> "))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "… (truncated)"
+}

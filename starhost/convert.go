@@ -1,0 +1,287 @@
+package starhost
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"time"
+
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// A converter moves values across the boundary between Go and Starlark
+// with bounded depth and size, so that a deeply nested or huge value is
+// rejected with an error instead of exhausting the stack or the heap.
+type converter struct {
+	maxDepth  int
+	maxValues int
+	n         int // values seen so far
+}
+
+func newConverter(l Limits) *converter {
+	return &converter{maxDepth: l.MaxDepth, maxValues: l.MaxValues}
+}
+
+// boundError is the error of a value that crosses a limit; path says where
+// in the value ("data.items[3]").
+type boundError struct {
+	path string
+	msg  string
+}
+
+func (e *boundError) Error() string {
+	if e.path == "" {
+		return e.msg
+	}
+	return e.path + ": " + e.msg
+}
+
+func at(err error, step string) error {
+	if be, ok := err.(*boundError); ok {
+		if be.path == "" || be.path[0] == '[' {
+			be.path = step + be.path
+		} else {
+			be.path = step + "." + be.path
+		}
+	}
+	return err
+}
+
+func (c *converter) enter(depth int) error {
+	if depth > c.maxDepth {
+		return &boundError{msg: fmt.Sprintf("nested deeper than %d levels", c.maxDepth)}
+	}
+	c.n++
+	if c.n > c.maxValues {
+		return &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
+	}
+	return nil
+}
+
+// toStarlark converts a Go value (as produced by encoding/json, plus Go
+// integers) into a Starlark value.
+func (c *converter) toStarlark(v any, depth int) (starlark.Value, error) {
+	if err := c.enter(depth); err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case nil:
+		return starlark.None, nil
+	case bool:
+		return starlark.Bool(v), nil
+	case string:
+		return starlark.String(v), nil
+	case int:
+		return starlark.MakeInt(v), nil
+	case int64:
+		return starlark.MakeInt64(v), nil
+	case uint64:
+		return starlark.MakeUint64(v), nil
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return starlark.MakeInt64(int64(v)), nil
+		}
+		return starlark.Float(v), nil
+	case json.Number:
+		if i, ok := new(big.Int).SetString(string(v), 10); ok {
+			return starlark.MakeBigInt(i), nil
+		}
+		f, err := v.Float64()
+		if err != nil {
+			return nil, &boundError{msg: fmt.Sprintf("bad number %q", v)}
+		}
+		return starlark.Float(f), nil
+	case []any:
+		elems := make([]starlark.Value, len(v))
+		for i, e := range v {
+			sv, err := c.toStarlark(e, depth+1)
+			if err != nil {
+				return nil, at(err, fmt.Sprintf("[%d]", i))
+			}
+			elems[i] = sv
+		}
+		return starlark.NewList(elems), nil
+	case map[string]any:
+		d := starlark.NewDict(len(v))
+		for _, k := range sortedKeys(v) {
+			sv, err := c.toStarlark(v[k], depth+1)
+			if err != nil {
+				return nil, at(err, k)
+			}
+			_ = d.SetKey(starlark.String(k), sv)
+		}
+		return d, nil
+	case time.Time:
+		return starlarktime.Time(v), nil
+	}
+	return nil, &boundError{msg: fmt.Sprintf("cannot convert Go %T", v)}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fromStarlark converts a Starlark value into plain Go data: nil, bool,
+// int64 (or *big.Int), float64, string, []any and map[string]any.
+// Functions and other values that are not data are rejected.
+func (c *converter) fromStarlark(v starlark.Value, depth int) (any, error) {
+	if err := c.enter(depth); err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.Bool:
+		return bool(v), nil
+	case starlark.Int:
+		if i, ok := v.Int64(); ok {
+			return i, nil
+		}
+		return v.BigInt(), nil
+	case starlark.Float:
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, &boundError{msg: fmt.Sprintf("%v is not a finite number", f)}
+		}
+		return f, nil
+	case starlark.String:
+		return string(v), nil
+	case starlark.Bytes:
+		return string(v), nil
+	case starlarktime.Time:
+		return time.Time(v).UTC().Format(time.RFC3339Nano), nil
+	case starlarktime.Duration:
+		return time.Duration(v).String(), nil
+	case *starlark.Dict:
+		m := make(map[string]any, v.Len())
+		for _, item := range v.Items() {
+			k, ok := item[0].(starlark.String)
+			if !ok {
+				return nil, &boundError{msg: fmt.Sprintf("dict key %s is a %s; only string keys cross the boundary", item[0], item[0].Type())}
+			}
+			gv, err := c.fromStarlark(item[1], depth+1)
+			if err != nil {
+				return nil, at(err, string(k))
+			}
+			m[string(k)] = gv
+		}
+		return m, nil
+	case *starlarkstruct.Struct:
+		m := make(map[string]any)
+		for _, name := range v.AttrNames() {
+			fv, _ := v.Attr(name)
+			gv, err := c.fromStarlark(fv, depth+1)
+			if err != nil {
+				return nil, at(err, name)
+			}
+			m[name] = gv
+		}
+		return m, nil
+	case starlark.Indexable: // list, tuple, range
+		n := v.Len()
+		if c.n+n > c.maxValues {
+			return nil, &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
+		}
+		out := make([]any, n)
+		for i := range n {
+			gv, err := c.fromStarlark(v.Index(i), depth+1)
+			if err != nil {
+				return nil, at(err, fmt.Sprintf("[%d]", i))
+			}
+			out[i] = gv
+		}
+		return out, nil
+	case *starlark.Set:
+		out := make([]any, 0, v.Len())
+		iter := v.Iterate()
+		defer iter.Done()
+		var e starlark.Value
+		for i := 0; iter.Next(&e); i++ {
+			gv, err := c.fromStarlark(e, depth+1)
+			if err != nil {
+				return nil, at(err, fmt.Sprintf("[%d]", i))
+			}
+			out = append(out, gv)
+		}
+		return out, nil
+	}
+	return nil, &boundError{msg: fmt.Sprintf("a %s is not data; return dicts, lists, strings, numbers, bools or None", v.Type())}
+}
+
+// measure walks a Starlark value and fails if it is nested deeper or holds
+// more values than the limits allow. Cyclic values fail on depth.
+func (c *converter) measure(v starlark.Value, depth int) error {
+	if err := c.enter(depth); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case *starlark.Dict:
+		for _, item := range v.Items() {
+			if err := c.measure(item[1], depth+1); err != nil {
+				return at(err, item[0].String())
+			}
+		}
+	case *starlark.List:
+		return c.measureSeq(v, depth)
+	case starlark.Tuple:
+		return c.measureSeq(v, depth)
+	case *starlarkstruct.Struct:
+		for _, name := range v.AttrNames() {
+			fv, _ := v.Attr(name)
+			if err := c.measure(fv, depth+1); err != nil {
+				return at(err, name)
+			}
+		}
+	case *starlark.Set:
+		c.n += v.Len()
+		if c.n > c.maxValues {
+			return &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
+		}
+	}
+	return nil
+}
+
+func (c *converter) measureSeq(v starlark.Indexable, depth int) error {
+	for i := range v.Len() {
+		if err := c.measure(v.Index(i), depth+1); err != nil {
+			return at(err, fmt.Sprintf("[%d]", i))
+		}
+	}
+	return nil
+}
+
+// deepCopy copies the mutable containers of a Starlark value (dicts,
+// lists, and tuples that hold them), so that a function given the copy
+// cannot change the original. It assumes v has been measured.
+func deepCopy(v starlark.Value) starlark.Value {
+	switch v := v.(type) {
+	case *starlark.Dict:
+		d := starlark.NewDict(v.Len())
+		for _, item := range v.Items() {
+			_ = d.SetKey(item[0], deepCopy(item[1]))
+		}
+		return d
+	case *starlark.List:
+		elems := make([]starlark.Value, v.Len())
+		for i := range elems {
+			elems[i] = deepCopy(v.Index(i))
+		}
+		return starlark.NewList(elems)
+	case starlark.Tuple:
+		t := make(starlark.Tuple, len(v))
+		for i, e := range v {
+			t[i] = deepCopy(e)
+		}
+		return t
+	}
+	return v
+}

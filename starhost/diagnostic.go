@@ -1,0 +1,132 @@
+package starhost
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// A Diagnostic is an error at a position in an integration's source: the
+// file, 1-based line and column, and a message that says what is wrong.
+// Its Error method formats it the way compilers and editors expect,
+// "file:line:col: message".
+type Diagnostic struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+	Msg  string `json:"message"`
+	// Backtrace is the Starlark call stack at a runtime error, innermost
+	// call last; empty for static errors.
+	Backtrace string `json:"backtrace,omitempty"`
+}
+
+// Error returns "file:line:col: message" (or "file: message" when the
+// position is unknown).
+func (d *Diagnostic) Error() string {
+	if d.Line == 0 {
+		return d.File + ": " + d.Msg
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Msg)
+}
+
+// Position returns "file:line:col", the part of Error before the message.
+func (d *Diagnostic) Position() string {
+	if d.Line == 0 {
+		return d.File
+	}
+	return fmt.Sprintf("%s:%d:%d", d.File, d.Line, d.Col)
+}
+
+// A DiagnosticList is an error made of several diagnostics, such as every
+// undefined name in a file. It is never empty.
+type DiagnosticList []*Diagnostic
+
+// Error returns one "file:line:col: message" per line.
+func (l DiagnosticList) Error() string {
+	parts := make([]string, len(l))
+	for i, d := range l {
+		parts[i] = d.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func diagAt(pos syntax.Position, format string, args ...any) *Diagnostic {
+	return &Diagnostic{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: fmt.Sprintf(format, args...)}
+}
+
+func diagFile(file string, format string, args ...any) *Diagnostic {
+	return &Diagnostic{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Diagnose extracts the positioned diagnostics from err: the innermost
+// Starlark error in its chain (a syntax or resolve error, a runtime error at
+// the innermost user frame, or a host diagnostic). Errors without a
+// position become a single diagnostic for fallbackFile at line 0.
+func Diagnose(err error, fallbackFile string) DiagnosticList {
+	if err == nil {
+		return nil
+	}
+	var found DiagnosticList
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if d := diagnoseOne(e); d != nil {
+			found = d // keep the innermost positioned error
+		}
+	}
+	if found == nil {
+		return DiagnosticList{{File: fallbackFile, Msg: err.Error()}}
+	}
+	for _, d := range found {
+		if d.File == "" {
+			d.File = fallbackFile
+		}
+	}
+	return found
+}
+
+func diagnoseOne(e error) DiagnosticList {
+	switch e := e.(type) {
+	case *Diagnostic:
+		return DiagnosticList{e}
+	case DiagnosticList:
+		return e
+	case syntax.Error:
+		return DiagnosticList{diagAt(e.Pos, "%s", e.Msg)}
+	case resolve.ErrorList:
+		l := make(DiagnosticList, len(e))
+		for i, re := range e {
+			l[i] = diagAt(re.Pos, "%s", re.Msg)
+		}
+		return l
+	case *starlark.EvalError:
+		return DiagnosticList{evalDiagnostic(e)}
+	}
+	return nil
+}
+
+// evalDiagnostic positions a runtime error at the innermost frame that is
+// in user code, so that an error raised inside a builtin (fail, json.decode)
+// points at the user's call of it.
+func evalDiagnostic(e *starlark.EvalError) *Diagnostic {
+	msg := e.Msg
+	// A load failure wraps the inner error's text; the inner error (if
+	// positioned) is reported on its own by Diagnose.
+	for i := len(e.CallStack) - 1; i >= 0; i-- {
+		fr := e.CallStack[i]
+		if fr.Pos.Filename() == "<builtin>" || fr.Pos.Line == 0 {
+			if fr.Name != "" && i == len(e.CallStack)-1 {
+				msg = "in " + fr.Name + ": " + msg
+			}
+			continue
+		}
+		d := diagAt(fr.Pos, "%s", msg)
+		if len(e.CallStack) > 1 {
+			d.Backtrace = strings.TrimSpace(e.CallStack.String())
+		}
+		return d
+	}
+	return &Diagnostic{Msg: msg}
+}

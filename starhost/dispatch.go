@@ -1,0 +1,188 @@
+package starhost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// A HandlerResult is the outcome of one handler call.
+type HandlerResult struct {
+	Integration string `json:"integration"`
+	Event       string `json:"event"`
+	// Generation is the version of the integration that handled it.
+	Generation int `json:"generation"`
+	// Depth is 0 for the emitted event, n for the n-th follow-up.
+	Depth int  `json:"depth"`
+	OK    bool `json:"ok"`
+	// Result is the handler's return value as plain Go data.
+	Result any `json:"result"`
+	// Err is the handler's error, a *Diagnostic with file:line:col where
+	// the position is known.
+	Err      error         `json:"-"`
+	Duration time.Duration `json:"-"`
+}
+
+// Emit dispatches an event to every subscribed integration, in priority
+// order, then the follow-up events their handlers emitted (breadth first,
+// up to Limits.MaxEmitDepth). It returns one result per handler call. A
+// handler that fails is recorded and reported in its result; the others
+// still run. The error is non-nil only for a bad event name or data, or
+// when ctx is cancelled (the results so far are returned).
+//
+// Every event is handled by exactly one version of each subscribed
+// integration, also while it is being reloaded. Events emitted from one
+// goroutine reach each integration in order.
+func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) ([]HandlerResult, error) {
+	if err := checkEventName(event); err != nil {
+		return nil, err
+	}
+	var goData any = data
+	if data == nil {
+		goData = map[string]any{}
+	}
+	return m.dispatch(ctx, pendingEvent{name: event, data: goData})
+}
+
+// EmitJSON is Emit for a JSON payload, which must be an object (or empty,
+// for no data).
+func (m *Manager) EmitJSON(ctx context.Context, event string, payload []byte) ([]HandlerResult, error) {
+	data, err := DecodeEventData(payload)
+	if err != nil {
+		return nil, err
+	}
+	return m.Emit(ctx, event, data)
+}
+
+// DecodeEventData parses a JSON event payload: an object, or empty for
+// none. Numbers keep their exact value.
+func DecodeEventData(payload []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(payload)) == 0 {
+		return map[string]any{}, nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("event data is not valid JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("event data has trailing content after the JSON object")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("event data must be a JSON object like {\"mission_id\": \"m1\"}, got %s", jsonKind(v))
+	}
+	return obj, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]HandlerResult, error) {
+	var results []HandlerResult
+	queue := []pendingEvent{first}
+	for len(queue) > 0 {
+		pe := queue[0]
+		queue = queue[1:]
+		conv := newConverter(m.limits)
+		sv, err := conv.toStarlark(pe.data, 0)
+		if err != nil {
+			if pe.depth == 0 {
+				return nil, fmt.Errorf("event %q: data: %w", pe.name, err)
+			}
+			continue // follow-up data was bounded when it was emitted
+		}
+		sv.Freeze()
+		ev := &eventValue{name: pe.name, data: sv.(*starlark.Dict), time: time.Now(), depth: pe.depth, source: pe.source}
+		if m.notices.active() {
+			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Generation: pe.depth})
+		}
+		for _, s := range m.snap.Load().subscribers(pe.name) {
+			if err := ctx.Err(); err != nil {
+				return results, fmt.Errorf("emit %q: %w", first.name, err)
+			}
+			r, emitted, ran := m.call(s, ev)
+			if !ran {
+				continue
+			}
+			results = append(results, r)
+			queue = append(queue, emitted...)
+		}
+	}
+	return results, nil
+}
+
+// call runs s's handler for ev under the slot's lock, the sandbox's
+// budget and timeout, and bounded conversion of the result and state. ran
+// is false when s no longer handles the event (removed, or its new version
+// does not subscribe to it).
+func (m *Manager) call(s *slot, ev *eventValue) (r HandlerResult, emitted []pendingEvent, ran bool) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	if s.removed.Load() {
+		return r, nil, false
+	}
+	v := s.current.Load()
+	h := v.handler(ev.name)
+	if h == nil {
+		return r, nil, false
+	}
+	c := &call{m: m, slot: s, depth: ev.depth, module: v.module}
+	thread := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
+	thread.SetLocal(callKey, c)
+	start := time.Now()
+	var out starlark.Value
+	err := m.sb.guard(thread, "handler "+h.Name()+" of "+s.name, func() (err error) {
+		out, err = starlark.Call(thread, h, starlark.Tuple{ev, s.ctx}, nil)
+		return err
+	})
+	r = HandlerResult{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}
+	if err == nil {
+		r.Result, err = newConverter(m.limits).fromStarlark(out, 0)
+		if err != nil {
+			err = m.handlerDiag(h, v, "returned a value that cannot leave the sandbox: %v", err)
+		}
+	}
+	if serr := newConverter(m.limits).measure(s.state, 0); serr != nil {
+		s.state = starlark.NewDict(0)
+		err = m.handlerDiag(h, v, "state grew past the limits and was reset to {}: %v", serr)
+		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: err.Error()})
+	}
+	r.Duration = time.Since(start)
+	s.mu.Lock()
+	s.stats.add(r.Duration, err)
+	s.mu.Unlock()
+	if err != nil {
+		r.Err = Diagnose(err, v.module)[0]
+		r.Result = nil
+		m.notices.publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Err.(*Diagnostic), Message: r.Err.Error(), Duration: r.Duration})
+		return r, nil, true // follow-ups of a failed call are dropped
+	}
+	r.OK = true
+	return r, c.emits, true
+}
+
+func (m *Manager) handlerDiag(h starlark.Callable, v *version, format string, args ...any) error {
+	pos := v.decl.pos
+	if fn, ok := h.(*starlark.Function); ok {
+		pos = fn.Position()
+	}
+	return diagAt(pos, "handler %s: "+format, append([]any{h.Name()}, args...)...)
+}

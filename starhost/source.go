@@ -1,0 +1,270 @@
+package starhost
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"go.starlark.net/syntax"
+)
+
+// BuiltinPrefix starts the module path of every embedded default
+// integration, as in "builtin:analytics.star".
+const BuiltinPrefix = "builtin:"
+
+// LibDir is the name of the folders that hold shared libraries: .star files
+// under a folder of this name are loaded with load() and are not
+// integration modules themselves.
+const LibDir = "lib"
+
+// sources reads module files from the user roots and the embedded defaults
+// and resolves load() paths against them. It holds no mutable state.
+type sources struct {
+	roots     []string // absolute user roots, in lookup order
+	rootsReal []string // the same with symlinks resolved
+	defaults  fs.FS    // embedded defaults; may be nil
+	maxBytes  int64
+}
+
+func newSources(roots []string, defaults fs.FS, maxBytes int64) (*sources, error) {
+	s := &sources{defaults: defaults, maxBytes: maxBytes}
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("integration root %q: %w", r, err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			real = abs // a root that does not exist yet is allowed; it has no files
+		}
+		s.roots = append(s.roots, abs)
+		s.rootsReal = append(s.rootsReal, real)
+	}
+	return s, nil
+}
+
+// canonical returns the module path the host uses for a user-supplied
+// path: "builtin:..." paths unchanged, file paths made absolute.
+func canonical(p string) (string, error) {
+	if strings.HasPrefix(p, BuiltinPrefix) {
+		return BuiltinPrefix + path.Clean(strings.TrimPrefix(p, BuiltinPrefix)), nil
+	}
+	return filepath.Abs(p)
+}
+
+// read returns the checked source of the module at path.
+func (s *sources) read(p string) ([]byte, error) {
+	var data []byte
+	if rel, ok := strings.CutPrefix(p, BuiltinPrefix); ok {
+		if s.defaults == nil {
+			return nil, diagFile(p, "no default integrations are embedded")
+		}
+		b, err := fs.ReadFile(s.defaults, rel)
+		if err != nil {
+			return nil, diagFile(p, "cannot read: %v", err)
+		}
+		data = b
+	} else {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err)}
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, &Diagnostic{File: p, Msg: "is a folder, not a .star file"}
+		}
+		// Read one byte past the limit so that an oversized file is
+		// detected without reading all of it.
+		data, err = io.ReadAll(io.LimitReader(f, s.maxBytes+1))
+		if err != nil {
+			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err)}
+		}
+	}
+	if err := checkSource(p, data, s.maxBytes); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// checkSource rejects files that are too large, binary or not UTF-8,
+// positioning the error at the first offending byte.
+func checkSource(name string, data []byte, maxBytes int64) error {
+	if int64(len(data)) > maxBytes {
+		return &Diagnostic{File: name, Msg: fmt.Sprintf("file is larger than %d bytes; integration sources are limited to %d KiB, split it into libraries", maxBytes, maxBytes>>10)}
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return posDiag(name, data, i, "binary file (NUL byte); integration sources must be UTF-8 text")
+	}
+	if !utf8.Valid(data) {
+		i := 0
+		for i < len(data) {
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return posDiag(name, data, i, fmt.Sprintf("invalid UTF-8 byte 0x%02x; save the file as UTF-8", data[i]))
+	}
+	return nil
+}
+
+func posDiag(name string, data []byte, offset int, msg string) *Diagnostic {
+	line := 1 + bytes.Count(data[:offset], []byte{'\n'})
+	col := offset - bytes.LastIndexByte(data[:offset], '\n')
+	return &Diagnostic{File: name, Line: line, Col: col, Msg: msg}
+}
+
+// rootOf returns the root a module's loads resolve in first: the user
+// root that holds it, the defaults for builtin modules, or else the
+// module's own folder.
+func (s *sources) rootOf(module string) string {
+	if strings.HasPrefix(module, BuiltinPrefix) {
+		return BuiltinPrefix
+	}
+	for _, r := range s.roots {
+		if within(r, module) {
+			return r
+		}
+	}
+	return filepath.Dir(module)
+}
+
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// resolveLoad turns the module name of a load statement in file from into
+// a module path. Names are relative to an integration root: the root of
+// the loading file first, then the user roots in order, then the defaults.
+// Absolute names, ".." and symlinks that leave the root are rejected.
+func (s *sources) resolveLoad(from string, pos syntax.Position, name string) (string, error) {
+	switch {
+	case name == "" || strings.ContainsRune(name, '\\'):
+		return "", diagAt(pos, "load(%q): a load path is a forward-slash path relative to an integration root, like \"lib/stats.star\"", name)
+	case path.IsAbs(name) || filepath.IsAbs(name):
+		return "", diagAt(pos, "load(%q): absolute paths are not allowed; load paths are relative to an integration root, like \"lib/stats.star\"", name)
+	case !strings.HasSuffix(name, ".star"):
+		return "", diagAt(pos, "load(%q): only .star files can be loaded", name)
+	}
+	clean := path.Clean(name)
+	if clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(name, "/../") || strings.HasPrefix(name, "../") {
+		return "", diagAt(pos, "load(%q): the path leaves the integration root; keep shared code in a folder inside the root, like \"lib/\"", name)
+	}
+	first := s.rootOf(from)
+	candidates := []string{first}
+	for _, r := range s.roots {
+		if r != first {
+			candidates = append(candidates, r)
+		}
+	}
+	if first != BuiltinPrefix && s.defaults != nil {
+		candidates = append(candidates, BuiltinPrefix)
+	}
+	for _, root := range candidates {
+		if root == BuiltinPrefix {
+			if _, err := fs.Stat(s.defaults, clean); err == nil {
+				return BuiltinPrefix + clean, nil
+			}
+			continue
+		}
+		p := filepath.Join(root, filepath.FromSlash(clean))
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return "", diagAt(pos, "load(%q): %v", name, errText(err))
+		}
+		rootReal, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			rootReal = root
+		}
+		if !within(rootReal, real) {
+			return "", diagAt(pos, "load(%q): %s is a symlink to %s, outside the integration root %s; copy the library into the root instead", name, p, real, root)
+		}
+		return p, nil
+	}
+	where := strings.Join(candidates, ", ")
+	return "", diagAt(pos, "load(%q): no such file in the integration roots (%s); check the path, it is relative to a root", name, where)
+}
+
+// listModules returns the integration modules of the defaults and of each
+// user root: every .star file except those in a lib folder, hidden
+// folders and editor temporaries, in a stable order.
+func (s *sources) listModules() (defaults []string, user []string, err error) {
+	if s.defaults != nil {
+		err := fs.WalkDir(s.defaults, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != "." && skipDir(d.Name()) {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if IsModuleFile(d.Name()) {
+				defaults = append(defaults, BuiltinPrefix+p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list default integrations: %w", err)
+		}
+	}
+	for _, root := range s.roots {
+		var found []string
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if p == root && errors.Is(err, fs.ErrNotExist) {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if d.IsDir() {
+				if p != root && skipDir(d.Name()) {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if IsModuleFile(d.Name()) {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list integrations in %s: %w", root, err)
+		}
+		sort.Strings(found)
+		user = append(user, found...)
+	}
+	return defaults, user, nil
+}
+
+func skipDir(name string) bool {
+	return name == LibDir || strings.HasPrefix(name, ".") || name == "testdata"
+}
+
+// IsModuleFile reports whether a file name is a .star source that is not
+// hidden and not an editor temporary or backup.
+func IsModuleFile(name string) bool {
+	return strings.HasSuffix(name, ".star") && !strings.HasPrefix(name, ".") && !strings.Contains(name, "___jb_")
+}

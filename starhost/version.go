@@ -1,0 +1,167 @@
+package starhost
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// A version is one built, immutable incarnation of an integration. It is
+// never changed after it is published.
+type version struct {
+	decl       *declaration
+	module     string
+	export     string
+	files      []File // the module, then its libraries
+	generation int
+	builtAt    time.Time
+	buildTook  time.Duration
+}
+
+func (v *version) subscribes(event string) bool {
+	_, ok := v.decl.handlers[event]
+	if !ok {
+		_, ok = v.decl.handlers[Wildcard]
+	}
+	return ok
+}
+
+// handler returns the handler for event: the exact subscription first,
+// then the wildcard.
+func (v *version) handler(event string) starlark.Callable {
+	if h, ok := v.decl.handlers[event]; ok {
+		return h
+	}
+	return v.decl.handlers[Wildcard]
+}
+
+// A slot is the long-lived home of one integration name: its current
+// version, the state the host owns for it, its counters and its last
+// error. callMu serialises everything that touches the state (handler
+// calls, migrate, reset); the version pointer is written only while callMu
+// is held, so a handler always runs on the version its state belongs to.
+type slot struct {
+	name    string
+	current atomic.Pointer[version]
+	removed atomic.Bool
+
+	callMu sync.Mutex
+	state  *starlark.Dict // guarded by callMu
+	ctx    *handlerContext
+
+	mu         sync.Mutex // guards the fields below
+	lastErr    error
+	lastReload time.Duration
+	stats      latencyStats
+}
+
+func newSlot(name string) *slot {
+	s := &slot{name: name, state: starlark.NewDict(0)}
+	s.ctx = &handlerContext{slot: s}
+	return s
+}
+
+func (s *slot) setError(err error) {
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+}
+
+// latencyStats keeps handler call counts and a ring of recent latencies.
+type latencyStats struct {
+	calls, errors uint64
+	total         time.Duration
+	ring          [512]time.Duration
+	next          int
+	filled        bool
+	lastHandlerErr error
+}
+
+func (st *latencyStats) add(d time.Duration, err error) {
+	st.calls++
+	st.total += d
+	if err != nil {
+		st.errors++
+		st.lastHandlerErr = err
+	}
+	st.ring[st.next] = d
+	st.next++
+	if st.next == len(st.ring) {
+		st.next, st.filled = 0, true
+	}
+}
+
+// recent returns the recent latencies, oldest first.
+func (st *latencyStats) recent() []time.Duration {
+	if !st.filled {
+		return append([]time.Duration(nil), st.ring[:st.next]...)
+	}
+	out := make([]time.Duration, 0, len(st.ring))
+	out = append(out, st.ring[st.next:]...)
+	return append(out, st.ring[:st.next]...)
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p/100*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+// A snapshot is the immutable set of slots in dispatch order, published
+// through one atomic pointer. Emit loads it once per event.
+type snapshot struct {
+	ordered  []*slot
+	byName   map[string]*slot
+	byEvent  map[string][]*slot // subscribers of each named event, wildcard ones merged in, in dispatch order
+	wildcard []*slot            // subscribers of "*" only, for events nobody names
+}
+
+func newSnapshot(slots []*slot) *snapshot {
+	sn := &snapshot{byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
+	ordered := append([]*slot(nil), slots...)
+	sort.Slice(ordered, func(i, j int) bool {
+		vi, vj := ordered[i].current.Load(), ordered[j].current.Load()
+		if vi.decl.priority != vj.decl.priority {
+			return vi.decl.priority < vj.decl.priority
+		}
+		return ordered[i].name < ordered[j].name
+	})
+	sn.ordered = ordered
+	events := map[string]bool{}
+	for _, s := range ordered {
+		sn.byName[s.name] = s
+		for _, ev := range s.current.Load().decl.events {
+			events[ev] = true
+		}
+	}
+	for _, s := range ordered {
+		if s.current.Load().subscribes(Wildcard) {
+			sn.wildcard = append(sn.wildcard, s)
+		}
+	}
+	for ev := range events {
+		if ev == Wildcard {
+			continue
+		}
+		for _, s := range ordered {
+			if s.current.Load().subscribes(ev) {
+				sn.byEvent[ev] = append(sn.byEvent[ev], s)
+			}
+		}
+	}
+	return sn
+}
+
+func (sn *snapshot) subscribers(event string) []*slot {
+	if l, ok := sn.byEvent[event]; ok {
+		return l
+	}
+	return sn.wildcard
+}
