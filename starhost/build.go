@@ -101,7 +101,7 @@ func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDic
 		e.err = diagFile(module, "the load tree exhausted its budget before this library ran")
 		return nil, e.err
 	}
-	e.err = b.sb.guardWith(thread, "top level of "+module, b.sb.limits.Steps-b.steps, remaining, func() error {
+	e.err = b.sb.guardWith(thread, "top level of", module, b.sb.limits.Steps-b.steps, remaining, func() error {
 		g, err := starlark.ExecFileOptions(fileOptions, thread, module, src, b.sb.predeclared)
 		e.globals = g
 		return err

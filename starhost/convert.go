@@ -251,12 +251,34 @@ func (c *converter) measure(v starlark.Value, depth int) error {
 }
 
 func (c *converter) measureSeq(v starlark.Indexable, depth int) error {
-	for i := range v.Len() {
-		if err := c.measure(v.Index(i), depth+1); err != nil {
+	n, scalars := v.Len(), 0
+	for i := range n {
+		e := v.Index(i)
+		if isScalar(e) {
+			scalars++ // counted below, without a call per element
+			continue
+		}
+		if err := c.measure(e, depth+1); err != nil {
 			return at(err, fmt.Sprintf("[%d]", i))
 		}
 	}
+	if depth+1 > c.maxDepth && scalars > 0 {
+		return &boundError{msg: fmt.Sprintf("nested deeper than %d levels", c.maxDepth)}
+	}
+	c.n += scalars
+	if c.n > c.maxValues {
+		return &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
+	}
 	return nil
+}
+
+// isScalar reports whether v holds no other values.
+func isScalar(v starlark.Value) bool {
+	switch v.(type) {
+	case starlark.Int, starlark.Float, starlark.String, starlark.Bool, starlark.NoneType, starlark.Bytes:
+		return true
+	}
+	return false
 }
 
 // deepCopy copies the mutable containers of a Starlark value (dicts,

@@ -117,7 +117,7 @@ func evalDiagnostic(e *starlark.EvalError) *Diagnostic {
 	for i := len(e.CallStack) - 1; i >= 0; i-- {
 		fr := e.CallStack[i]
 		if fr.Pos.Filename() == "<builtin>" || fr.Pos.Line == 0 {
-			if fr.Name != "" && i == len(e.CallStack)-1 {
+			if i == len(e.CallStack)-1 && fr.Name != "fail" && fr.Name != "integration" && !strings.HasPrefix(msg, fr.Name) {
 				msg = "in " + fr.Name + ": " + msg
 			}
 			continue

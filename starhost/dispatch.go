@@ -149,7 +149,7 @@ func (m *Manager) call(s *slot, ev *eventValue) (r HandlerResult, emitted []pend
 	thread.SetLocal(callKey, c)
 	start := time.Now()
 	var out starlark.Value
-	err := m.sb.guard(thread, "handler "+h.Name()+" of "+s.name, func() (err error) {
+	err := m.sb.guard(thread, "handler of", s.name, func() (err error) {
 		out, err = starlark.Call(thread, h, starlark.Tuple{ev, s.ctx}, nil)
 		return err
 	})

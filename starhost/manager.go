@@ -505,3 +505,32 @@ func (u union) find(x string) string {
 }
 
 func (u union) join(a, b string) { u[u.find(a)] = u.find(b) }
+
+// Declared is one integration a module declares, as found by Check.
+type Declared struct {
+	Name     string   `json:"name"`
+	Priority Priority `json:"priority"`
+	Events   []string `json:"events"`
+	// Pos is the "file:line:col" of the integration() call.
+	Pos string `json:"pos"`
+}
+
+// Check loads the module at path exactly as a reload would (read, compile,
+// execute the top level in the sandbox, validate the declarations) without
+// running handlers or changing the live set. It returns what the module
+// declares, or the error with file:line:col.
+func (m *Manager) Check(path string) ([]Declared, error) {
+	p, err := canonical(path)
+	if err != nil {
+		return nil, err
+	}
+	bm, err := buildModule(m.src, m.sb, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Declared, len(bm.decls))
+	for i, d := range bm.decls {
+		out[i] = Declared{Name: d.name, Priority: d.priority, Events: slices.Clone(d.events), Pos: d.pos.String()}
+	}
+	return out, nil
+}

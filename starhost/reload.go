@@ -385,7 +385,7 @@ func (m *Manager) migrate(s *slot, v *version) (*starlark.Dict, error) {
 	old := deepCopy(s.state)
 	thread := &starlark.Thread{Name: "migrate " + s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
 	var out starlark.Value
-	err := m.sb.guard(thread, "migrate of "+s.name, func() (err error) {
+	err := m.sb.guard(thread, "migrate of", s.name, func() (err error) {
 		out, err = starlark.Call(thread, v.decl.migrate, starlark.Tuple{old}, nil)
 		return err
 	})

@@ -44,29 +44,31 @@ func newSandbox(l Limits, log *slog.Logger) *sandbox {
 }
 
 // guard runs fn, which executes Starlark code on thread, under the step
-// budget and the timeout, and turns a panic into an error. what names the
-// execution for messages ("top level of x.star", "handler on_start").
-func (sb *sandbox) guard(thread *starlark.Thread, what string, fn func() error) (err error) {
-	return sb.guardWith(thread, what, sb.limits.Steps, sb.limits.Timeout, fn)
+// budget and the timeout, and turns a panic into an error. kind and
+// subject name the execution for messages ("handler", "on_start of x");
+// they are joined only when a message is needed.
+func (sb *sandbox) guard(thread *starlark.Thread, kind, subject string, fn func() error) (err error) {
+	return sb.guardWith(thread, kind, subject, sb.limits.Steps, sb.limits.Timeout, fn)
 }
 
 // guardWith is guard with an explicit budget, for executions that share
 // one budget (a module and the libraries it loads).
-func (sb *sandbox) guardWith(thread *starlark.Thread, what string, steps uint64, timeout time.Duration, fn func() error) (err error) {
+func (sb *sandbox) guardWith(thread *starlark.Thread, kind, subject string, steps uint64, timeout time.Duration, fn func() error) (err error) {
 	budget := sb.limits.Steps
+	what := func() string { return kind + " " + subject }
 	thread.SetMaxExecutionSteps(steps)
 	thread.OnMaxSteps = func(t *starlark.Thread) {
-		t.Cancel(fmt.Sprintf("%s exceeded the step budget of %d steps (an endless loop?)", what, budget))
+		t.Cancel(fmt.Sprintf("%s exceeded the step budget of %d steps (an endless loop?)", what(), budget))
 	}
 	limit := sb.limits.Timeout
 	timer := time.AfterFunc(timeout, func() {
-		thread.Cancel(fmt.Sprintf("%s timed out after %s", what, limit))
+		thread.Cancel(fmt.Sprintf("%s timed out after %s", what(), limit))
 	})
 	defer timer.Stop()
 	defer func() {
 		if r := recover(); r != nil {
-			sb.log.Error("recovered panic in Starlark execution", "what", what, "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s: internal error (recovered): %v", what, r)
+			sb.log.Error("recovered panic in Starlark execution", "what", what(), "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: internal error (recovered): %v", what(), r)
 		}
 	}()
 	return fn()

@@ -72,11 +72,11 @@ func (s *slot) setError(err error) {
 
 // latencyStats keeps handler call counts and a ring of recent latencies.
 type latencyStats struct {
-	calls, errors uint64
-	total         time.Duration
-	ring          [512]time.Duration
-	next          int
-	filled        bool
+	calls, errors  uint64
+	total          time.Duration
+	ring           [512]time.Duration
+	next           int
+	filled         bool
 	lastHandlerErr error
 }
 

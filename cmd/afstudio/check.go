@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/afstudio/afstudio/integrations"
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// cmdCheck loads each file exactly as the host would (top level executed
+// in the sandbox, declarations validated), without running handlers, and
+// prints one PATH:LINE:COL: message line per problem. Folders are searched
+// for integration modules. Exit status 1 if any file is invalid.
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", stderr, "check PATH...")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	var files []string
+	for _, arg := range fs.Args() {
+		found, err := modulesIn(arg)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", arg, err)
+			return 1
+		}
+		files = append(files, found...)
+	}
+	m, err := starhost.New(starhost.Options{Defaults: integrations.FS})
+	if err != nil {
+		fmt.Fprintln(stderr, "afstudio:", err)
+		return 1
+	}
+	bad := 0
+	declared := map[string]starhost.Declared{}
+	for _, f := range files {
+		decls, err := m.Check(f)
+		if err != nil {
+			bad++
+			for _, d := range starhost.Diagnose(err, f) {
+				fmt.Fprintln(stdout, relative(d).Error())
+			}
+			continue
+		}
+		for _, d := range decls {
+			if first, dup := declared[d.Name]; dup {
+				bad++
+				fmt.Fprintf(stdout, "%s: duplicate integration name %q: already declared at %s; rename one of them\n", relPos(d.Pos), d.Name, relPos(first.Pos))
+				continue
+			}
+			declared[d.Name] = d
+		}
+	}
+	if bad > 0 {
+		return 1
+	}
+	fmt.Fprintf(stderr, "ok: %d file(s), %d integration(s)\n", len(files), len(declared))
+	return 0
+}
+
+// modulesIn returns arg itself for a file, or the integration modules
+// under a folder (skipping lib folders, hidden folders and temporaries).
+func modulesIn(arg string) ([]string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{arg}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != arg && (d.Name() == starhost.LibDir || d.Name()[0] == '.') {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && starhost.IsModuleFile(d.Name()) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// relative shows a diagnostic's file relative to the working folder when
+// it is inside it, as the user typed it.
+func relative(d *starhost.Diagnostic) *starhost.Diagnostic {
+	c := *d
+	c.File = relPath(c.File)
+	return &c
+}
+
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil || !filepath.IsAbs(p) {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !filepath.IsAbs(rel) && len(rel) > 0 && rel[0] != '.' {
+		return rel
+	}
+	return p
+}
+
+func relPos(pos string) string {
+	return relative(&starhost.Diagnostic{File: pos}).File
+}

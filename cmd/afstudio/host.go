@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/afstudio/afstudio/integrations"
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// dirList is a repeatable --dir flag.
+type dirList []string
+
+func (d *dirList) String() string     { return strings.Join(*d, ",") }
+func (d *dirList) Set(v string) error { *d = append(*d, v); return nil }
+
+// hostFlags are the flags every command that loads a host shares.
+type hostFlags struct {
+	dirs       dirList
+	noDefaults bool
+}
+
+func (h *hostFlags) register(fs *flag.FlagSet) {
+	fs.Var(&h.dirs, "dir", "an integration folder to load (repeatable); its integrations override defaults of the same name")
+	fs.BoolVar(&h.noDefaults, "no-defaults", false, "do not load the embedded default integrations")
+}
+
+// open creates a manager and loads the integrations (see load).
+func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger) (*starhost.Manager, error) {
+	m, err := h.newManager(log)
+	if err != nil {
+		return nil, err
+	}
+	loadReporting(ctx, m, stderr)
+	return m, nil
+}
+
+// newManager creates a manager for the flags, with nothing loaded.
+func (h *hostFlags) newManager(log *slog.Logger) (*starhost.Manager, error) {
+	opts := starhost.Options{Roots: h.dirs, Logger: log}
+	if !h.noDefaults {
+		opts.Defaults = integrations.FS
+	}
+	return starhost.New(opts)
+}
+
+// loadReporting loads the defaults and folders. Load problems are written
+// to stderr, one PATH:LINE:COL line each; the host still serves everything
+// that loaded.
+func loadReporting(ctx context.Context, m *starhost.Manager, stderr io.Writer) {
+	if err := m.LoadDefaultIntegrations(ctx); err != nil {
+		for _, fm := range m.FailedModules() {
+			for _, d := range fm.Errors {
+				fmt.Fprintln(stderr, d.Error())
+			}
+		}
+		for _, in := range m.List() {
+			if in.LastError != nil {
+				fmt.Fprintln(stderr, in.LastError.Error())
+			}
+		}
+		if len(m.FailedModules()) == 0 {
+			fmt.Fprintln(stderr, err)
+		}
+	}
+}
+
+func newFlagSet(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: afstudio %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}

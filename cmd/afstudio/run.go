@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// inputLine is one event on the headless host's standard input.
+type inputLine struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// noticeLine is a lifecycle notice on the headless host's standard output.
+type noticeLine struct {
+	Kind        string  `json:"kind"`
+	Time        string  `json:"time"`
+	Integration string  `json:"integration,omitempty"`
+	Module      string  `json:"module,omitempty"`
+	Generation  int     `json:"generation,omitempty"`
+	DurationMS  float64 `json:"duration_ms,omitempty"`
+	Level       string  `json:"level,omitempty"`
+	Event       string  `json:"event,omitempty"`
+	Message     string  `json:"message,omitempty"`
+	Error       *string `json:"error,omitempty"`
+}
+
+// lineWriter writes JSON lines from several goroutines, one whole line at
+// a time.
+type lineWriter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (w *lineWriter) write(v any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.enc.Encode(v)
+}
+
+// cmdRun runs the host without a window: JSON-lines events on stdin, one
+// JSON line per handler call and per lifecycle notice on stdout, logs on
+// stderr. End of input or a signal shuts it down.
+func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr, "run --headless [--dir DIR]... [--no-defaults]")
+	var hf hostFlags
+	hf.register(fs)
+	headless := fs.Bool("headless", false, "run without a window, speaking JSON lines on stdin and stdout")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*headless {
+		return fmt.Errorf("%w: the studio window is not part of this build yet; run with --headless", errUsage)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	m, err := hf.newManager(log)
+	if err != nil {
+		return err
+	}
+	out := &lineWriter{enc: json.NewEncoder(stdout)}
+	sub := m.Subscribe(4096)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for n := range sub.C {
+			if n.Kind == starhost.NoticeEvent {
+				continue
+			}
+			out.write(newNoticeLine(n))
+		}
+	})
+	defer func() {
+		sub.Close()
+		wg.Wait()
+	}()
+	loadReporting(ctx, m, stderr)
+	log.Info("headless host ready", "integrations", len(m.Names()), "input", `one JSON object per line: {"event": "mission_started", "data": {...}}`)
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			out.write(map[string]string{"kind": "input_error", "error": "stdin: " + err.Error()})
+		}
+	}()
+	for n := 1; ; n++ {
+		var line string
+		var ok bool
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "reason", ctx.Err())
+			return nil
+		case line, ok = <-lines:
+			if !ok {
+				log.Info("end of input, shutting down")
+				return nil
+			}
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var in inputLine
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			out.write(map[string]any{"kind": "input_error", "line": n, "error": fmt.Sprintf("stdin line %d: %v; expected {\"event\": NAME, \"data\": {...}}", n, err)})
+			continue
+		}
+		results, err := m.EmitJSON(ctx, in.Event, in.Data)
+		if err != nil {
+			out.write(map[string]any{"kind": "input_error", "line": n, "error": fmt.Sprintf("stdin line %d: %v", n, err)})
+			continue
+		}
+		for _, r := range results {
+			l := newResultLine(r)
+			l.Kind = "result"
+			out.write(l)
+		}
+	}
+}
+
+func newNoticeLine(n starhost.Notice) noticeLine {
+	l := noticeLine{Kind: string(n.Kind), Time: n.Time.Format("2006-01-02T15:04:05.000Z07:00"), Integration: n.Integration,
+		Module: n.Module, Generation: n.Generation, DurationMS: n.DurationMS, Level: n.Level, Event: n.Event, Message: n.Message}
+	if n.Error != nil {
+		s := relative(n.Error).Error()
+		l.Error = &s
+	}
+	return l
+}

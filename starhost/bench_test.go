@@ -1,0 +1,168 @@
+package starhost_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hostbench"
+)
+
+// benchHost loads n generated integrations from a temporary folder.
+func benchHost(b *testing.B, n int) (*starhost.Manager, []string) {
+	b.Helper()
+	dir := b.TempDir()
+	paths, err := hostbench.WriteModules(dir, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return m, paths
+}
+
+// hundredLines is a ~100-line integration for the single-reload benchmark.
+func hundredLines(rev int) string {
+	var sb strings.Builder
+	sb.WriteString(hostbench.Module(0, rev))
+	for i := range 15 {
+		fmt.Fprintf(&sb, "\ndef helper_%d(values):\n    out = []\n    for v in values:\n        out.append(v * %d)\n    return out\n", i, i)
+	}
+	return sb.String()
+}
+
+// BenchmarkReload reloads one ~100-line integration with a real source
+// change each time (the write is not timed).
+func BenchmarkReload(b *testing.B) {
+	m, paths := benchHost(b, 1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		if err := os.WriteFile(paths[0], []byte(hundredLines(i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := m.ReloadIntegration(ctx, "bench_000"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecFileBare is the floor for BenchmarkReload: reading and
+// executing the same source with bare starlark.ExecFileOptions, no host.
+func BenchmarkExecFileBare(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "bench_000.star")
+	predeclared := starlark.StringDict{"integration": starlark.NewBuiltin("integration", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, nil
+	})}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		if err := os.WriteFile(path, []byte(hundredLines(i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		src, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		thread := &starlark.Thread{}
+		if _, err := starlark.ExecFileOptions(&syntax.FileOptions{Set: true}, thread, path, src, predeclared); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReloadAll reloads 100 generated integrations in one call.
+func BenchmarkReloadAll(b *testing.B) {
+	m, _ := benchHost(b, 100)
+	ctx := context.Background()
+	for b.Loop() {
+		for name, err := range m.ReloadAllIntegrations(ctx) {
+			if err != nil {
+				b.Fatal(name, err)
+			}
+		}
+	}
+}
+
+// BenchmarkEmit emits response_received to 100 generated integrations;
+// handler-calls/s is the figure to compare with the 500,000 target.
+func BenchmarkEmit(b *testing.B) {
+	m, _ := benchHost(b, 100)
+	ctx := context.Background()
+	calls := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rs, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "bench", "latency_ms": i % 500})
+		if err != nil {
+			b.Fatal(err)
+		}
+		calls += len(rs)
+	}
+	b.ReportMetric(float64(calls)/b.Elapsed().Seconds(), "handler-calls/s")
+}
+
+// BenchmarkEmitParallel is BenchmarkEmit from GOMAXPROCS goroutines.
+func BenchmarkEmitParallel(b *testing.B) {
+	m, _ := benchHost(b, 100)
+	ctx := context.Background()
+	var calls atomicInt
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			rs, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "bench", "latency_ms": i % 500})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			calls.add(len(rs))
+			i++
+		}
+	})
+	b.ReportMetric(float64(calls.load())/b.Elapsed().Seconds(), "handler-calls/s")
+}
+
+// BenchmarkEmitTrivial measures the host's own cost per handler call:
+// 100 integrations whose handler only returns None.
+func BenchmarkEmitTrivial(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 100 {
+		src := fmt.Sprintf("def h(event, ctx):\n    return None\n\nintegration(name = \"t%03d\", handlers = {\"response_received\": h})\n", i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("t%03d.star", i)), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	calls := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		rs, err := m.Emit(ctx, "response_received", map[string]any{"latency_ms": 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		calls += len(rs)
+	}
+	b.ReportMetric(float64(calls)/b.Elapsed().Seconds(), "handler-calls/s")
+}
