@@ -534,3 +534,34 @@ func (m *Manager) Check(path string) ([]Declared, error) {
 	}
 	return out, nil
 }
+
+// ApplyFileChanges brings the host in line with files that changed on
+// disk: removed integration modules are removed, and everything that
+// depends on a changed or removed file is reloaded (see ReloadFiles), so
+// the dependents of a deleted library report the missing load while their
+// old versions keep serving. It is what the file watcher calls.
+func (m *Manager) ApplyFileChanges(ctx context.Context, changed, removed []string) map[string]error {
+	out := map[string]error{}
+	var reload []string
+	for _, p := range removed {
+		if m.isModulePath(p) {
+			for _, name := range m.RemoveModule(p) {
+				out[name] = nil
+			}
+			continue
+		}
+		reload = append(reload, p)
+	}
+	reload = append(reload, changed...)
+	if len(reload) == 0 {
+		return out
+	}
+	for k, v := range m.ReloadFiles(ctx, reload) {
+		out[k] = v
+	}
+	return out
+}
+
+// Notify publishes a notice from outside the host (the file watcher, a
+// front end) to every subscriber.
+func (m *Manager) Notify(n Notice) { m.notices.publish(n) }

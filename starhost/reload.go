@@ -260,6 +260,10 @@ func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]bui
 		}
 	}
 	out := make([]buildOutcome, len(mods))
+	if len(mods) == 1 { // the common single reload: no goroutine hand-off
+		bm, err := buildModule(m.src, m.sb, mods[0])
+		return map[string]buildOutcome{mods[0]: {bm: bm, err: err}}
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(mods))
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/afstudio/afstudio/starhost"
 )
@@ -50,10 +51,12 @@ func (w *lineWriter) write(v any) {
 // JSON line per handler call and per lifecycle notice on stdout, logs on
 // stderr. End of input or a signal shuts it down.
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", stderr, "run --headless [--dir DIR]... [--no-defaults]")
+	fs := newFlagSet("run", stderr, "run --headless [--dir DIR]... [--no-defaults] [--no-watch]")
 	var hf hostFlags
 	hf.register(fs)
 	headless := fs.Bool("headless", false, "run without a window, speaking JSON lines on stdin and stdout")
+	noWatch := fs.Bool("no-watch", false, "do not watch the --dir folders for changes")
+	quiet := fs.Duration("quiet", 25*time.Millisecond, "how long a burst of file events must be silent before it is reloaded")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +84,15 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		wg.Wait()
 	}()
 	loadReporting(ctx, m, stderr)
+	if !*noWatch && len(hf.dirs) > 0 {
+		wctx, stopWatch := context.WithCancel(ctx)
+		var ww sync.WaitGroup
+		ww.Go(func() { watchRoots(wctx, m, m.Roots(), *quiet, log) })
+		defer func() {
+			stopWatch()
+			ww.Wait()
+		}()
+	}
 	log.Info("headless host ready", "integrations", len(m.Names()), "input", `one JSON object per line: {"event": "mission_started", "data": {...}}`)
 
 	lines := make(chan string)

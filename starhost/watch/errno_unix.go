@@ -1,0 +1,7 @@
+//go:build unix
+
+package watch
+
+import "syscall"
+
+const syscallENOSPC = syscall.ENOSPC

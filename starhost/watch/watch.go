@@ -1,0 +1,392 @@
+// Package watch turns file-system events in integration folders into
+// batches of changed .star files, the way editors and tools really save:
+// in place, truncate-then-write, write-a-temporary-and-rename, rename the
+// original away and write anew, JetBrains "safe write", cp over, and git
+// checkouts that change many files at once.
+//
+// It knows nothing of Starlark. It watches folders (not files, which
+// rename-saving editors break), including sub-folders and folders created
+// later; coalesces each burst of events into one batch after a short quiet
+// window; skips files whose content hash did not change; ignores editor
+// temporaries and swap files; and marks a vanished file missing for a grace
+// period before reporting it removed, because many saves are a remove
+// followed by a create.
+package watch
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Options configure a Watcher. Zero durations take their defaults.
+type Options struct {
+	// Roots are the folders to watch, with all their sub-folders.
+	Roots []string
+	// Quiet is how long a burst must be silent before its batch is
+	// handed over. Default 25ms.
+	Quiet time.Duration
+	// MaxDelay bounds how long a batch waits while events keep coming.
+	// Default 250ms.
+	MaxDelay time.Duration
+	// MissingGrace is how long a vanished file is only "missing" before
+	// it is reported removed. Default 1s.
+	MissingGrace time.Duration
+	// Poll is how often missing roots and missing files are looked at.
+	// Default 250ms.
+	Poll time.Duration
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Quiet <= 0 {
+		o.Quiet = 25 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 250 * time.Millisecond
+	}
+	if o.MissingGrace <= 0 {
+		o.MissingGrace = time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// A Batch is what changed in one burst.
+type Batch struct {
+	// Changed files appeared or have new content (by SHA-256).
+	Changed []string
+	// Removed files have been gone for longer than the grace period, or
+	// were renamed away while another file appeared in the same burst.
+	Removed []string
+	// Missing files just vanished; they are reported removed unless they
+	// come back within the grace period.
+	Missing []string
+}
+
+func (b Batch) empty() bool { return len(b.Changed)+len(b.Removed)+len(b.Missing) == 0 }
+
+// A Problem is a watcher failure: a root that vanished or cannot be read,
+// the inotify watch limit, an event queue overflow. The watcher keeps
+// running after every problem.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("watch %s: %v", p.Path, p.Err) }
+func (p *Problem) Unwrap() error { return p.Err }
+
+// A Watcher watches roots and calls its handlers from the goroutine that
+// runs Run, one call at a time.
+type Watcher struct {
+	opts      Options
+	onBatch   func(context.Context, Batch)
+	onProblem func(*Problem)
+	paused    atomic.Bool
+	batches   atomic.Uint64
+
+	// Owned by the Run goroutine.
+	fsw         *fsnotify.Watcher
+	known       map[string][32]byte // last content hash handed over, per file
+	missing     map[string]time.Time
+	pending     map[string]bool
+	firstEvent  time.Time
+	dirs        map[string]bool // folders with a watch
+	rootMissing map[string]bool
+}
+
+// New returns a watcher; Run starts it. onBatch receives each non-empty
+// batch; onProblem each failure (it may be nil).
+func New(opts Options, onBatch func(context.Context, Batch), onProblem func(*Problem)) *Watcher {
+	if onProblem == nil {
+		onProblem = func(*Problem) {}
+	}
+	return &Watcher{opts: opts.withDefaults(), onBatch: onBatch, onProblem: onProblem}
+}
+
+// SetPaused pauses or resumes delivery. While paused, changes accumulate
+// and are delivered as one batch on resume.
+func (w *Watcher) SetPaused(p bool) { w.paused.Store(p) }
+
+// Paused reports whether delivery is paused.
+func (w *Watcher) Paused() bool { return w.paused.Load() }
+
+// Batches returns how many batches have been delivered.
+func (w *Watcher) Batches() uint64 { return w.batches.Load() }
+
+// IsSourceFile reports whether a file name is a .star source worth
+// watching: not hidden, not an editor temporary, backup or swap file
+// (name~, .name.swp, 4913, .#name, name___jb_tmp___, name___jb_old___).
+func IsSourceFile(name string) bool {
+	base := filepath.Base(name)
+	return strings.HasSuffix(base, ".star") && !strings.HasPrefix(base, ".") && !strings.Contains(base, "___jb_")
+}
+
+// Run watches until ctx is cancelled; it returns nil then, or an error if
+// the watcher could not be created at all.
+func (w *Watcher) Run(ctx context.Context) error {
+	fsw, err := fsnotify.NewBufferedWatcher(1024)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer fsw.Close()
+	w.fsw = fsw
+	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
+	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
+	for _, root := range w.opts.Roots {
+		if err := w.addTree(root, false); err != nil {
+			w.rootMissing[root] = true
+			w.onProblem(&Problem{Path: root, Err: err})
+		}
+	}
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	poll := time.NewTicker(w.opts.Poll)
+	defer poll.Stop()
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-fsw.Events:
+			if !ok {
+				return nil
+			}
+			if w.handle(ev) {
+				if w.firstEvent.IsZero() {
+					w.firstEvent = time.Now()
+				}
+				wait := min(w.opts.Quiet, time.Until(w.firstEvent.Add(w.opts.MaxDelay)))
+				quiet.Reset(max(wait, 0))
+			}
+		case err, ok := <-fsw.Errors:
+			if !ok {
+				return nil
+			}
+			w.onProblem(&Problem{Path: strings.Join(w.opts.Roots, ", "), Err: err})
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.rescan() // events were lost: look at everything again
+				quiet.Reset(w.opts.Quiet)
+			}
+		case <-quiet.C:
+			w.flush(ctx)
+		case <-poll.C:
+			if w.poll() {
+				quiet.Reset(0)
+			}
+			if !w.Paused() && len(w.pending) > 0 && w.firstEvent.IsZero() {
+				quiet.Reset(0) // resumed with changes waiting
+			}
+		}
+	}
+}
+
+// handle records one event; it reports whether a file became pending.
+func (w *Watcher) handle(ev fsnotify.Event) bool {
+	w.opts.Logger.Debug("fs event", "op", ev.Op.String(), "path", ev.Name)
+	path := ev.Name
+	if ev.Has(fsnotify.Create) {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			// A new folder: watch it, and pick up files created in it
+			// before the watch existed.
+			if err := w.addTree(path, true); err != nil {
+				w.onProblem(&Problem{Path: path, Err: err})
+			}
+			return true
+		}
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		if w.dirs[path] {
+			w.dropTree(path)
+			if slices.Contains(w.opts.Roots, path) {
+				w.rootMissing[path] = true
+				w.onProblem(&Problem{Path: path, Err: errors.New("the folder was removed or renamed; its integrations keep serving and it is watched again when it reappears")})
+			}
+			return true
+		}
+	}
+	if !IsSourceFile(path) {
+		return false
+	}
+	w.pending[path] = true
+	return true
+}
+
+// addTree watches dir and every folder under it. With markFiles, every
+// source file found is made pending (it may have been created before the
+// watch); otherwise its hash is recorded as known.
+func (w *Watcher) addTree(dir string, markFiles bool) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir {
+				return err
+			}
+			w.onProblem(&Problem{Path: p, Err: err})
+			return nil
+		}
+		if d.IsDir() {
+			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !w.dirs[p] {
+				if err := w.fsw.Add(p); err != nil {
+					if p == dir {
+						return limitHint(err)
+					}
+					w.onProblem(&Problem{Path: p, Err: limitHint(err)})
+					return filepath.SkipDir
+				}
+				w.dirs[p] = true
+			}
+			return nil
+		}
+		if IsSourceFile(p) {
+			if markFiles {
+				w.pending[p] = true
+			} else if data, err := os.ReadFile(p); err == nil {
+				w.known[p] = sha256.Sum256(data)
+			}
+		}
+		return nil
+	})
+}
+
+func limitHint(err error) error {
+	if errors.Is(err, syscallENOSPC) {
+		return fmt.Errorf("%w: the inotify watch limit is reached; raise it with sysctl fs.inotify.max_user_watches=524288", err)
+	}
+	return err
+}
+
+// dropTree forgets the watches of dir and below, and makes the files known
+// under it pending so that the next flush sees them missing.
+func (w *Watcher) dropTree(dir string) {
+	for d := range w.dirs {
+		if d == dir || strings.HasPrefix(d, dir+string(filepath.Separator)) {
+			_ = w.fsw.Remove(d)
+			delete(w.dirs, d)
+		}
+	}
+	for p := range w.known {
+		if strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			w.pending[p] = true
+		}
+	}
+}
+
+// rescan marks every known and every present file pending.
+func (w *Watcher) rescan() {
+	for p := range w.known {
+		w.pending[p] = true
+	}
+	for _, root := range w.opts.Roots {
+		if !w.rootMissing[root] {
+			_ = w.addTree(root, true)
+		}
+	}
+}
+
+// poll re-watches roots that reappeared and reports files missing for
+// longer than the grace period; it reports whether files became pending.
+func (w *Watcher) poll() bool {
+	added := false
+	for root := range w.rootMissing {
+		if st, err := os.Stat(root); err == nil && st.IsDir() {
+			if err := w.addTree(root, true); err == nil {
+				delete(w.rootMissing, root)
+				w.opts.Logger.Info("watching again", "root", root)
+				added = true
+			}
+		}
+	}
+	for p, since := range w.missing {
+		if _, err := os.Stat(p); err == nil {
+			w.pending[p] = true
+			added = true
+		} else if time.Since(since) >= w.opts.MissingGrace && !w.pending[p] {
+			w.pending[p] = true // the flush reports it removed
+			added = true
+		}
+	}
+	return added
+}
+
+// flush hands over the pending files as one batch.
+func (w *Watcher) flush(ctx context.Context) {
+	if w.Paused() {
+		w.firstEvent = time.Time{}
+		return
+	}
+	var b Batch
+	var appeared bool
+	var vanished []string
+	for p := range w.pending {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			if _, wasKnown := w.known[p]; !wasKnown {
+				delete(w.missing, p)
+				continue // a temporary that came and went
+			}
+			if since, ok := w.missing[p]; ok {
+				if time.Since(since) >= w.opts.MissingGrace {
+					b.Removed = append(b.Removed, p)
+					delete(w.missing, p)
+					delete(w.known, p)
+				}
+				continue
+			}
+			vanished = append(vanished, p)
+			continue
+		}
+		delete(w.missing, p)
+		sum := sha256.Sum256(data)
+		if old, ok := w.known[p]; ok && old == sum {
+			continue // a chmod, a touch, or saving unchanged content
+		}
+		if _, ok := w.known[p]; !ok {
+			appeared = true
+		}
+		w.known[p] = sum
+		b.Changed = append(b.Changed, p)
+	}
+	clear(w.pending)
+	w.firstEvent = time.Time{}
+	for _, p := range vanished {
+		if appeared {
+			// Renamed away while another file appeared: a remove plus
+			// an add, so the new file can take the old one's names.
+			b.Removed = append(b.Removed, p)
+			delete(w.known, p)
+		} else {
+			w.missing[p] = time.Now()
+			b.Missing = append(b.Missing, p)
+		}
+	}
+	if b.empty() {
+		return
+	}
+	slices.Sort(b.Changed)
+	slices.Sort(b.Removed)
+	slices.Sort(b.Missing)
+	w.batches.Add(1)
+	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
+	w.onBatch(ctx, b)
+}
