@@ -261,7 +261,7 @@ func TestTruncatedSaveThenGoodSave(t *testing.T) {
 	h := newHarness(t, map[string]string{"w.star": module("w", 1)})
 	good := module("w", 2)
 	h.write(map[string]string{"w.star": good[:len(good)/2]}) // a half-written file
-	time.Sleep(150 * time.Millisecond)                        // long enough to be reloaded on its own
+	time.Sleep(150 * time.Millisecond)                       // long enough to be reloaded on its own
 	if got := h.revOf("w"); got != 1 {
 		t.Fatalf("the half-written file must never be live: w answered %d", got)
 	}
