@@ -70,18 +70,37 @@ func Diagnose(err error, fallbackFile string) DiagnosticList {
 	if err == nil {
 		return nil
 	}
-	var found DiagnosticList
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if d := diagnoseOne(e); d != nil {
-			found = d // keep the innermost positioned error
-		}
-	}
+	found := diagnoseChain(err)
 	if found == nil {
 		return DiagnosticList{{File: fallbackFile, Msg: err.Error()}}
 	}
 	for _, d := range found {
 		if d.File == "" {
 			d.File = fallbackFile
+		}
+	}
+	return found
+}
+
+// diagnoseChain returns the innermost positioned diagnostics of one
+// error chain; an error that joins several (errors.Join) contributes the
+// diagnostics of each.
+func diagnoseChain(err error) DiagnosticList {
+	var found DiagnosticList
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if d := diagnoseOne(e); d != nil {
+			found = d // keep the innermost positioned error
+			continue
+		}
+		if joined, ok := e.(interface{ Unwrap() []error }); ok {
+			var all DiagnosticList
+			for _, je := range joined.Unwrap() {
+				all = append(all, diagnoseChain(je)...)
+			}
+			if all != nil {
+				found = all
+			}
+			break
 		}
 	}
 	return found
@@ -114,7 +133,12 @@ func evalDiagnostic(e *starlark.EvalError) *Diagnostic {
 	msg := e.Msg
 	// A load failure wraps the inner error's text; the inner error (if
 	// positioned) is reported on its own by Diagnose.
-	for i := len(e.CallStack) - 1; i >= 0; i-- {
+	innermost := len(e.CallStack) - 1
+	if strings.HasSuffix(msg, "called recursively") && innermost > 0 {
+		// The function was just entered; the mistake is the call.
+		innermost--
+	}
+	for i := innermost; i >= 0; i-- {
 		fr := e.CallStack[i]
 		if fr.Pos.Filename() == "<builtin>" || fr.Pos.Line == 0 {
 			if i == len(e.CallStack)-1 && fr.Name != "fail" && fr.Name != "integration" && !strings.HasPrefix(msg, fr.Name) {

@@ -106,7 +106,7 @@ func errText(err error) string {
 // positioning the error at the first offending byte.
 func checkSource(name string, data []byte, maxBytes int64) error {
 	if int64(len(data)) > maxBytes {
-		return &Diagnostic{File: name, Msg: fmt.Sprintf("file is larger than %d bytes; integration sources are limited to %d KiB, split it into libraries", maxBytes, maxBytes>>10)}
+		return diagFile(name, "file is larger than %d bytes; integration sources are limited to %d KiB, split it into libraries", maxBytes, maxBytes>>10)
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		return posDiag(name, data, i, "binary file (NUL byte); integration sources must be UTF-8 text")
@@ -127,7 +127,8 @@ func checkSource(name string, data []byte, maxBytes int64) error {
 
 func posDiag(name string, data []byte, offset int, msg string) *Diagnostic {
 	line := 1 + bytes.Count(data[:offset], []byte{'\n'})
-	col := offset - bytes.LastIndexByte(data[:offset], '\n')
+	lineStart := bytes.LastIndexByte(data[:offset], '\n') + 1
+	col := 1 + utf8.RuneCount(data[lineStart:offset]) // columns count characters, as Starlark's do
 	return &Diagnostic{File: name, Line: line, Col: col, Msg: msg}
 }
 
