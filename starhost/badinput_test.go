@@ -328,7 +328,7 @@ integration(name = "bad", handlers = {"ping": ping})
 			want: func(t *testing.T, e *badEnv) badWant {
 				l, c := badPos(t, aritySrc, "(name")
 				return badWant{file: e.path("bad.star"), line: l, col: c, msg: []string{
-					`handler for "ping" ping at ` + e.path("bad.star") + ":1:1", "takes 1 parameters", "(event, ctx)",
+					`handler for "ping" ping at ` + e.path("bad.star") + ":1:1", "takes 1 parameter;", "(event, ctx)",
 				}}
 			},
 		},

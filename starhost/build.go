@@ -40,6 +40,7 @@ type builder struct {
 	logs     []string
 	steps    uint64 // steps used so far by this build
 	deadline time.Time
+	root     string // where the module's loads resolve first: its root, also for its libraries
 }
 
 type loadEntry struct {
@@ -63,7 +64,7 @@ const moduleKey = "starhost.module"
 // effects on the host.
 func buildModule(src *sources, sb *sandbox, path string) (*builtModule, error) {
 	start := time.Now()
-	b := &builder{src: src, sb: sb, cache: map[string]*loadEntry{}, deadline: start.Add(sb.limits.Timeout)}
+	b := &builder{src: src, sb: sb, cache: map[string]*loadEntry{}, deadline: start.Add(sb.limits.Timeout), root: src.rootOf(path)}
 	var decls []*declaration
 	if _, err := b.exec(path, &decls); err != nil {
 		return nil, err
@@ -124,7 +125,7 @@ func (b *builder) print(thread *starlark.Thread, msg string) {
 func (b *builder) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
 	from, _ := thread.Local(moduleKey).(string)
 	pos := thread.CallFrame(0).Pos
-	target, err := b.src.resolveLoad(from, pos, name)
+	target, err := b.src.resolveLoad(b.root, pos, name)
 	if err != nil {
 		return nil, err
 	}

@@ -164,9 +164,9 @@ func checkCallable(v starlark.Value, what string, nargs int, sig string) (starla
 	}
 	switch {
 	case required > nargs:
-		return nil, fmt.Errorf("%s %s at %s takes %d required parameters; it must take %s", what, fn.Name(), fn.Position(), required, sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural(required, "required parameter"), sig)
 	case positional < nargs && !fn.HasVarargs():
-		return nil, fmt.Errorf("%s %s at %s takes %d parameters; it must take %s", what, fn.Name(), fn.Position(), positional, sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural(positional, "parameter"), sig)
 	}
 	for i := positional; i < fn.NumParams(); i++ {
 		if name, _ := fn.Param(i); i < fn.NumParams()-boolInt(fn.HasVarargs())-boolInt(fn.HasKwargs()) && fn.ParamDefault(i) == nil {
@@ -181,4 +181,11 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -152,11 +152,12 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// resolveLoad turns the module name of a load statement in file from into
-// a module path. Names are relative to an integration root: the root of
-// the loading file first, then the user roots in order, then the defaults.
-// Absolute names, ".." and symlinks that leave the root are rejected.
-func (s *sources) resolveLoad(from string, pos syntax.Position, name string) (string, error) {
+// resolveLoad turns the module name of a load statement into a module
+// path. Names are relative to an integration root: first is the root of
+// the integration module being built (see rootOf), then the user roots in
+// order, then the defaults. Absolute names, ".." and symlinks that leave
+// the root are rejected.
+func (s *sources) resolveLoad(first string, pos syntax.Position, name string) (string, error) {
 	switch {
 	case name == "" || strings.ContainsRune(name, '\\'):
 		return "", diagAt(pos, "load(%q): a load path is a forward-slash path relative to an integration root, like \"lib/stats.star\"", name)
@@ -169,7 +170,6 @@ func (s *sources) resolveLoad(from string, pos syntax.Position, name string) (st
 	if clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(name, "/../") || strings.HasPrefix(name, "../") {
 		return "", diagAt(pos, "load(%q): the path leaves the integration root; keep shared code in a folder inside the root, like \"lib/\"", name)
 	}
-	first := s.rootOf(from)
 	candidates := []string{first}
 	for _, r := range s.roots {
 		if r != first {

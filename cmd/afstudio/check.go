@@ -34,7 +34,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		files = append(files, found...)
 	}
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS})
+	// Folders given are roots, so that load("lib/x.star") resolves in
+	// them as the host would resolve it.
+	var roots []string
+	for _, arg := range fs.Args() {
+		if st, err := os.Stat(arg); err == nil && st.IsDir() {
+			roots = append(roots, arg)
+		}
+	}
+	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: roots})
 	if err != nil {
 		fmt.Fprintln(stderr, "afstudio:", err)
 		return 1
