@@ -23,6 +23,9 @@ type Options struct {
 	// Defaults holds the embedded default integrations (module paths
 	// "builtin:NAME.star"); nil for none.
 	Defaults fs.FS
+	// SkipDefaultIntegrations keeps LoadDefaultIntegrations from loading
+	// the integrations in Defaults; their libraries stay loadable.
+	SkipDefaultIntegrations bool
 	// Roots are the user's integration folders, searched in order. An
 	// integration in a root overrides a default of the same name.
 	Roots []string
@@ -45,6 +48,8 @@ type Manager struct {
 
 	writeMu sync.Mutex // serialises every change: load, reload, add, remove
 	snap    atomic.Pointer[snapshot]
+
+	skipDefaults bool
 
 	failedMu sync.Mutex
 	failed   map[string]ModuleError // modules that declare nothing loadable, by path
@@ -70,7 +75,7 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{src: src, sb: newSandbox(limits, log), limits: limits, log: log, failed: map[string]ModuleError{}}
+	m := &Manager{src: src, sb: newSandbox(limits, log), limits: limits, log: log, failed: map[string]ModuleError{}, skipDefaults: opts.SkipDefaultIntegrations}
 	m.snap.Store(newSnapshot(nil))
 	return m, nil
 }
@@ -249,6 +254,9 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 	defaults, user, err := m.src.listModules()
 	if err != nil {
 		return err
+	}
+	if m.skipDefaults {
+		defaults = nil
 	}
 	var items []planItem
 	for _, mod := range append(user, defaults...) { // user modules first: they win name clashes

@@ -63,7 +63,7 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "afstudio: JSON argument:", err)
 		return 2
 	}
-	m, err := hf.open(ctx, stderr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	m, err := hf.open(ctx, stderr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		fmt.Fprintln(stderr, "afstudio:", err)
 		return 1

@@ -26,7 +26,7 @@ type hostFlags struct {
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.Var(&h.dirs, "dir", "an integration folder to load (repeatable); its integrations override defaults of the same name")
-	fs.BoolVar(&h.noDefaults, "no-defaults", false, "do not load the embedded default integrations")
+	fs.BoolVar(&h.noDefaults, "no-defaults", false, "do not load the embedded default integrations (their lib/ libraries stay loadable)")
 }
 
 // open creates a manager and loads the integrations (see load).
@@ -41,10 +41,7 @@ func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger
 
 // newManager creates a manager for the flags, with nothing loaded.
 func (h *hostFlags) newManager(log *slog.Logger) (*starhost.Manager, error) {
-	opts := starhost.Options{Roots: h.dirs, Logger: log}
-	if !h.noDefaults {
-		opts.Defaults = integrations.FS
-	}
+	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults}
 	return starhost.New(opts)
 }
 
