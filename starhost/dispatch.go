@@ -112,7 +112,7 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]HandlerRe
 		sv.Freeze()
 		ev := &eventValue{name: pe.name, data: sv.(*starlark.Dict), time: time.Now(), depth: pe.depth, source: pe.source}
 		if m.notices.active() {
-			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Generation: pe.depth})
+			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
 		}
 		for _, s := range m.snap.Load().subscribers(pe.name) {
 			if err := ctx.Err(); err != nil {

@@ -36,7 +36,13 @@ type Notice struct {
 	Level       string        `json:"level,omitempty"`
 	Message     string        `json:"message,omitempty"`
 	Event       string        `json:"event,omitempty"`
-	Error       *Diagnostic   `json:"error,omitempty"`
+	// Depth is 0 for an event from the engine, n for the n-th follow-up
+	// (event notices only).
+	Depth int `json:"depth,omitempty"`
+	// Data is the event's payload as plain Go data (event notices only;
+	// read-only).
+	Data  any         `json:"data,omitempty"`
+	Error *Diagnostic `json:"error,omitempty"`
 }
 
 // noticeHub fans notices out to subscribers. Each subscriber has a bounded

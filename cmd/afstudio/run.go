@@ -87,7 +87,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if !*noWatch && len(hf.dirs) > 0 {
 		wctx, stopWatch := context.WithCancel(ctx)
 		var ww sync.WaitGroup
-		ww.Go(func() { watchRoots(wctx, m, m.Roots(), *quiet, log) })
+		ww.Go(func() { watchRoots(wctx, m, *quiet, log) })
 		defer func() {
 			stopWatch()
 			ww.Wait()

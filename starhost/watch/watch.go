@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -102,6 +103,9 @@ type Watcher struct {
 	onProblem func(*Problem)
 	paused    atomic.Bool
 	batches   atomic.Uint64
+	addMu     sync.Mutex
+	toAdd     []string      // roots added while running, for Run to pick up
+	wake      chan struct{} // signals toAdd
 
 	// Owned by the Run goroutine.
 	fsw         *fsnotify.Watcher
@@ -119,7 +123,50 @@ func New(opts Options, onBatch func(context.Context, Batch), onProblem func(*Pro
 	if onProblem == nil {
 		onProblem = func(*Problem) {}
 	}
-	return &Watcher{opts: opts.withDefaults(), onBatch: onBatch, onProblem: onProblem}
+	opts = opts.withDefaults()
+	roots := opts.Roots
+	opts.Roots = nil
+	for _, r := range roots {
+		if abs, err := filepath.Abs(r); err == nil {
+			r = abs
+		}
+		if !slices.Contains(opts.Roots, r) {
+			opts.Roots = append(opts.Roots, r)
+		}
+	}
+	return &Watcher{opts: opts, onBatch: onBatch, onProblem: onProblem, wake: make(chan struct{}, 1)}
+}
+
+// AddRoot starts watching another folder (and its sub-folders). It is
+// safe to call at any time, also before Run.
+func (w *Watcher) AddRoot(dir string) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	w.addMu.Lock()
+	w.toAdd = append(w.toAdd, abs)
+	w.addMu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeRoots returns the roots added since the last call, skipping those
+// already watched.
+func (w *Watcher) takeRoots() []string {
+	w.addMu.Lock()
+	defer w.addMu.Unlock()
+	var out []string
+	for _, r := range w.toAdd {
+		if !slices.Contains(w.opts.Roots, r) {
+			w.opts.Roots = append(w.opts.Roots, r)
+			out = append(out, r)
+		}
+	}
+	w.toAdd = nil
+	return out
 }
 
 // SetPaused pauses or resumes delivery. While paused, changes accumulate
@@ -151,7 +198,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.fsw = fsw
 	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
 	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
-	for _, root := range w.opts.Roots {
+	w.takeRoots()
+	for _, root := range w.roots() {
 		if err := w.addTree(root, false); err != nil {
 			w.rootMissing[root] = true
 			w.onProblem(&Problem{Path: root, Err: err})
@@ -181,10 +229,17 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			w.onProblem(&Problem{Path: strings.Join(w.opts.Roots, ", "), Err: err})
+			w.onProblem(&Problem{Path: strings.Join(w.roots(), ", "), Err: err})
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				w.rescan() // events were lost: look at everything again
 				quiet.Reset(w.opts.Quiet)
+			}
+		case <-w.wake:
+			for _, root := range w.takeRoots() {
+				if err := w.addTree(root, false); err != nil {
+					w.rootMissing[root] = true
+					w.onProblem(&Problem{Path: root, Err: err})
+				}
 			}
 		case <-quiet.C:
 			w.flush(ctx)
@@ -197,6 +252,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// roots returns the watched roots.
+func (w *Watcher) roots() []string {
+	w.addMu.Lock()
+	defer w.addMu.Unlock()
+	return slices.Clone(w.opts.Roots)
 }
 
 // handle records one event; it reports whether a file became pending.
@@ -216,7 +278,7 @@ func (w *Watcher) handle(ev fsnotify.Event) bool {
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		if w.dirs[path] {
 			w.dropTree(path)
-			if slices.Contains(w.opts.Roots, path) {
+			if slices.Contains(w.roots(), path) {
 				w.rootMissing[path] = true
 				w.onProblem(&Problem{Path: path, Err: errors.New("the folder was removed or renamed; its integrations keep serving and it is watched again when it reappears")})
 			}
@@ -297,7 +359,7 @@ func (w *Watcher) rescan() {
 	for p := range w.known {
 		w.pending[p] = true
 	}
-	for _, root := range w.opts.Roots {
+	for _, root := range w.roots() {
 		if !w.rootMissing[root] {
 			_ = w.addTree(root, true)
 		}

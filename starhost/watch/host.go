@@ -1,0 +1,30 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// ForHost returns a watcher of the host's user roots that applies every
+// batch to the host (starhost.Manager.ApplyFileChanges) and turns watcher
+// problems and vanished files into notices, so that every front end sees
+// them. opts.Roots defaults to the host's roots.
+func ForHost(m *starhost.Manager, opts Options) *Watcher {
+	if opts.Roots == nil {
+		opts.Roots = m.Roots()
+	}
+	grace := opts.withDefaults().MissingGrace
+	return New(opts,
+		func(ctx context.Context, b Batch) {
+			for _, p := range b.Missing {
+				m.Notify(starhost.Notice{Kind: starhost.NoticeLog, Module: p, Level: "warn",
+					Message: fmt.Sprintf("file vanished; its integrations keep serving and are removed unless it comes back within %s", grace)})
+			}
+			m.ApplyFileChanges(ctx, b.Changed, b.Removed)
+		},
+		func(p *Problem) {
+			m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Module: p.Path, Message: p.Err.Error()})
+		})
+}
