@@ -40,7 +40,7 @@ type Options struct {
 // Emit never waits for a reload except on the one integration being
 // swapped, and then only for the swap itself.
 type Manager struct {
-	src     *sources
+	srcPtr  atomic.Pointer[sources] // replaced (copy on write) by AddRoot
 	sb      *sandbox
 	limits  Limits
 	log     *slog.Logger
@@ -75,16 +75,20 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{src: src, sb: newSandbox(limits, log), limits: limits, log: log, failed: map[string]ModuleError{}, skipDefaults: opts.SkipDefaultIntegrations}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, failed: map[string]ModuleError{}, skipDefaults: opts.SkipDefaultIntegrations}
+	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil))
 	return m, nil
 }
+
+// src returns the current sources (roots and defaults).
+func (m *Manager) src() *sources { return m.srcPtr.Load() }
 
 // Limits returns the limits in effect, defaults filled in.
 func (m *Manager) Limits() Limits { return m.limits }
 
 // Roots returns the user integration folders, as absolute paths.
-func (m *Manager) Roots() []string { return slices.Clone(m.src.roots) }
+func (m *Manager) Roots() []string { return slices.Clone(m.src().roots) }
 
 // Subscribe returns a subscription to lifecycle notices with a buffer of
 // the given size (256 if <= 0). Close it when done.
@@ -251,7 +255,7 @@ func (m *Manager) slotNamed(name string) (*slot, error) {
 // published in one step; the returned error joins the problems of the
 // modules that failed (each also recorded, see FailedModules).
 func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
-	defaults, user, err := m.src.listModules()
+	defaults, user, err := m.src().listModules()
 	if err != nil {
 		return err
 	}
@@ -332,6 +336,56 @@ func (m *Manager) AddIntegration(ctx context.Context, module, export string) (In
 	return in, nil
 }
 
+// AddModule loads every integration a module declares (for a file dropped
+// on the studio, or opened with it). A module that fails to load is
+// recorded (FailedModules) so that it can be shown with its error and is
+// retried when the file changes (ReloadFiles). It returns the names loaded.
+func (m *Manager) AddModule(ctx context.Context, module string) ([]string, error) {
+	path, err := canonical(module)
+	if err != nil {
+		return nil, fmt.Errorf("add %s: %w", module, err)
+	}
+	res := m.apply(ctx, []planItem{{module: path, sync: true, add: true}})
+	if err := res.groupErr(0); err != nil {
+		return nil, fmt.Errorf("add %s: %w", module, err)
+	}
+	return res.names[0], nil
+}
+
+// AddRoot adds a user integration folder at run time and loads the
+// modules in it; later ReloadFiles calls treat new files in it as modules.
+// Adding a folder twice is a no-op.
+func (m *Manager) AddRoot(ctx context.Context, dir string) error {
+	m.writeMu.Lock()
+	old := m.src()
+	roots := slices.Clone(old.roots)
+	abs, err := filepath.Abs(dir)
+	if err != nil || slices.Contains(roots, abs) {
+		m.writeMu.Unlock()
+		return err
+	}
+	src, err := newSources(append(roots, abs), old.defaults, old.maxBytes)
+	if err != nil {
+		m.writeMu.Unlock()
+		return err
+	}
+	m.srcPtr.Store(src)
+	m.writeMu.Unlock()
+	only, err := newSources([]string{abs}, nil, old.maxBytes)
+	if err != nil {
+		return err
+	}
+	_, mods, err := only.listModules()
+	if err != nil {
+		return err
+	}
+	var items []planItem
+	for _, mod := range mods {
+		items = append(items, planItem{module: mod, sync: true, add: true, group: len(items)})
+	}
+	return m.apply(ctx, items).joinedErr()
+}
+
 // RemoveIntegration removes the named integration. Events already being
 // dispatched to it finish; later events do not reach it.
 func (m *Manager) RemoveIntegration(name string) error {
@@ -403,11 +457,13 @@ func (m *Manager) ReloadFiles(ctx context.Context, paths []string) map[string]er
 			}
 		}
 	}
+	m.failedMu.Lock()
 	for p := range changed {
-		if m.isModulePath(p) {
+		if _, failed := m.failed[p]; failed || m.isModulePath(p) {
 			moduleDeps[p] = append(moduleDeps[p], p)
 		}
 	}
+	m.failedMu.Unlock()
 	for mod, deps := range moduleDeps {
 		for _, d := range deps {
 			groups.join(mod, d)
@@ -448,7 +504,7 @@ func (m *Manager) isModulePath(p string) bool {
 	if !IsModuleFile(filepath.Base(p)) {
 		return false
 	}
-	for _, r := range m.src.roots {
+	for _, r := range m.src().roots {
 		if within(r, p) {
 			rel, _ := filepath.Rel(r, filepath.Dir(p))
 			for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
@@ -532,7 +588,7 @@ func (m *Manager) Check(path string) ([]Declared, error) {
 	if err != nil {
 		return nil, err
 	}
-	bm, err := buildModule(m.src, m.sb, p)
+	bm, err := buildModule(m.src(), m.sb, p)
 	if err != nil {
 		return nil, err
 	}
@@ -552,7 +608,7 @@ func (m *Manager) ApplyFileChanges(ctx context.Context, changed, removed []strin
 	out := map[string]error{}
 	var reload []string
 	for _, p := range removed {
-		if m.isModulePath(p) {
+		if m.isModulePath(p) || m.hasLiveSlot(p) || m.isFailedModule(p) {
 			for _, name := range m.RemoveModule(p) {
 				out[name] = nil
 			}
@@ -568,6 +624,13 @@ func (m *Manager) ApplyFileChanges(ctx context.Context, changed, removed []strin
 		out[k] = v
 	}
 	return out
+}
+
+func (m *Manager) isFailedModule(p string) bool {
+	m.failedMu.Lock()
+	defer m.failedMu.Unlock()
+	_, ok := m.failed[p]
+	return ok
 }
 
 // Notify publishes a notice from outside the host (the file watcher, a

@@ -261,7 +261,7 @@ func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]bui
 	}
 	out := make([]buildOutcome, len(mods))
 	if len(mods) == 1 { // the common single reload: no goroutine hand-off
-		bm, err := buildModule(m.src, m.sb, mods[0])
+		bm, err := buildModule(m.src(), m.sb, mods[0])
 		return map[string]buildOutcome{mods[0]: {bm: bm, err: err}}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(mods))
@@ -274,7 +274,7 @@ func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]bui
 					out[i].err = fmt.Errorf("build %s: %w", mods[i], err)
 					continue
 				}
-				bm, err := buildModule(m.src, m.sb, mods[i])
+				bm, err := buildModule(m.src(), m.sb, mods[i])
 				out[i] = buildOutcome{bm: bm, err: err}
 			}
 		})
