@@ -260,6 +260,11 @@ func (s *sources) listModules() (defaults []string, user []string, err error) {
 	return defaults, user, nil
 }
 
+// IsSkippedDir reports whether the host skips a folder of this name when
+// it looks for integration modules: lib folders (libraries), hidden
+// folders and testdata.
+func IsSkippedDir(name string) bool { return skipDir(name) }
+
 func skipDir(name string) bool {
 	return name == LibDir || strings.HasPrefix(name, ".") || name == "testdata"
 }

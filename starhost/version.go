@@ -1,6 +1,7 @@
 package starhost
 
 import (
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -110,7 +111,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	}
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p/100*float64(len(s))+0.5) - 1
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1 // nearest rank
 	return s[min(max(i, 0), len(s)-1)]
 }
 

@@ -19,7 +19,7 @@ import (
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr, "check PATH...")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -89,7 +89,7 @@ func modulesIn(arg string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && p != arg && (d.Name() == starhost.LibDir || d.Name()[0] == '.') {
+		if d.IsDir() && p != arg && starhost.IsSkippedDir(d.Name()) {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() && starhost.IsModuleFile(d.Name()) {

@@ -48,7 +48,7 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var hf hostFlags
 	hf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		fs.Usage()

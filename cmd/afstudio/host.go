@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,4 +75,13 @@ func newFlagSet(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseStatus is the exit status for a flag parsing error: 0 for -h, 2
+// for a bad flag (the flag package has printed the usage).
+func parseStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

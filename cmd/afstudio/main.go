@@ -1,5 +1,6 @@
 // Command afstudio hosts hot-reloadable Starlark integrations.
 //
+//	afstudio [flags] [FILE.star...]     open the studio window
 //	afstudio check PATH...            validate integration files (PATH:LINE:COL: message)
 //	afstudio emit [flags] EVENT [JSON] emit one event, print each handler's result as JSON
 //	afstudio run --headless [flags]   run the host: JSON-lines events in, results and notices out
@@ -15,8 +16,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	_ "github.com/afstudio/afstudio/internal/localefix" // before Fyne's init reads the locale
 )
+
+// newApp creates the Fyne application. This is the only place that
+// imports fyne.io/fyne/v2/app: everything else builds without a display.
+func newApp() fyne.App { return app.NewWithID("io.afstudio.studio") }
 
 // Set by the build (-ldflags -X).
 var (
@@ -28,6 +39,8 @@ var (
 const usage = `afstudio hosts hot-reloadable Starlark integrations.
 
 Usage:
+  afstudio [--dir DIR]... [--no-defaults] [--no-watch] [FILE.star...]
+                                               open the studio window (FILE.star: add these files)
   afstudio check PATH...                       validate .star files or folders; prints PATH:LINE:COL: message
   afstudio emit [--dir DIR]... [--no-defaults] EVENT [JSON]
                                                emit one event; prints one JSON object per handler call
@@ -50,12 +63,12 @@ func main() {
 var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
 	var err error
-	switch args[0] {
+	first := ""
+	if len(args) > 0 {
+		first = args[0]
+	}
+	switch first {
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
 	case "emit":
@@ -69,8 +82,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "afstudio: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		if first != "" && !strings.HasPrefix(first, "-") && !strings.HasSuffix(first, ".star") {
+			fmt.Fprintf(stderr, "afstudio: unknown command %q\n\n%s", first, usage)
+			return 2
+		}
+		err = cmdStudio(ctx, args, stderr)
 	}
 	switch {
 	case err == nil:

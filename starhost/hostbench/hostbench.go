@@ -6,6 +6,7 @@
 package hostbench
 
 import (
+	"math"
 	"context"
 	"fmt"
 	"os"
@@ -206,7 +207,7 @@ func heapInUse() uint64 {
 func quantile(ds []time.Duration, q float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
+	i := int(math.Ceil(q*float64(len(s)))) - 1 // nearest rank
 	return s[min(max(i, 0), len(s)-1)]
 }
 

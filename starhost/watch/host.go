@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -15,6 +16,9 @@ func ForHost(m *starhost.Manager, opts Options) *Watcher {
 	if opts.Roots == nil {
 		opts.Roots = m.Roots()
 	}
+	if opts.Loaded == nil {
+		opts.Loaded = func() map[string][32]byte { return loadedFiles(m) }
+	}
 	grace := opts.withDefaults().MissingGrace
 	return New(opts,
 		func(ctx context.Context, b Batch) {
@@ -27,4 +31,20 @@ func ForHost(m *starhost.Manager, opts Options) *Watcher {
 		func(p *Problem) {
 			m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Module: p.Path, Message: p.Err.Error()})
 		})
+}
+
+// loadedFiles returns the hash of every file the host's live versions
+// were built from.
+func loadedFiles(m *starhost.Manager) map[string][32]byte {
+	out := map[string][32]byte{}
+	for _, in := range m.List() {
+		for _, f := range in.Files {
+			var sum [32]byte
+			if b, err := hex.DecodeString(f.SHA256); err == nil && len(b) == len(sum) {
+				copy(sum[:], b)
+				out[f.Path] = sum
+			}
+		}
+	}
+	return out
 }

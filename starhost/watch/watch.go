@@ -47,6 +47,12 @@ type Options struct {
 	// Poll is how often missing roots and missing files are looked at.
 	// Default 250ms.
 	Poll time.Duration
+	// Loaded, if set, returns the content hash of every file the consumer
+	// has already loaded. A file that changed between that load and the
+	// start of watching is then reported in the first batch instead of
+	// being taken as the baseline. Nil: the files found at start are the
+	// baseline.
+	Loaded func() map[string][32]byte
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -205,8 +211,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.onProblem(&Problem{Path: root, Err: err})
 		}
 	}
+	startQuiet := false
+	if w.opts.Loaded != nil {
+		// Files saved between the consumer's load and the first scan.
+		for p, sum := range w.opts.Loaded() {
+			if cur, ok := w.known[p]; ok && cur != sum {
+				w.known[p] = sum
+				w.pending[p] = true
+				startQuiet = true
+			}
+		}
+	}
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
+	if startQuiet {
+		quiet.Reset(0)
+	}
 	poll := time.NewTicker(w.opts.Poll)
 	defer poll.Stop()
 	defer quiet.Stop()

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/watch"
+	"github.com/afstudio/afstudio/studio"
+)
+
+// cmdStudio opens the studio window: `afstudio [flags] [FILE.star...]`.
+// The files are added (and remembered) as if dropped on the window.
+func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("studio", stderr, "[--dir DIR]... [--no-defaults] [--no-watch] [--tab TAB] [--select NAME] [FILE.star...]")
+	var hf hostFlags
+	hf.register(fs)
+	noWatch := fs.Bool("no-watch", false, "do not watch the integration folders")
+	tab := fs.String("tab", "details", "the tab to show first: details, console, events or log")
+	sel := fs.String("select", "", "the integration to select first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, f := range fs.Args() {
+		if !strings.HasSuffix(f, ".star") {
+			return fmt.Errorf("%w: %s is not a .star file (afstudio opens integration files; see afstudio help)", errUsage, f)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a := newApp()
+	prefs := a.Preferences()
+	if len(hf.dirs) == 0 {
+		dir, err := defaultIntegrationDir()
+		if err != nil {
+			return err
+		}
+		hf.dirs = append(hf.dirs, dir)
+	}
+	for _, d := range studio.RememberedFolders(prefs) {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			hf.dirs = append(hf.dirs, d)
+		}
+	}
+	m, err := hf.newManager(log)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	hctx, stopHost := context.WithCancel(ctx)
+	defer stopHost()
+	logNotices(hctx, &wg, m, log)
+	loadReporting(hctx, m, stderr)
+	files := append(studio.RememberedFiles(prefs), fs.Args()...)
+	for _, f := range files {
+		if _, err := m.AddModule(hctx, f); err != nil {
+			log.Warn("could not load a remembered file", "file", f, "error", err)
+		}
+	}
+
+	var w *watch.Watcher
+	if !*noWatch {
+		w = watch.ForHost(m, watch.Options{Logger: log})
+		for _, f := range files {
+			w.AddRoot(filepath.Dir(f))
+		}
+		wg.Go(func() {
+			if err := w.Run(hctx); err != nil {
+				m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Message: err.Error()})
+			}
+		})
+	}
+	var sw studio.Watcher
+	if w != nil {
+		sw = w
+	}
+	s := studio.New(a, m, sw, studio.Options{Dirs: hf.dirs, Tab: *tab, Select: *sel, Logger: log})
+	for _, f := range fs.Args() {
+		s.Remember(f)
+	}
+	// A signal closes the window like the user would.
+	closed := make(chan struct{})
+	defer close(closed)
+	go func() {
+		select {
+		case <-ctx.Done():
+			fyne.Do(func() { s.Window().Close() })
+		case <-closed:
+		}
+	}()
+	log.Info("studio window open", "integrations", len(m.Names()), "folders", hf.dirs)
+	s.ShowAndRun()
+	stopHost()
+	return nil
+}
+
+// defaultIntegrationDir is the user's integration folder when no --dir is
+// given: ~/afstudio/integrations, created on first start.
+func defaultIntegrationDir() (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the home folder for the default integration folder (use --dir): %w", err)
+	}
+	dir := filepath.Join(home, "afstudio", "integrations")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create %s (use --dir): %w", dir, err)
+	}
+	return dir, nil
+}
+
+// logNotices writes integration logs, handler failures and watcher
+// problems to the log (standard error), so that what the window shows can
+// also be followed in a terminal; the host logs loads and reloads itself.
+func logNotices(ctx context.Context, wg *sync.WaitGroup, m *starhost.Manager, log *slog.Logger) {
+	sub := m.Subscribe(1024)
+	wg.Go(func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case n := <-sub.C:
+				switch n.Kind {
+				case starhost.NoticeLog, starhost.NoticeHandlerFailed, starhost.NoticeWatchError, starhost.NoticeStateReset:
+				default:
+					continue // events are not logged; the host logs its own lifecycle
+				}
+				attrs := []any{"kind", string(n.Kind), "integration", n.Integration}
+				if n.Generation > 0 {
+					attrs = append(attrs, "generation", n.Generation)
+				}
+				if n.Duration > 0 {
+					attrs = append(attrs, "took", n.Duration.Round(time.Microsecond))
+				}
+				if n.Error != nil {
+					attrs = append(attrs, "error", n.Error.Error())
+				}
+				if n.Message != "" && n.Error == nil {
+					attrs = append(attrs, "message", n.Message)
+				}
+				log.Info("notice", attrs...)
+			}
+		}
+	})
+}

@@ -1,0 +1,382 @@
+package studio
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/afstudio/afstudio/starhost"
+)
+
+const (
+	// logMax is how many lines the log pane keeps.
+	logMax = 2000
+	// logRowChars is how much of a message a row shows.
+	logRowChars = 400
+)
+
+// logLevels are the level filter's choices and the lowest level each
+// shows.
+var logLevels = []struct {
+	label string
+	min   int
+}{
+	{"All levels", 0},
+	{"Info and above", 1},
+	{"Warnings and above", 2},
+	{"Errors only", 3},
+}
+
+// levelRank orders log levels: debug, info, warn, error.
+func levelRank(level string) int {
+	switch level {
+	case "debug":
+		return 0
+	case "warn":
+		return 2
+	case "error":
+		return 3
+	default:
+		return 1
+	}
+}
+
+// normalLevel maps the level names integrations may use onto debug, info,
+// warn and error.
+func normalLevel(level string) string {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug", "trace":
+		return "debug"
+	case "warn", "warning":
+		return "warn"
+	case "error", "err", "fatal", "critical":
+		return "error"
+	default:
+		return "info"
+	}
+}
+
+// logLine is one line of the log pane.
+type logLine struct {
+	seq    uint64
+	at     time.Time
+	level  string // debug, info, warn or error
+	source string // the integration, or the module's base name
+	msg    string
+	text   string // the whole line, as lines() and Copy give it
+	lower  string // text in lower case, for the filter
+}
+
+func newLogLine(at time.Time, level, source, msg string) logLine {
+	l := logLine{at: at, level: normalLevel(level), source: source, msg: msg}
+	l.text = fmt.Sprintf("%s %-5s ", clockTime(at), strings.ToUpper(l.level))
+	if source != "" {
+		l.text += source + ": "
+	}
+	l.text += msg
+	l.lower = strings.ToLower(l.text)
+	return l
+}
+
+// noticeLine turns a lifecycle notice into a log line.
+func noticeLine(n starhost.Notice) logLine {
+	at := n.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	source := n.Integration
+	if source == "" && n.Module != "" {
+		source = filepath.Base(n.Module)
+	}
+	var level string
+	switch n.Kind {
+	case starhost.NoticeHandlerFailed, starhost.NoticeReloadFailed, starhost.NoticeWatchError:
+		level = "error"
+	case starhost.NoticeLog:
+		level = n.Level
+	case starhost.NoticeStateReset:
+		level = "warn"
+	default:
+		level = "info"
+	}
+	return newLogLine(at, level, source, noticeMessage(n))
+}
+
+// noticeMessage says what a notice reports, with the diagnostic
+// (file:line:col: message) of a failure and the generation and time of a
+// load.
+func noticeMessage(n starhost.Notice) string {
+	errText := n.Message
+	if n.Error != nil {
+		errText = n.Error.Error()
+	}
+	switch n.Kind {
+	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded:
+		ms := n.DurationMS
+		if ms == 0 && n.Duration > 0 {
+			ms = float64(n.Duration.Microseconds()) / 1000
+		}
+		msg := fmt.Sprintf("%s generation %d in %.2f ms", n.Kind, n.Generation, ms)
+		if n.Message != "" {
+			msg += ": " + n.Message
+		}
+		return msg
+	case starhost.NoticeReloadFailed:
+		return "reload failed, the previous version still serves: " + errText
+	case starhost.NoticeHandlerFailed:
+		if n.Event != "" {
+			return fmt.Sprintf("handler for %s failed: %s", n.Event, errText)
+		}
+		return "handler failed: " + errText
+	case starhost.NoticeRemoved:
+		if n.Message != "" {
+			return "removed: " + n.Message
+		}
+		return "removed"
+	case starhost.NoticeStateReset:
+		if n.Message != "" && n.Message != "state reset" {
+			return "state reset: " + n.Message
+		}
+		return "state reset"
+	case starhost.NoticeWatchError:
+		return "watcher: " + errText
+	case starhost.NoticeLog:
+		return n.Message
+	default:
+		if errText != "" {
+			return fmt.Sprintf("%s: %s", n.Kind, errText)
+		}
+		return string(n.Kind)
+	}
+}
+
+// logPane shows lifecycle notices and integration logs, newest at the
+// bottom. It keeps the last logMax lines and filters them by text and
+// minimum level. All methods run on the UI goroutine.
+type logPane struct {
+	all      []logLine // oldest first
+	shown    []logLine // the ones that pass the filters
+	seq      uint64
+	filter   string // lower case
+	minLevel int
+	copy     func(string)
+
+	list     *widget.List
+	filterIn *widget.Entry
+	level    *widget.Select
+	copyBtn  *widget.Button
+	clearBtn *widget.Button
+	status   *widget.Label
+	root     fyne.CanvasObject
+}
+
+// newLogPane builds an empty log pane; copy receives the visible text
+// when Copy is pressed.
+func newLogPane(copy func(string)) *logPane {
+	p := &logPane{copy: copy}
+	p.list = widget.NewList(
+		func() int { return len(p.shown) },
+		func() fyne.CanvasObject { return newLogRowView() },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= 0 && id < len(p.shown) {
+				o.(*logRowView).set(p.shown[id])
+			}
+		},
+	)
+	p.filterIn = widget.NewEntry()
+	p.filterIn.SetPlaceHolder("Filter lines…")
+	p.filterIn.ActionItem = widget.NewIcon(theme.SearchIcon())
+	p.filterIn.OnChanged = p.applyFilter
+	labels := make([]string, len(logLevels))
+	for i, l := range logLevels {
+		labels[i] = l.label
+	}
+	p.level = widget.NewSelect(labels, p.applyLevel)
+	p.level.SetSelectedIndex(0)
+	p.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		if p.copy != nil {
+			p.copy(strings.Join(p.lines(), "\n"))
+		}
+	})
+	p.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), p.clear)
+	p.status = widget.NewLabel("")
+	p.status.Importance = widget.LowImportance
+
+	title := widget.NewLabelWithStyle("Log", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewBorder(nil, nil, title, container.NewHBox(p.level, p.copyBtn, p.clearBtn), p.filterIn)
+	p.root = container.NewPadded(container.NewBorder(top, p.status, nil, nil, p.list))
+	p.updateStatus()
+	return p
+}
+
+// object returns the log pane's UI.
+func (p *logPane) object() fyne.CanvasObject { return p.root }
+
+// add appends a notice of any kind but starhost.NoticeEvent (ignored;
+// events go to the event stream).
+func (p *logPane) add(n starhost.Notice) {
+	if n.Kind == starhost.NoticeEvent {
+		return
+	}
+	p.append(noticeLine(n))
+}
+
+// addLine appends a line of the studio's own: level is debug, info, warn
+// or error; source says where it comes from.
+func (p *logPane) addLine(level, source, msg string) {
+	p.append(newLogLine(time.Now(), level, source, msg))
+}
+
+func (p *logPane) append(l logLine) {
+	p.seq++
+	l.seq = p.seq
+	p.all = append(p.all, l)
+	if len(p.all) > logMax {
+		p.all = p.all[len(p.all)-logMax:]
+	}
+	if p.matches(l) {
+		p.shown = append(p.shown, l)
+	}
+	for len(p.shown) > 0 && p.shown[0].seq < p.all[0].seq {
+		p.shown = p.shown[1:] // evicted from all
+	}
+	p.updateStatus()
+	p.showLatest()
+}
+
+// lines returns the visible lines as text, oldest first.
+func (p *logPane) lines() []string {
+	out := make([]string, len(p.shown))
+	for i, l := range p.shown {
+		out[i] = l.text
+	}
+	return out
+}
+
+// setFilter puts f in the filter entry: only lines that contain it (case
+// insensitive) are shown.
+func (p *logPane) setFilter(f string) {
+	if p.filterIn.Text != f {
+		p.filterIn.SetText(f) // applies it through OnChanged
+		return
+	}
+	p.applyFilter(f)
+}
+
+func (p *logPane) applyFilter(f string) {
+	f = strings.ToLower(strings.TrimSpace(f))
+	if f == p.filter {
+		return
+	}
+	p.filter = f
+	p.refilter()
+}
+
+func (p *logPane) applyLevel(label string) {
+	for _, l := range logLevels {
+		if l.label == label && l.min != p.minLevel {
+			p.minLevel = l.min
+			p.refilter()
+		}
+	}
+}
+
+func (p *logPane) refilter() {
+	p.shown = nil
+	for _, l := range p.all {
+		if p.matches(l) {
+			p.shown = append(p.shown, l)
+		}
+	}
+	p.updateStatus()
+	p.showLatest()
+}
+
+func (p *logPane) matches(l logLine) bool {
+	return levelRank(l.level) >= p.minLevel && (p.filter == "" || strings.Contains(l.lower, p.filter))
+}
+
+func (p *logPane) clear() {
+	p.all, p.shown = nil, nil
+	p.updateStatus()
+	p.list.Refresh()
+}
+
+// showLatest refreshes the list, scrolled to the newest line.
+func (p *logPane) showLatest() {
+	if len(p.shown) == 0 {
+		p.list.Refresh()
+		return
+	}
+	p.list.ScrollTo(len(p.shown) - 1) // also refreshes
+}
+
+func (p *logPane) updateStatus() {
+	switch {
+	case len(p.all) == 0:
+		p.status.SetText("No log lines yet.")
+	case len(p.shown) == len(p.all):
+		p.status.SetText(fmt.Sprintf("%d lines (the last %d are kept)", len(p.all), logMax))
+	default:
+		p.status.SetText(fmt.Sprintf("showing %d of %d lines", len(p.shown), len(p.all)))
+	}
+}
+
+// logRowView shows one logLine in columns: a level icon, time, source
+// and message.
+type logRowView struct {
+	widget.BaseWidget
+	icon       *widget.Icon
+	at, source *widget.Label
+	msg        *widget.Label
+}
+
+func newLogRowView() *logRowView {
+	v := &logRowView{
+		icon:   widget.NewIcon(theme.InfoIcon()),
+		at:     widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+		source: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		msg:    widget.NewLabel(""),
+	}
+	v.at.Importance = widget.LowImportance
+	v.source.Truncation = fyne.TextTruncateClip
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+func (v *logRowView) CreateRenderer() fyne.WidgetRenderer {
+	widths := []float32{
+		theme.Size(theme.SizeNameInlineIcon),
+		labelWidth("00:00:00.000", v.at.TextStyle),
+		labelWidth("afterimage.star", v.source.TextStyle),
+		0,
+	}
+	return widget.NewSimpleRenderer(newColumns(widths, container.NewCenter(v.icon), v.at, v.source, v.msg))
+}
+
+func (v *logRowView) set(l logLine) {
+	switch l.level {
+	case "error":
+		v.icon.SetResource(theme.ErrorIcon())
+		v.msg.Importance = widget.DangerImportance
+	case "warn":
+		v.icon.SetResource(theme.WarningIcon())
+		v.msg.Importance = widget.WarningImportance
+	case "debug":
+		v.icon.SetResource(theme.InfoIcon())
+		v.msg.Importance = widget.LowImportance
+	default:
+		v.icon.SetResource(theme.InfoIcon())
+		v.msg.Importance = widget.MediumImportance
+	}
+	v.at.SetText(clockTime(l.at))
+	v.source.SetText(l.source)
+	// A row is one line; Copy gives the full text.
+	v.msg.SetText(clipRunes(strings.ReplaceAll(l.msg, "\n", " ⏎ "), logRowChars))
+}

@@ -1,0 +1,93 @@
+package studio
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// statusBar is the line at the bottom: counts, watching, the last reload,
+// progress and messages.
+type statusBar struct {
+	counts   *widget.Label
+	watching *widget.Label
+	last     *widget.Label
+	msg      *widget.Label
+	progress *widget.ProgressBarInfinite
+	box      fyne.CanvasObject
+}
+
+func newStatusBar() *statusBar {
+	b := &statusBar{counts: widget.NewLabel(""), watching: widget.NewLabel(""), last: widget.NewLabel(""), msg: widget.NewLabel("")}
+	b.msg.Truncation = fyne.TextTruncateEllipsis
+	b.progress = widget.NewProgressBarInfinite()
+	b.progress.Stop()
+	b.progress.Hide()
+	b.box = container.NewBorder(widget.NewSeparator(), nil,
+		container.NewHBox(b.counts, widget.NewSeparator(), b.watching, widget.NewSeparator(), b.last),
+		container.NewHBox(b.progress), container.NewHBox(layout.NewSpacer(), b.msg))
+	return b
+}
+
+func (b *statusBar) object() fyne.CanvasObject { return b.box }
+
+func (b *statusBar) setCounts(live, failed int) {
+	b.counts.SetText(fmt.Sprintf("%d live · %d failed", live, failed))
+	if failed > 0 {
+		b.counts.Importance = widget.DangerImportance
+	} else {
+		b.counts.Importance = widget.MediumImportance
+	}
+	b.counts.Refresh()
+}
+
+func (b *statusBar) setWatching(on, available bool) {
+	switch {
+	case !available:
+		b.watching.SetText("not watching")
+	case on:
+		b.watching.SetText("watching on")
+	default:
+		b.watching.SetText("watching paused")
+	}
+}
+
+func (b *statusBar) setFolders(dirs []string) {
+	if len(dirs) > 0 {
+		b.watching.SetText(b.watching.Text + ": " + strings.Join(dirs, ", "))
+	}
+}
+
+// lastChange records a load, reload, add, remove or failure notice.
+func (b *statusBar) lastChange(n starhost.Notice) {
+	what := string(n.Kind)
+	who := n.Integration
+	if who == "" {
+		who = failedRowName(n.Module)
+	}
+	text := fmt.Sprintf("last: %s %s", who, strings.ReplaceAll(what, "_", " "))
+	if n.Duration > 0 {
+		text += " in " + fmtDuration(n.Duration)
+	}
+	b.last.SetText(text + " at " + n.Time.Format(time.TimeOnly))
+}
+
+func (b *statusBar) busy(msg string) {
+	b.msg.SetText(msg)
+	b.progress.Show()
+	b.progress.Start()
+}
+
+func (b *statusBar) done() {
+	b.progress.Stop()
+	b.progress.Hide()
+}
+
+func (b *statusBar) message(msg string) { b.msg.SetText(msg) }
