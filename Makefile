@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 APT_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb imagemagick
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all run test deps build bench fuzz vet clean
+.PHONY: all run test deps build bench fuzz vet clean screenshots
 
 all: build
 
@@ -31,10 +31,9 @@ deps:
 build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/afstudio ./cmd/afstudio
 
-## run: start afstudio with the default integrations.
+## run: open the studio window with the default integrations and ~/afstudio/integrations.
 run: build
-	@echo 'afstudio host running; type events as JSON lines, e.g. {"event": "mission_started", "data": {"mission_id": "m1"}}; Ctrl-D to quit' >&2
-	./bin/afstudio run --headless
+	./bin/afstudio
 
 ## test: vet, the race-enabled test suite, and a short fuzz run.
 test: deps vet
@@ -48,6 +47,10 @@ vet:
 bench: build
 	$(GO) test ./starhost -run '^$$' -bench . -benchtime 2s -count 3
 	./bin/afstudio bench
+
+## screenshots: the README's screenshots, from the real app under Xvfb (needs xdotool).
+screenshots:
+	./scripts/screenshots.sh
 
 fuzz:
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzCheck -fuzztime 5m

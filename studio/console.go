@@ -171,7 +171,7 @@ func (c *eventConsole) build() fyne.CanvasObject {
 		detail, nil, nil, c.resultsL)
 	history := container.NewBorder(widget.NewLabelWithStyle("History", fyne.TextAlignLeading, bold), nil, nil, nil, c.historyL)
 	split := container.NewHSplit(results, history)
-	split.Offset = 0.65
+	split.Offset = 0.72
 	return container.NewPadded(container.NewBorder(input, nil, nil, nil, split))
 }
 
@@ -445,7 +445,7 @@ func newResultRowView() *resultRowView {
 func (v *resultRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		theme.Size(theme.SizeNameInlineIcon),
-		labelWidth("↳ response_received", v.event.TextStyle),
+		labelWidth("↳ mission_completed", v.event.TextStyle) * 0.8,
 		labelWidth("afterimage_x", v.name.TextStyle),
 		0,
 		labelWidth("999.99 ms", v.taken.TextStyle),
