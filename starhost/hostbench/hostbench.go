@@ -6,9 +6,9 @@
 package hostbench
 
 import (
-	"math"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
