@@ -21,6 +21,7 @@ const (
 	NoticeEvent         NoticeKind = "event"          // an event was dispatched (including follow-ups)
 	NoticeStateReset    NoticeKind = "state_reset"    // an integration's state was reset
 	NoticeWatchError    NoticeKind = "watch_error"    // the file watcher reports a problem
+	NoticeResult        NoticeKind = "result"         // a handler's result for an event a front end delivered (control API)
 )
 
 // A Notice is one lifecycle message for front ends: the studio, the

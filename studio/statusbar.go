@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -27,12 +26,13 @@ type statusBar struct {
 func newStatusBar() *statusBar {
 	b := &statusBar{counts: widget.NewLabel(""), watching: widget.NewLabel(""), last: widget.NewLabel(""), msg: widget.NewLabel("")}
 	b.msg.Truncation = fyne.TextTruncateEllipsis
+	b.msg.Alignment = fyne.TextAlignTrailing
 	b.progress = widget.NewProgressBarInfinite()
 	b.progress.Stop()
 	b.progress.Hide()
 	b.box = container.NewBorder(widget.NewSeparator(), nil,
 		container.NewHBox(b.counts, widget.NewSeparator(), b.watching, widget.NewSeparator(), b.last),
-		container.NewHBox(b.progress), container.NewHBox(layout.NewSpacer(), b.msg))
+		container.NewHBox(b.progress), b.msg)
 	return b
 }
 

@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -46,6 +47,9 @@ type Options struct {
 	Tab, Select string
 	// Logger receives the studio's own logs; nil discards them.
 	Logger *slog.Logger
+	// API is the control API the settings tab turns on and off; nil when
+	// there is none.
+	API ControlAPI
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -61,15 +65,16 @@ type Studio struct {
 	opts Options
 	log  *slog.Logger
 
-	list    *integrationList
-	details *detailsPane
-	console *eventConsole
-	stream  *eventStream
-	logs    *logPane
-	status  *statusBar
-	bar     *actionBar
-	tabs    *container.AppTabs
-	split   *container.Split
+	list     *integrationList
+	details  *detailsPane
+	console  *eventConsole
+	stream   *eventStream
+	logs     *logPane
+	status   *statusBar
+	settings *settingsView
+	bar      *actionBar
+	tabs     *container.AppTabs
+	split    *container.Split
 
 	selected string       // the selected integration or failed module; UI goroutine only
 	current  atomic.Value // the same, as a string, for the refresh goroutine
@@ -129,6 +134,7 @@ func (s *Studio) build() {
 	s.stream = newEventStream()
 	s.logs = newLogPane(func(text string) { s.app.Clipboard().SetContent(text) })
 	s.status = newStatusBar()
+	s.settings = newSettingsView(s.opts.API, s.app.Preferences(), s.do, func(text string) { s.app.Clipboard().SetContent(text) })
 	s.bar = newActionBar(actionBarHandlers{
 		reload:    func() { s.reload(s.selected) },
 		reloadAll: s.reloadAll,
@@ -143,10 +149,14 @@ func (s *Studio) build() {
 		container.NewTabItemWithIcon("Event console", theme.MailSendIcon(), s.console.object()),
 		container.NewTabItemWithIcon("Event stream", theme.ListIcon(), s.stream.object()),
 		container.NewTabItemWithIcon("Log", theme.DocumentIcon(), s.logs.object()),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), s.settings.object()),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
-		if t.Text == "Event console" {
+		switch t.Text {
+		case "Event console":
 			s.console.refreshEvents()
+		case "Settings":
+			s.settings.showState()
 		}
 	}
 	s.split = container.NewHSplit(s.list.object(), s.tabs)
@@ -192,7 +202,7 @@ func (s *Studio) ShowAndRun() {
 }
 
 func (s *Studio) showTab(name string) {
-	idx := map[string]int{"details": 0, "console": 1, "events": 2, "stream": 2, "log": 3}
+	idx := map[string]int{"details": 0, "console": 1, "events": 2, "stream": 2, "log": 3, "settings": 4}
 	if i, ok := idx[name]; ok {
 		s.tabs.SelectIndex(i)
 		if i == 1 {
@@ -389,4 +399,19 @@ func fmtDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Millisecond).String()
 	}
+}
+
+// OpenFiles adds files handed over by a second `afstudio FILE.star` (the
+// single-instance hand-off) as if dropped on the window, and brings the
+// window forward. It is safe to call from any goroutine.
+func (s *Studio) OpenFiles(files []string) error {
+	uris := make([]fyne.URI, len(files))
+	for i, f := range files {
+		uris[i] = storage.NewFileURI(f)
+	}
+	s.do(func() {
+		s.HandleDrop(uris)
+		s.win.RequestFocus()
+	})
+	return nil
 }

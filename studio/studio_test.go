@@ -264,3 +264,65 @@ func TestEditorCommand(t *testing.T) {
 		}
 	}
 }
+
+// fakeAPI is a ControlAPI that records what the settings view asks.
+type fakeAPI struct {
+	mu   sync.Mutex
+	addr string
+	fail error
+}
+
+func (f *fakeAPI) Serve(addr string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return "", f.fail
+	}
+	f.addr = addr
+	return addr, nil
+}
+func (f *fakeAPI) Stop() error   { f.mu.Lock(); defer f.mu.Unlock(); f.addr = ""; return nil }
+func (f *fakeAPI) Addr() string  { f.mu.Lock(); defer f.mu.Unlock(); return f.addr }
+func (f *fakeAPI) Token() string { return "secret-token" }
+
+func TestSettingsTurnTheAPIOnAndOff(t *testing.T) {
+	api := &fakeAPI{}
+	a := test.NewTempApp(t)
+	var copied string
+	v := newSettingsView(api, a.Preferences(), runOnUI, func(s string) { copied = s })
+	runOnUI(func() {
+		v.addr.SetText("127.0.0.1:9999")
+		test.Tap(v.enabled)
+	})
+	eventually(t, "serving", func() bool {
+		return api.Addr() == "127.0.0.1:9999" && strings.Contains(v.status.Text, "Serving on http://127.0.0.1:9999")
+	})
+	if on, addr := APIEnabled(a.Preferences()); !on || addr != "127.0.0.1:9999" {
+		t.Fatalf("preferences: %v %q", on, addr)
+	}
+	runOnUI(func() { test.Tap(v.enabled) })
+	eventually(t, "stopped", func() bool { return api.Addr() == "" && v.status.Text == "Off" })
+	api.fail = fmt.Errorf("address in use")
+	runOnUI(func() { test.Tap(v.enabled) })
+	eventually(t, "the error", func() bool { return strings.Contains(v.status.Text, "address in use") && !v.enabled.Checked })
+	if on, _ := APIEnabled(a.Preferences()); on {
+		t.Fatal("a failed start must not be remembered as on")
+	}
+	runOnUI(func() { v.copy(api.Token()) })
+	if copied != "secret-token" {
+		t.Fatalf("copied %q", copied)
+	}
+}
+
+func TestOpenFilesAddsLikeADrop(t *testing.T) {
+	s, m, _, _ := newTestStudio(t, nil)
+	f := filepath.Join(t.TempDir(), "opened.star")
+	os.WriteFile(f, []byte(goodModule("opened", "o")), 0o644)
+	if err := s.OpenFiles([]string{f}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "opened", func() bool { _, ok := rowNamed(s, "opened"); return ok })
+	if !m.IsAvailable("opened") {
+		t.Fatal("not live")
+	}
+}

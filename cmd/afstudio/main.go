@@ -5,6 +5,7 @@
 //	afstudio emit [flags] EVENT [JSON] emit one event, print each handler's result as JSON
 //	afstudio run --headless [flags]   run the host: JSON-lines events in, results and notices out
 //	afstudio bench [flags]            measure reload latency and dispatch throughput
+//	afstudio token                    print the control API token
 //	afstudio version                  print the version
 package main
 
@@ -44,9 +45,11 @@ Usage:
   afstudio check PATH...                       validate .star files or folders; prints PATH:LINE:COL: message
   afstudio emit [--dir DIR]... [--no-defaults] EVENT [JSON]
                                                emit one event; prints one JSON object per handler call
-  afstudio run --headless [--dir DIR]... [--no-defaults]
-                                               run the host: JSON-lines events on stdin, results and notices on stdout
+  afstudio run --headless [--dir DIR]... [--no-defaults] [--no-watch] [--listen ADDR [--allow-remote]]
+                                               run the host: JSON-lines events on stdin, results and notices on stdout;
+                                               --listen also serves the control API (HTTP, token-protected)
   afstudio bench [--dir DIR] [--n N] [--json]  measure reload latency and handler throughput
+  afstudio token                               print the control API token (created on first use)
   afstudio version                             print version, commit and build date
 
 Run "afstudio COMMAND -h" for a command's flags.
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRun(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = cmdToken(stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "afstudio %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help":

@@ -51,12 +51,14 @@ func (w *lineWriter) write(v any) {
 // JSON line per handler call and per lifecycle notice on stdout, logs on
 // stderr. End of input or a signal shuts it down.
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", stderr, "run --headless [--dir DIR]... [--no-defaults] [--no-watch]")
+	fs := newFlagSet("run", stderr, "run --headless [--dir DIR]... [--no-defaults] [--no-watch] [--listen ADDR [--allow-remote]]")
 	var hf hostFlags
 	hf.register(fs)
 	headless := fs.Bool("headless", false, "run without a window, speaking JSON lines on stdin and stdout")
 	noWatch := fs.Bool("no-watch", false, "do not watch the --dir folders for changes")
 	quiet := fs.Duration("quiet", 25*time.Millisecond, "how long a burst of file events must be silent before it is reloaded")
+	listen := fs.String("listen", "", "also serve the control API on this address, e.g. 127.0.0.1:7777")
+	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,6 +95,16 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			ww.Wait()
 		}()
 	}
+	if *listen != "" {
+		api, err := newAPIServer(m, nil, *allowRemote, log)
+		if err != nil {
+			return err
+		}
+		if _, err := api.Serve(*listen); err != nil {
+			return err
+		}
+		defer api.Stop()
+	}
 	log.Info("headless host ready", "integrations", len(m.Names()), "input", `one JSON object per line: {"event": "mission_started", "data": {...}}`)
 
 	lines := make(chan string)
@@ -119,6 +131,12 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			log.Info("shutting down", "reason", ctx.Err())
 			return nil
 		case line, ok = <-lines:
+			if !ok && *listen != "" {
+				// Serving the API: stdin may well be /dev/null (a service).
+				log.Info("end of input; still serving the control API until SIGINT or SIGTERM")
+				lines = nil
+				continue
+			}
 			if !ok {
 				log.Info("end of input, shutting down")
 				return nil

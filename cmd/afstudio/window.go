@@ -21,12 +21,14 @@ import (
 // cmdStudio opens the studio window: `afstudio [flags] [FILE.star...]`.
 // The files are added (and remembered) as if dropped on the window.
 func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlagSet("studio", stderr, "[--dir DIR]... [--no-defaults] [--no-watch] [--tab TAB] [--select NAME] [FILE.star...]")
+	fs := newFlagSet("studio", stderr, "[--dir DIR]... [--no-defaults] [--no-watch] [--listen ADDR [--allow-remote]] [--tab TAB] [--select NAME] [FILE.star...]")
 	var hf hostFlags
 	hf.register(fs)
 	noWatch := fs.Bool("no-watch", false, "do not watch the integration folders")
 	tab := fs.String("tab", "details", "the tab to show first: details, console, events or log")
 	sel := fs.String("select", "", "the integration to select first")
+	listen := fs.String("listen", "", "serve the control API on this address (also switchable in the Settings tab), e.g. 127.0.0.1:7777")
+	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +38,17 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if fs.NArg() > 0 {
+		// A studio already running for this user takes the files.
+		handed, err := handOff(ctx, fs.Args())
+		if err != nil {
+			return err
+		}
+		if handed {
+			log.Info("handed the files to the running studio", "files", fs.Args())
+			return nil
+		}
+	}
 	a := newApp()
 	prefs := a.Preferences()
 	if len(hf.dirs) == 0 {
@@ -83,7 +96,23 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 	if w != nil {
 		sw = w
 	}
-	s := studio.New(a, m, sw, studio.Options{Dirs: hf.dirs, Tab: *tab, Select: *sel, Logger: log})
+	var s *studio.Studio
+	api, err := newAPIServer(m, func(files []string) error { return s.OpenFiles(files) }, *allowRemote, log)
+	if err != nil {
+		return err
+	}
+	defer api.Stop()
+	s = studio.New(a, m, sw, studio.Options{Dirs: hf.dirs, Tab: *tab, Select: *sel, Logger: log, API: api})
+	stopSocket := serveInstanceSocket(api.handler, log)
+	defer stopSocket()
+	if on, addr := studio.APIEnabled(prefs); *listen != "" || on {
+		if *listen != "" {
+			addr = *listen
+		}
+		if _, err := api.Serve(addr); err != nil {
+			log.Warn("control API not started", "error", err)
+		}
+	}
 	for _, f := range fs.Args() {
 		s.Remember(f)
 	}

@@ -1,0 +1,550 @@
+// Package control is afstudio's local control API: JSON over HTTP,
+// versioned under /v1, token-protected, for a mission engine that
+// delivers events and for scripts that manage integrations. It is a front
+// end like the studio: it talks to the host only through the
+// starhost.Manager API and its notices.
+//
+//	GET    /v1/health                        liveness (no token)
+//	GET    /v1/integrations                  every integration's info
+//	GET    /v1/integrations/{name}           one (404 when unknown)
+//	POST   /v1/integrations/{name}/reload    reload one (422 with the error; the old version serves)
+//	POST   /v1/reload                        reload all: name -> result
+//	POST   /v1/integrations                  add {"module": PATH, "class": EXPORT}
+//	DELETE /v1/integrations/{name}           remove
+//	POST   /v1/events/{event}                emit; body: the data (a JSON object)
+//	POST   /v1/events                        emit many: {"events": [{"event": NAME, "data": {...}}, ...]}
+//	GET    /v1/notices                       server-sent events: lifecycle notices and handler results
+//	POST   /v1/open                          add .star files, as if dropped on the studio
+package control
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// Limits of a request.
+const (
+	MaxBodyBytes  = 1 << 20  // one event, or a management request
+	MaxBatchBytes = 16 << 20 // a batch of events
+	MaxBatch      = 10_000   // events in one batch
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Token is the bearer token every request but health must carry.
+	Token string
+	// Version is reported by health.
+	Version string
+	// Open adds files as if dropped on the window (POST /v1/open); nil
+	// disables that endpoint (the headless host).
+	Open func(files []string) error
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Handler serves the API for one host.
+type Handler struct {
+	m    *starhost.Manager
+	opts Options
+	mux  *http.ServeMux
+	log  *slog.Logger
+}
+
+// NewHandler returns the API's HTTP handler.
+func NewHandler(m *starhost.Manager, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{m: m, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h.mux.HandleFunc("GET /v1/health", h.health)
+	h.mux.HandleFunc("GET /v1/integrations", h.auth(h.list))
+	h.mux.HandleFunc("GET /v1/integrations/{name}", h.auth(h.info))
+	h.mux.HandleFunc("POST /v1/integrations/{name}/reload", h.auth(h.reload))
+	h.mux.HandleFunc("POST /v1/reload", h.auth(h.reloadAll))
+	h.mux.HandleFunc("POST /v1/integrations", h.auth(h.add))
+	h.mux.HandleFunc("DELETE /v1/integrations/{name}", h.auth(h.remove))
+	h.mux.HandleFunc("POST /v1/events/{event}", h.auth(h.emit))
+	h.mux.HandleFunc("POST /v1/events", h.auth(h.emitBatch))
+	h.mux.HandleFunc("GET /v1/notices", h.auth(h.notices))
+	h.mux.HandleFunc("POST /v1/open", h.auth(h.open))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s; see GET /v1/health and the README's API section", r.Method, r.URL.Path), nil)
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler; a panic in a handler becomes a 500.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.Error("control API handler panicked", "path", r.URL.Path, "panic", p)
+			writeError(w, http.StatusInternalServerError, "internal error", nil)
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// apiError is the JSON body of every error response.
+type apiError struct {
+	Error      string                `json:"error"`
+	Diagnostic *starhost.Diagnostic  `json:"diagnostic,omitempty"`
+	Problems   []starhost.Diagnostic `json:"problems,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string, err error) {
+	body := apiError{Error: msg}
+	if err != nil {
+		diags := starhost.Diagnose(err, "")
+		body.Diagnostic = diags[0]
+		if len(diags) > 1 {
+			for _, d := range diags {
+				body.Problems = append(body.Problems, *d)
+			}
+		}
+	}
+	writeJSON(w, status, body)
+}
+
+// auth checks the bearer token in constant time.
+func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte("Bearer " + h.opts.Token)
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if h.opts.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="afstudio"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer TOKEN (afstudio token prints it)", nil)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// decodeBody decodes a JSON body strictly: size-limited, unknown fields
+// and trailing data rejected. It writes the error response itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var syntaxErr *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, "request body is empty; send a JSON object", nil)
+		case errors.As(err, &syntaxErr):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("request body is not valid JSON at byte %d: %v", syntaxErr.Offset, err), nil)
+		case errors.As(err, &typeErr):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("field %q must be %s, got a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value), nil)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			writeError(w, http.StatusBadRequest, "request body has an "+strings.TrimPrefix(err.Error(), "json: "), nil)
+		default:
+			writeError(w, http.StatusBadRequest, "request body: "+err.Error(), nil)
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "request body has data after the JSON value", nil)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "version": h.opts.Version, "integrations": len(h.m.Names())})
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"integrations": h.m.List(), "failed_modules": h.m.FailedModules()})
+}
+
+func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	in, ok := h.m.IntegrationInfo(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no integration named %q", name), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+func (h *Handler) reload(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := h.m.IntegrationInfo(name); !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no integration named %q", name), nil)
+		return
+	}
+	if err := h.m.ReloadIntegration(r.Context(), name); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("reload of %s failed; the previous version keeps serving", name), err)
+		return
+	}
+	in, _ := h.m.IntegrationInfo(name)
+	writeJSON(w, http.StatusOK, in)
+}
+
+// ReloadResult is one integration's outcome in POST /v1/reload.
+type ReloadResult struct {
+	OK         bool                 `json:"ok"`
+	Generation int                  `json:"generation"`
+	Error      *starhost.Diagnostic `json:"error,omitempty"`
+}
+
+func (h *Handler) reloadAll(w http.ResponseWriter, r *http.Request) {
+	out := map[string]ReloadResult{}
+	for name, err := range h.m.ReloadAllIntegrations(r.Context()) {
+		res := ReloadResult{OK: err == nil}
+		if in, ok := h.m.IntegrationInfo(name); ok {
+			res.Generation = in.Generation
+		}
+		if err != nil {
+			res.Error = starhost.Diagnose(err, "")[0]
+		}
+		out[name] = res
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+}
+
+// AddRequest is the body of POST /v1/integrations.
+type AddRequest struct {
+	Module string `json:"module"`
+	Class  string `json:"class,omitempty"`
+}
+
+func (h *Handler) add(w http.ResponseWriter, r *http.Request) {
+	var req AddRequest
+	if !decodeBody(w, r, MaxBodyBytes, &req) {
+		return
+	}
+	if req.Module == "" {
+		writeError(w, http.StatusBadRequest, `field "module" is required: the path of a .star file inside an integration folder`, nil)
+		return
+	}
+	path, err := h.insideRoots(req.Module)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	in, err := h.m.AddIntegration(r.Context(), path, req.Class)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "add failed", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, in)
+}
+
+// insideRoots resolves a module path (relative paths are relative to the
+// first root) and checks that it stays inside an integration root, also
+// after resolving symlinks.
+func (h *Handler) insideRoots(module string) (string, error) {
+	roots := h.m.Roots()
+	if len(roots) == 0 {
+		return "", errors.New(`field "module": this host has no integration folders, so nothing can be added through the API; start it with --dir`)
+	}
+	if !strings.HasSuffix(module, ".star") {
+		return "", fmt.Errorf(`field "module": %q is not a .star file`, module)
+	}
+	p := module
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(roots[0], p)
+	}
+	p = filepath.Clean(p)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf(`field "module": %s: %v`, module, errText(err))
+	}
+	for _, root := range roots {
+		rootReal, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(rootReal, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf(`field "module": %s is outside the integration folders (%s); the API only adds files inside them`, module, strings.Join(roots, ", "))
+}
+
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := h.m.RemoveIntegration(name); err != nil {
+		if errors.Is(err, starhost.ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no integration named %q", name), nil)
+			return
+		}
+		writeError(w, http.StatusInternalServerError, err.Error(), nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Result is one handler call in an emit response.
+type Result struct {
+	Integration string               `json:"integration"`
+	Event       string               `json:"event"`
+	Generation  int                  `json:"generation"`
+	Depth       int                  `json:"depth"`
+	OK          bool                 `json:"ok"`
+	Result      any                  `json:"result"`
+	Error       *starhost.Diagnostic `json:"error,omitempty"`
+	DurationUS  int64                `json:"duration_us"`
+}
+
+func results(rs []starhost.HandlerResult) []Result {
+	out := make([]Result, len(rs))
+	for i, r := range rs {
+		out[i] = Result{Integration: r.Integration, Event: r.Event, Generation: r.Generation, Depth: r.Depth,
+			OK: r.OK, Result: r.Result, DurationUS: r.Duration.Microseconds()}
+		if r.Err != nil {
+			out[i].Error = starhost.Diagnose(r.Err, "")[0]
+		}
+	}
+	return out
+}
+
+// EmitResponse is the body of a successful POST /v1/events/{event}.
+type EmitResponse struct {
+	Results []Result `json:"results"`
+}
+
+func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
+	event := r.PathValue("event")
+	var data map[string]any
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("event data is larger than %d bytes", tooBig.Limit), nil)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error(), nil)
+		return
+	}
+	if data, err = starhost.DecodeEventData(body); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	rs, err := h.m.Emit(r.Context(), event, data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	h.publishResults(rs)
+	writeJSON(w, http.StatusOK, EmitResponse{Results: results(rs)})
+}
+
+// BatchRequest is the body of POST /v1/events.
+type BatchRequest struct {
+	Events []BatchEvent `json:"events"`
+}
+
+// BatchEvent is one event of a batch.
+type BatchEvent struct {
+	Event string         `json:"event"`
+	Data  map[string]any `json:"data"`
+}
+
+// BatchResponse holds the results of each event of a batch, in order; an
+// event that could not be dispatched has an error instead.
+type BatchResponse struct {
+	Events []BatchResult `json:"events"`
+}
+
+// BatchResult is the outcome of one event of a batch.
+type BatchResult struct {
+	Results []Result `json:"results"`
+	Error   string   `json:"error,omitempty"`
+}
+
+func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
+	var req BatchRequest
+	if !decodeBody(w, r, MaxBatchBytes, &req) {
+		return
+	}
+	if len(req.Events) > MaxBatch {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a batch holds at most %d events, got %d", MaxBatch, len(req.Events)), nil)
+		return
+	}
+	out := BatchResponse{Events: make([]BatchResult, len(req.Events))}
+	for i, ev := range req.Events {
+		rs, err := h.m.Emit(r.Context(), ev.Event, ev.Data)
+		if err != nil {
+			out.Events[i].Error = fmt.Sprintf("events[%d]: %v", i, err)
+			continue
+		}
+		h.publishResults(rs)
+		out.Events[i].Results = results(rs)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// publishResults makes handler results of API events visible on the
+// notices stream.
+func (h *Handler) publishResults(rs []starhost.HandlerResult) {
+	for _, r := range rs {
+		n := starhost.Notice{Kind: starhost.NoticeResult, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Depth: r.Depth, Duration: r.Duration, Data: r.Result}
+		if r.Err != nil {
+			n.Error = starhost.Diagnose(r.Err, "")[0]
+		}
+		h.m.Notify(n)
+	}
+}
+
+// notices streams notices as server-sent events: one "data:" line of JSON
+// per notice, with the notice kind as the SSE event name, and a comment
+// every 15s to keep connections alive.
+func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream has no end
+	sub := h.m.Subscribe(1024)
+	defer sub.Close()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": afstudio notices\n\n")
+	_ = rc.Flush()
+	keepAlive := time.NewTicker(15 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+		case n, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			b, err := json.Marshal(n)
+			if err != nil {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", n.Kind, b); err != nil {
+				return
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// OpenRequest is the body of POST /v1/open.
+type OpenRequest struct {
+	Files []string `json:"files"`
+}
+
+func (h *Handler) open(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Open == nil {
+		writeError(w, http.StatusNotFound, "this host has no window to open files in", nil)
+		return
+	}
+	var req OpenRequest
+	if !decodeBody(w, r, MaxBodyBytes, &req) {
+		return
+	}
+	for i, f := range req.Files {
+		if !filepath.IsAbs(f) || !strings.HasSuffix(f, ".star") {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("files[%d]: %q must be an absolute path to a .star file", i, f), nil)
+			return
+		}
+	}
+	if err := h.opts.Open(req.Files); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error(), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"opened": len(req.Files)})
+}
+
+// IsLoopback reports whether a listen address binds only the loopback
+// interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Server is a running API server.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Listen starts serving h on addr. A non-loopback address needs
+// allowRemote. Timeouts protect against slow clients.
+func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
+	if !IsLoopback(addr) && !allowRemote {
+		return nil, fmt.Errorf("refusing to serve the control API on %s: it is not a loopback address; pass --allow-remote to expose it to the network", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("control API: %w", err)
+	}
+	s := &Server{ln: ln, done: make(chan error, 1), srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close shuts the server down, letting requests in flight finish for up
+// to five seconds.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
