@@ -57,3 +57,46 @@ fuzz:
 
 clean:
 	rm -rf bin dist
+
+# ---------------------------------------------------------------------------
+# Installers: `make package` builds every package into dist/, `make
+# test-package` checks them (building them first when dist/ is stale). The
+# scripts and package definitions are in packaging/. Tools are installed when
+# missing: Debian packages by apt-get, Go tools at pinned versions into .tools/.
+FYNE_TOOLS_VERSION := v1.7.4
+NFPM_VERSION := v2.45.2
+TOOLS_BIN := $(CURDIR)/.tools/bin
+FYNE := $(TOOLS_BIN)/fyne
+NFPM := $(TOOLS_BIN)/nfpm
+PACKAGE_APT_PACKAGES := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis zip unzip xz-utils imagemagick librsvg2-bin dpkg-dev binutils file
+PACKAGE_ENV = GO='$(GO)' FYNE='$(FYNE)' NFPM='$(NFPM)' VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' LDFLAGS='$(LDFLAGS)'
+
+# $(call go_tool,BINARY,PACKAGE,MODULE,VERSION): go install PACKAGE@VERSION
+# into .tools/bin unless BINARY is already that version of MODULE.
+go_tool = if [ "$$($(GO) version -m $(1) 2>/dev/null | awk '$$1 == "mod" && $$2 == "$(3)" {print $$3}')" != "$(4)" ]; then \
+	  echo "installing $(2)@$(4) into .tools/bin"; GOBIN='$(TOOLS_BIN)' $(GO) install $(2)@$(4); fi
+
+.PHONY: package test-package package-deps
+
+## package: the installers in dist/: Linux .tar.xz and .deb, Windows setup .exe and .zip, SHA256SUMS.
+package: deps package-deps
+	$(PACKAGE_ENV) ./packaging/package.sh
+
+## test-package: check the installers (packaging/test-package.sh), building them first if dist/ is stale.
+test-package: deps package-deps
+	@if $(PACKAGE_ENV) ./packaging/package.sh --fresh; then echo "dist/ is up to date with the sources"; \
+	else $(PACKAGE_ENV) ./packaging/package.sh; fi
+	$(PACKAGE_ENV) ./packaging/test-package.sh
+
+## package-deps: the packaging tools: MinGW, NSIS, zip, ImageMagick, rsvg-convert (apt-get), fyne and nfpm (go install).
+package-deps:
+	@missing=""; for p in $(PACKAGE_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "error: missing packages:$$missing (no apt-get here; install them by hand)" >&2; exit 1; fi; \
+	fi
+	@$(call go_tool,$(FYNE),fyne.io/tools/cmd/fyne,fyne.io/tools,$(FYNE_TOOLS_VERSION))
+	@$(call go_tool,$(NFPM),github.com/goreleaser/nfpm/v2/cmd/nfpm,github.com/goreleaser/nfpm/v2,$(NFPM_VERSION))

@@ -387,6 +387,7 @@ func TestAddRemoveAndNewFolders(t *testing.T) {
 		t.Fatal("a vanished file must first be marked missing, not dropped")
 	}
 	h.waitRev("x", -1, 7)
+	h.settle() // the notice reaches the harness after the swap
 	if h.count(starhost.NoticeRemoved) != 1 {
 		t.Fatalf("want one removal: %v", h.kinds())
 	}
