@@ -157,6 +157,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
 		case errors.Is(err, io.EOF):
 			writeError(w, http.StatusBadRequest, "request body is empty; send a JSON object", nil)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			writeError(w, http.StatusBadRequest, "request body ends in the middle of the JSON value; send a complete JSON object", nil)
 		case errors.As(err, &syntaxErr):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("request body is not valid JSON at byte %d: %v", syntaxErr.Offset, err), nil)
 		case errors.As(err, &typeErr):

@@ -40,19 +40,35 @@ func LoadOrCreateToken(path string) (string, error) {
 		return "", err
 	}
 	tok := hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateToken(path) // another process won the race
+	// Write the whole token to a private temporary file, then link it into
+	// place: the link either creates the complete file or fails because
+	// another process got there first, so no reader sees a half-written
+	// token.
+	tmp, err := os.CreateTemp(dir, ".token-*")
+	if err != nil {
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	_, err = tmp.WriteString(tok + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return "", fmt.Errorf("write API token: %w", err)
 	}
-	_, err = f.WriteString(tok + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return LoadOrCreateToken(path) // another process won the race
+		}
+		return "", fmt.Errorf("write API token: %w", err)
 	}
-	return tok, err
+	return tok, nil
 }

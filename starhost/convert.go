@@ -225,11 +225,17 @@ func (c *converter) measure(v starlark.Value, depth int) error {
 	}
 	switch v := v.(type) {
 	case *starlark.Dict:
-		for _, item := range v.Items() {
-			if err := c.measure(item[1], depth+1); err != nil {
-				return at(err, item[0].String())
+		scalars := 0
+		for k, val := range v.Entries() { // no allocation, unlike Items
+			if isScalar(val) {
+				scalars++
+				continue
+			}
+			if err := c.measure(val, depth+1); err != nil {
+				return at(err, k.String())
 			}
 		}
+		return c.countScalars(scalars, depth)
 	case *starlark.List:
 		return c.measureSeq(v, depth)
 	case starlark.Tuple:
@@ -262,10 +268,15 @@ func (c *converter) measureSeq(v starlark.Indexable, depth int) error {
 			return at(err, fmt.Sprintf("[%d]", i))
 		}
 	}
-	if depth+1 > c.maxDepth && scalars > 0 {
+	return c.countScalars(scalars, depth)
+}
+
+// countScalars counts n scalar elements of a container at depth.
+func (c *converter) countScalars(n, depth int) error {
+	if depth+1 > c.maxDepth && n > 0 {
 		return &boundError{msg: fmt.Sprintf("nested deeper than %d levels", c.maxDepth)}
 	}
-	c.n += scalars
+	c.n += n
 	if c.n > c.maxValues {
 		return &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
 	}

@@ -69,7 +69,11 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Read to the end so that the connection can be reused.
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
 	if resp.StatusCode >= 300 {
 		e := &Error{Status: resp.StatusCode}
 		_ = json.NewDecoder(resp.Body).Decode(&e.Body)

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/client"
+)
+
+// apiEnv is the environment of a process whose config folder (and so its
+// API token) lives in a fresh temporary folder.
+func apiEnv(t *testing.T) (env []string, configDir string) {
+	t.Helper()
+	home := t.TempDir()
+	configDir = filepath.Join(home, ".config")
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k == "HOME" || k == "XDG_CONFIG_HOME" || k == "XDG_RUNTIME_DIR" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+configDir), configDir
+}
+
+// apiProc is a running `afstudio run --headless --listen ...`.
+type apiProc struct {
+	cmd    *exec.Cmd
+	addr   chan string
+	lines  chan map[string]any
+	mu     sync.Mutex
+	stderr strings.Builder
+}
+
+func (p *apiProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+var servingLine = regexp.MustCompile(`msg="control API serving" addr=(http://127\.0\.0\.1:[0-9]+)`)
+
+func startAPIHost(t *testing.T, bin string, env []string, args ...string) *apiProc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"run", "--headless"}, args...)...)
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe() // kept open: the host also reads events there
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &apiProc{cmd: cmd, addr: make(chan string, 1), lines: make(chan map[string]any, 1024)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				p.addr <- m[1]
+			}
+		}
+	}()
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Errorf("stdout line is not JSON: %q", sc.Text())
+				continue
+			}
+			select {
+			case p.lines <- m:
+			default: // nobody is reading: drop
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return p
+}
+
+func (p *apiProc) waitAddr(t *testing.T) string {
+	t.Helper()
+	select {
+	case a := <-p.addr:
+		return a
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no \"control API serving\" line on stderr within 20s:\n%s", p.log())
+		return ""
+	}
+}
+
+// waitLine returns the first stdout line for which match is true.
+func (p *apiProc) waitLine(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("output ended before %s:\n%s", what, p.log())
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestAPIProcess runs the real binary (built once for its subtests).
+func TestAPIProcess(t *testing.T) {
+	bin := buildBinary(t)
+	t.Run("serve", func(t *testing.T) { testAPIServe(t, bin) })
+	t.Run("token command", func(t *testing.T) { testTokenCommand(t, bin) })
+	t.Run("refuses remote", func(t *testing.T) { testRefusesRemote(t, bin) })
+}
+
+// testAPIServe: with --listen the host serves the control API on the
+// port it picked, with a token created in the config folder, that
+// `afstudio token` prints too.
+func testAPIServe(t *testing.T, bin string) {
+	env, configDir := apiEnv(t)
+	root := t.TempDir()
+	path := filepath.Join(root, "greeter.star")
+	write := func(src string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
+	write(src)
+	p := startAPIHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
+	addr := p.waitAddr(t)
+
+	tokenFile := filepath.Join(configDir, "afstudio", "token")
+	st, err := os.Stat(tokenFile)
+	if err != nil {
+		t.Fatalf("the host did not create its token in $XDG_CONFIG_HOME: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode %v, want 0600", st.Mode().Perm())
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(tok) {
+		t.Fatalf("token %q", tok)
+	}
+
+	ctx := context.Background()
+	if resp, err := http.Get(addr + "/v1/health"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health without a token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	var ce *client.Error
+	if _, err := client.New(addr, "wrong").List(ctx); !errors.As(err, &ce) || ce.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %v", err)
+	}
+	c := client.New(addr, tok)
+	infos, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 1 || infos[0].Name != "greeter" || infos[0].Module != path {
+		t.Fatalf("list: %+v", infos)
+	}
+	rs, err := c.Emit(ctx, "ping", map[string]any{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Result != "v1" || !rs[0].OK {
+		t.Fatalf("emit: %+v", rs)
+	}
+	// The host reports API results on its stdout like any other.
+	l := p.waitLine(t, "result line on stdout", func(l map[string]any) bool { return l["kind"] == "result" && l["integration"] == "greeter" })
+	if l["event"] != "ping" {
+		t.Fatalf("stdout result line: %v", l)
+	}
+
+	// Reload through the API. (The file watcher may reload it too: the
+	// generation is at least 2 and the new version answers.)
+	write(strings.Replace(src, "v1", "v2", 1))
+	in, err := c.Reload(ctx, "greeter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Generation < 2 || in.Failed {
+		t.Fatalf("reload: %+v", in)
+	}
+	rs, err = c.Emit(ctx, "ping", nil)
+	if err != nil || len(rs) != 1 || rs[0].Result != "v2" {
+		t.Fatalf("emit after reload: %+v %v", rs, err)
+	}
+	write("def h(event, ctx)\n")
+	if _, err := c.Reload(ctx, "greeter"); !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity ||
+		ce.Body.Diagnostic == nil || ce.Body.Diagnostic.File != path || ce.Body.Diagnostic.Line != 2 {
+		t.Fatalf("reload of a broken file: %v", err)
+	}
+	rs, err = c.Emit(ctx, "ping", nil)
+	if err != nil || len(rs) != 1 || rs[0].Result != "v2" {
+		t.Fatalf("the old version must serve after a failed reload: %+v %v", rs, err)
+	}
+	out, err := c.EmitBatch(ctx, []control.BatchEvent{{Event: "ping"}, {Event: "bad name"}, {Event: "ping"}})
+	if err != nil || len(out) != 3 || out[1].Error == "" || len(out[0].Results) != 1 || len(out[2].Results) != 1 {
+		t.Fatalf("batch: %+v %v", out, err)
+	}
+
+	// `afstudio token` prints the same token.
+	cmd := exec.Command(bin, "token")
+	cmd.Env = env
+	printed, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("afstudio token: %v", err)
+	}
+	if strings.TrimSpace(string(printed)) != tok {
+		t.Fatalf("afstudio token printed %q, the host uses %q", printed, tok)
+	}
+
+	// SIGTERM stops it cleanly.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit on SIGTERM: %v\n%s", err, p.log())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the host did not stop on SIGTERM")
+	}
+	if err := c.Health(ctx); err == nil {
+		t.Fatal("the API still answers after the host stopped")
+	}
+}
+
+// testTokenCommand: `afstudio token` on a fresh config folder creates the
+// token and prints the same one every time.
+func testTokenCommand(t *testing.T, bin string) {
+	env, configDir := apiEnv(t)
+	var toks []string
+	for range 2 {
+		cmd := exec.Command(bin, "token")
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("afstudio token: %v", err)
+		}
+		toks = append(toks, strings.TrimSpace(string(out)))
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(toks[0]) || toks[0] != toks[1] {
+		t.Fatalf("tokens %q", toks)
+	}
+	b, err := os.ReadFile(filepath.Join(configDir, "afstudio", "token"))
+	if err != nil || strings.TrimSpace(string(b)) != toks[0] {
+		t.Fatalf("token file: %q %v", b, err)
+	}
+}
+
+// testRefusesRemote: a non-loopback --listen needs --allow-remote;
+// without it the host exits with a message that says so.
+func testRefusesRemote(t *testing.T, bin string) {
+	env, _ := apiEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--headless", "--no-defaults", "--listen", "0.0.0.0:0")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the host kept running with a non-loopback --listen:\n%s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("exit: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--allow-remote") || !strings.Contains(string(out), "0.0.0.0:0") {
+		t.Fatalf("the message should name the address and --allow-remote:\n%s", out)
+	}
+	if strings.Contains(string(out), "control API serving") {
+		t.Fatalf("it served anyway:\n%s", out)
+	}
+}

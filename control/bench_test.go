@@ -1,0 +1,120 @@
+package control_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/client"
+	"github.com/afstudio/afstudio/integrations"
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// benchData is a typical response_received event: it reaches analytics,
+// alerts, afterimage and audit.
+func benchData(i int) map[string]any {
+	return map[string]any{"mission_id": "m1", "latency_ms": 10 + i%50, "response": "the quick brown fox jumps over the lazy dog"}
+}
+
+// benchManager is a host with the default integrations only.
+func benchManager(b *testing.B) *starhost.Manager {
+	b.Helper()
+	m, err := starhost.New(starhost.Options{Defaults: integrations.FS})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// benchServer serves m on a real loopback listener and returns a client.
+func benchServer(b *testing.B, m *starhost.Manager) *client.Client {
+	b.Helper()
+	s, err := control.Listen("127.0.0.1:0", control.NewHandler(m, control.Options{Token: testToken, Version: "bench"}), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return client.New("http://"+s.Addr(), testToken)
+}
+
+// checkResults fails the benchmark unless the four defaults handled the
+// event.
+func checkResults(b *testing.B, rs []control.Result) {
+	if len(rs) != 4 {
+		b.Fatalf("%d results, want 4 (the defaults): %+v", len(rs), rs)
+	}
+	for _, r := range rs {
+		if !r.OK {
+			b.Fatalf("handler failed: %+v %v", r, r.Error)
+		}
+	}
+}
+
+func reportEventsPerSecond(b *testing.B, events int) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(events)/s, "events/s")
+	}
+}
+
+// BenchmarkInProcessEmit is the baseline: Manager.Emit without HTTP.
+func BenchmarkInProcessEmit(b *testing.B) {
+	m := benchManager(b)
+	ctx := context.Background()
+	events := 0
+	for b.Loop() {
+		rs, err := m.Emit(ctx, "response_received", benchData(events))
+		if err != nil || len(rs) != 4 || !rs[0].OK {
+			b.Fatalf("emit: %v %+v", err, rs)
+		}
+		events++
+	}
+	reportEventsPerSecond(b, events)
+}
+
+// BenchmarkAPIEmit is one event per request: POST /v1/events/{event}.
+func BenchmarkAPIEmit(b *testing.B) {
+	c := benchServer(b, benchManager(b))
+	ctx := context.Background()
+	events := 0
+	for b.Loop() {
+		rs, err := c.Emit(ctx, "response_received", benchData(events))
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkResults(b, rs)
+		events++
+	}
+	reportEventsPerSecond(b, events)
+}
+
+// BenchmarkAPIEmitBatch is 100 events per request: POST /v1/events.
+func BenchmarkAPIEmitBatch(b *testing.B) {
+	const batch = 100
+	c := benchServer(b, benchManager(b))
+	ctx := context.Background()
+	evs := make([]control.BatchEvent, batch)
+	for i := range evs {
+		evs[i] = control.BatchEvent{Event: "response_received", Data: benchData(i)}
+	}
+	events := 0
+	for b.Loop() {
+		out, err := c.EmitBatch(ctx, evs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(out) != batch {
+			b.Fatalf("%d outcomes for %d events", len(out), batch)
+		}
+		for _, o := range out {
+			if o.Error != "" {
+				b.Fatal(o.Error)
+			}
+			checkResults(b, o.Results)
+		}
+		events += batch
+	}
+	reportEventsPerSecond(b, events)
+}
