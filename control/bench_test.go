@@ -2,6 +2,8 @@ package control_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/afstudio/afstudio/control"
@@ -113,6 +115,61 @@ func BenchmarkAPIEmitBatch(b *testing.B) {
 				b.Fatal(o.Error)
 			}
 			checkResults(b, o.Results)
+		}
+		events += batch
+	}
+	reportEventsPerSecond(b, events)
+}
+
+// trivialManager is a host with four integrations whose handlers return
+// at once, so that the HTTP and JSON cost is what is measured.
+func trivialManager(b *testing.B) *starhost.Manager {
+	b.Helper()
+	dir := b.TempDir()
+	for _, name := range []string{"t1", "t2", "t3", "t4"} {
+		src := "integration(name = \"" + name + "\", handlers = {\"response_received\": lambda e, c: None})\n"
+		if err := os.WriteFile(filepath.Join(dir, name+".star"), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkInProcessEmitTrivial and BenchmarkAPIEmitBatchTrivial compare
+// the transport's own cost: four handlers that do nothing.
+func BenchmarkInProcessEmitTrivial(b *testing.B) {
+	m := trivialManager(b)
+	ctx := context.Background()
+	events := 0
+	for b.Loop() {
+		if rs, err := m.Emit(ctx, "response_received", benchData(events)); err != nil || len(rs) != 4 {
+			b.Fatalf("emit: %v %d", err, len(rs))
+		}
+		events++
+	}
+	reportEventsPerSecond(b, events)
+}
+
+func BenchmarkAPIEmitBatchTrivial(b *testing.B) {
+	const batch = 100
+	c := benchServer(b, trivialManager(b))
+	ctx := context.Background()
+	evs := make([]control.BatchEvent, batch)
+	for i := range evs {
+		evs[i] = control.BatchEvent{Event: "response_received", Data: benchData(i)}
+	}
+	events := 0
+	for b.Loop() {
+		out, err := c.EmitBatch(ctx, evs)
+		if err != nil || len(out) != batch || len(out[0].Results) != 4 {
+			b.Fatalf("batch: %v", err)
 		}
 		events += batch
 	}
