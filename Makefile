@@ -68,7 +68,7 @@ NFPM_VERSION := v2.45.2
 TOOLS_BIN := $(CURDIR)/.tools/bin
 FYNE := $(TOOLS_BIN)/fyne
 NFPM := $(TOOLS_BIN)/nfpm
-PACKAGE_APT_PACKAGES := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis zip unzip xz-utils imagemagick librsvg2-bin dpkg-dev binutils file
+PACKAGE_APT_PACKAGES := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis zip unzip xz-utils imagemagick librsvg2-bin binutils file desktop-file-utils
 PACKAGE_ENV = GO='$(GO)' FYNE='$(FYNE)' NFPM='$(NFPM)' VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' LDFLAGS='$(LDFLAGS)'
 
 # $(call go_tool,BINARY,PACKAGE,MODULE,VERSION): go install PACKAGE@VERSION
