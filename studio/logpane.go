@@ -73,6 +73,8 @@ type logLine struct {
 	lower  string // text in lower case, for the filter
 }
 
+func (l logLine) sequence() uint64 { return l.seq }
+
 func newLogLine(at time.Time, level, source, msg string) logLine {
 	l := logLine{at: at, level: normalLevel(level), source: source, msg: msg}
 	l.text = fmt.Sprintf("%s %-5s ", clockTime(at), strings.ToUpper(l.level))
@@ -160,8 +162,7 @@ func noticeMessage(n starhost.Notice) string {
 // bottom. It keeps the last logMax lines and filters them by text and
 // minimum level. All methods run on the UI goroutine.
 type logPane struct {
-	all      []logLine // oldest first
-	shown    []logLine // the ones that pass the filters
+	rowBuffer[logLine]
 	seq      uint64
 	filter   string // lower case
 	minLevel int
@@ -236,16 +237,7 @@ func (p *logPane) addLine(level, source, msg string) {
 func (p *logPane) append(l logLine) {
 	p.seq++
 	l.seq = p.seq
-	p.all = append(p.all, l)
-	if len(p.all) > logMax {
-		p.all = p.all[len(p.all)-logMax:]
-	}
-	if p.matches(l) {
-		p.shown = append(p.shown, l)
-	}
-	for len(p.shown) > 0 && p.shown[0].seq < p.all[0].seq {
-		p.shown = p.shown[1:] // evicted from all
-	}
+	p.push(l, p.matches(l), logMax)
 	p.updateStatus()
 	p.showLatest()
 }
@@ -288,12 +280,7 @@ func (p *logPane) applyLevel(label string) {
 }
 
 func (p *logPane) refilter() {
-	p.shown = nil
-	for _, l := range p.all {
-		if p.matches(l) {
-			p.shown = append(p.shown, l)
-		}
-	}
+	p.rowBuffer.refilter(p.matches)
 	p.updateStatus()
 	p.showLatest()
 }
@@ -303,7 +290,7 @@ func (p *logPane) matches(l logLine) bool {
 }
 
 func (p *logPane) clear() {
-	p.all, p.shown = nil, nil
+	p.reset()
 	p.updateStatus()
 	p.list.Refresh()
 }

@@ -33,6 +33,8 @@ type streamRow struct {
 	data   string // compact JSON, clipped to streamDataChars
 }
 
+func (r streamRow) sequence() uint64 { return r.seq }
+
 // label is the event name, indented behind an arrow for follow-ups.
 func (r streamRow) label() string { return eventDepthLabel(r.event, r.depth) }
 
@@ -42,12 +44,11 @@ func (r streamRow) label() string { return eventDepthLabel(r.event, r.depth) }
 // dropped) and filtered by event name. All methods run on the UI
 // goroutine.
 type eventStream struct {
-	all     []streamRow // the last streamMax events, oldest first
-	shown   []streamRow // the ones matching filter
-	seq     uint64
-	filter  string // lower case
-	paused  bool
-	skipped int
+	rowBuffer[streamRow] // the last streamMax events and those matching filter
+	seq                  uint64
+	filter               string // lower case
+	paused               bool
+	skipped              int
 
 	list     *widget.List
 	filterIn *widget.Entry
@@ -105,16 +106,7 @@ func (s *eventStream) add(n starhost.Notice) {
 	}
 	s.seq++
 	r := streamRow{seq: s.seq, at: at, event: n.Event, depth: n.Depth, source: n.Integration, data: clipRunes(oneLineJSON(n.Data), streamDataChars)}
-	s.all = append(s.all, r)
-	if len(s.all) > streamMax {
-		s.all = s.all[len(s.all)-streamMax:]
-	}
-	if s.matches(r) {
-		s.shown = append(s.shown, r)
-	}
-	for len(s.shown) > 0 && s.shown[0].seq < s.all[0].seq {
-		s.shown = s.shown[1:] // evicted from all
-	}
+	s.push(r, s.matches(r), streamMax)
 	s.updateStatus()
 	s.showLatest()
 }
@@ -160,12 +152,7 @@ func (s *eventStream) applyFilter(f string) {
 		return
 	}
 	s.filter = f
-	s.shown = nil
-	for _, r := range s.all {
-		if s.matches(r) {
-			s.shown = append(s.shown, r)
-		}
-	}
+	s.refilter(s.matches)
 	s.updateStatus()
 	s.showLatest()
 }
@@ -180,7 +167,8 @@ func (s *eventStream) showLatest() {
 }
 
 func (s *eventStream) clear() {
-	s.all, s.shown, s.skipped = nil, nil, 0
+	s.reset()
+	s.skipped = 0
 	s.updateStatus()
 	s.list.Refresh()
 }
