@@ -262,7 +262,7 @@ func (p *logPane) setFilter(f string) {
 }
 
 func (p *logPane) applyFilter(f string) {
-	f = strings.ToLower(strings.TrimSpace(f))
+	f = normFilter(f)
 	if f == p.filter {
 		return
 	}

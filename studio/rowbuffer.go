@@ -1,5 +1,7 @@
 package studio
 
+import "strings"
+
 // sequenced rows carry the number of their arrival, so that a buffer can
 // tell which shown rows have been evicted.
 type sequenced interface{ sequence() uint64 }
@@ -38,3 +40,6 @@ func (b *rowBuffer[T]) refilter(show func(T) bool) {
 
 // reset forgets every row.
 func (b *rowBuffer[T]) reset() { b.all, b.shown = nil, nil }
+
+// normFilter is how both views compare filter text: trimmed, lower case.
+func normFilter(f string) string { return strings.ToLower(strings.TrimSpace(f)) }

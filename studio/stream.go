@@ -147,7 +147,7 @@ func (s *eventStream) setFilter(f string) {
 }
 
 func (s *eventStream) applyFilter(f string) {
-	f = strings.ToLower(strings.TrimSpace(f))
+	f = normFilter(f)
 	if f == s.filter {
 		return
 	}

@@ -269,12 +269,7 @@ func (s *Studio) refreshLoop() {
 			return
 		case <-t.C:
 			name, _ := s.current.Load().(string)
-			snap := s.snapshotOf(name)
-			s.do(func() {
-				if s.selected == name {
-					s.details.show(snap)
-				}
-			})
+			s.showDetails(name, s.snapshotOf(name))
 		}
 	}
 }
@@ -303,16 +298,24 @@ func (s *Studio) setRows(rows []integrationRow) {
 		return
 	}
 	if s.selected != "" {
-		name := s.selected
-		s.wg.Go(func() {
-			snap := s.snapshotOf(name)
-			s.do(func() {
-				if s.selected == name {
-					s.details.show(snap)
-				}
-			})
-		})
+		s.refreshDetails(s.selected)
 	}
+}
+
+// refreshDetails reads name's details from the host off the UI goroutine
+// and shows them if name is still selected by then.
+func (s *Studio) refreshDetails(name string) {
+	s.wg.Go(func() { s.showDetails(name, s.snapshotOf(name)) })
+}
+
+// showDetails shows a snapshot read off the UI goroutine, if its row is
+// still the selected one.
+func (s *Studio) showDetails(name string, snap detailSnapshot) {
+	s.do(func() {
+		if s.selected == name {
+			s.details.show(snap)
+		}
+	})
 }
 
 // rowsFromHost reads the list rows from the host.
@@ -353,14 +356,7 @@ func (s *Studio) selectIntegration(name string) {
 	s.current.Store(name)
 	s.list.selectName(name)
 	s.bar.setSelection(name != "")
-	s.wg.Go(func() {
-		snap := s.snapshotOf(name)
-		s.do(func() {
-			if s.selected == name {
-				s.details.show(snap)
-			}
-		})
-	})
+	s.refreshDetails(name)
 }
 
 // knownEvents lists every event some integration subscribes to.
