@@ -21,6 +21,16 @@ func TokenPath() (string, error) {
 	return filepath.Join(dir, "afstudio", "token"), nil
 }
 
+// UserToken returns the user's API token (TokenPath), creating it on first
+// use.
+func UserToken() (string, error) {
+	path, err := TokenPath()
+	if err != nil {
+		return "", err
+	}
+	return LoadOrCreateToken(path)
+}
+
 // LoadOrCreateToken returns the token stored at path, creating a new
 // random one (256 bits, hex) with mode 0600 when there is none.
 func LoadOrCreateToken(path string) (string, error) {

@@ -20,11 +20,7 @@ import (
 
 // cmdToken prints the control API token, creating it on first use.
 func cmdToken(stdout io.Writer) error {
-	path, err := control.TokenPath()
-	if err != nil {
-		return err
-	}
-	tok, err := control.LoadOrCreateToken(path)
+	tok, err := control.UserToken()
 	if err != nil {
 		return err
 	}
@@ -45,11 +41,7 @@ type apiServer struct {
 }
 
 func newAPIServer(m *starhost.Manager, open func([]string) error, allowRemote bool, log *slog.Logger) (*apiServer, error) {
-	path, err := control.TokenPath()
-	if err != nil {
-		return nil, err
-	}
-	tok, err := control.LoadOrCreateToken(path)
+	tok, err := control.UserToken()
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +121,7 @@ func handOff(ctx context.Context, files []string) (bool, error) {
 		return false, nil // nobody listens: this process becomes the studio
 	}
 	conn.Close()
-	path, err := control.TokenPath()
-	if err != nil {
-		return false, err
-	}
-	tok, err := control.LoadOrCreateToken(path)
+	tok, err := control.UserToken()
 	if err != nil {
 		return false, err
 	}
