@@ -1162,14 +1162,18 @@ func TestClientOverUnixSocket(t *testing.T) {
 	srv := &http.Server{Handler: control.NewHandler(f.m, control.Options{Token: testToken, Open: func([]string) error { return nil }})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	c := client.NewUnix(sock, testToken)
+	dial := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}
+	c := client.NewDialer(dial, testToken)
 	if infos, err := c.List(context.Background()); err != nil || len(infos) != 6 {
 		t.Fatalf("list over a Unix socket: %v %v", names(infos), err)
 	}
 	if err := c.Open(context.Background(), []string{filepath.Join(f.root, "greeter.star")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.NewUnix(sock, "wrong").Open(context.Background(), nil); apiStatus(err) != http.StatusUnauthorized {
+	if err := client.NewDialer(dial, "wrong").Open(context.Background(), nil); apiStatus(err) != http.StatusUnauthorized {
 		t.Fatalf("wrong token over the socket: %v", err)
 	}
 }

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/afstudio/afstudio/control"
-	"github.com/afstudio/afstudio/control/client"
 	"github.com/afstudio/afstudio/starhost"
 )
 
@@ -94,85 +87,3 @@ func (a *apiServer) Addr() string {
 
 // Token returns the bearer token.
 func (a *apiServer) Token() string { return a.token }
-
-// instanceSocket is where a running studio accepts files from a second
-// `afstudio FILE.star` (the single-instance hand-off): a Unix socket in
-// the user's runtime or config folder, served by the control API.
-func instanceSocket() (string, error) {
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-		return filepath.Join(dir, "afstudio.sock"), nil
-	}
-	path, err := control.TokenPath()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(filepath.Dir(path), "studio.sock"), nil
-}
-
-// handOff gives files to a studio already running for this user. It
-// returns false when none answers.
-func handOff(ctx context.Context, files []string) (bool, error) {
-	sock, err := instanceSocket()
-	if err != nil {
-		return false, nil
-	}
-	conn, err := net.DialTimeout("unix", sock, time.Second)
-	if err != nil {
-		return false, nil // nobody listens: this process becomes the studio
-	}
-	conn.Close()
-	tok, err := control.UserToken()
-	if err != nil {
-		return false, err
-	}
-	abs := make([]string, len(files))
-	for i, f := range files {
-		if abs[i], err = filepath.Abs(f); err != nil {
-			return false, err
-		}
-	}
-	c := client.NewUnix(sock, tok)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := c.Open(ctx, abs); err != nil {
-		return false, fmt.Errorf("hand %d file(s) to the running studio: %w", len(files), err)
-	}
-	return true, nil
-}
-
-// serveInstanceSocket serves the control API on the single-instance
-// socket until the returned stop function is called.
-func serveInstanceSocket(h http.Handler, log *slog.Logger) (stop func()) {
-	sock, err := instanceSocket()
-	if err != nil {
-		return func() {}
-	}
-	_ = os.MkdirAll(filepath.Dir(sock), 0o700)
-	if conn, err := net.DialTimeout("unix", sock, 200*time.Millisecond); err == nil {
-		conn.Close()
-		log.Warn("another studio already serves the instance socket", "socket", sock)
-		return func() {}
-	}
-	_ = os.Remove(sock) // a stale socket of a studio that crashed
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		log.Warn("single-instance socket unavailable", "socket", sock, "error", err)
-		return func() {}
-	}
-	_ = os.Chmod(sock, 0o600)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("instance socket", "error", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-		_ = os.Remove(sock)
-	}
-}

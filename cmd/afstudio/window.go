@@ -103,8 +103,8 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer api.Stop()
 	s = studio.New(a, m, sw, studio.Options{Dirs: hf.dirs, Tab: *tab, Select: *sel, Logger: log, API: api})
-	stopSocket := serveInstanceSocket(api.handler, log)
-	defer stopSocket()
+	stopInstance := serveInstance(api.handler, log)
+	defer stopInstance()
 	if on, addr := studio.APIEnabled(prefs); *listen != "" || on {
 		if *listen != "" {
 			addr = *listen

@@ -1,140 +1,254 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
-	"image"
-	_ "image/png"
-	"math/rand/v2"
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/afstudio/afstudio/internal/screen"
 )
 
-// TestWindowE2E runs the real binary in a real X server (Xvfb): it waits
-// for the window, changes an integration on disk, checks the app reloaded
-// it (its log), and grabs a screenshot with ImageMagick's import, which
-// must not be blank. It is skipped when Xvfb or import is missing.
+// The window test runs against the binary it builds, or against the one
+// named by AFSTUDIO_TEST_BIN (packaging/test-package.sh points it at the
+// .deb's, the archive's, and the Windows .exe's), started through
+// AFSTUDIO_TEST_RUNNER when set (wine, for the .exe).
+const (
+	envTestBin    = "AFSTUDIO_TEST_BIN"
+	envTestRunner = "AFSTUDIO_TEST_RUNNER"
+)
+
+// screenTimeout bounds each wait on the screen. It is generous on
+// purpose: the checks poll and pass as soon as the screen shows what they
+// wait for, so a loaded machine only makes them slower, not flaky.
+const screenTimeout = 2 * time.Minute
+
+const greeterSrc = `def on_ping(event, ctx):
+    return "answer v1"
+
+integration(name = "greeter", priority = "HIGH", handlers = {"ping": on_ping})
+`
+
+// TestWindowE2E drives the real studio window under Xvfb as a person
+// would and checks, after every step, what the screen shows (read with
+// OCR; the screenshots are kept in the test's artifact folder, see
+// go test -artifacts):
+//
+//  1. it opens with the defaults, the folder's greeter and the .star file
+//     given as argument, all live (generation 1; status bar counts);
+//  2. a save of greeter.star shows generation 2 in the list;
+//  3. a click on greeter's row shows its details;
+//  4. Ctrl+R reloads it: generation 3;
+//  5. a second `afstudio FILE.star` hands the file to this window and
+//     exits; the file shows as live;
+//  6. a broken save shows the failure and its file:line:col, and the
+//     previous version keeps serving;
+//  7. an event typed into the event console and sent shows the result of
+//     the version that serves.
 func TestWindowE2E(t *testing.T) {
-	bin := buildBinary(t)
-	for _, tool := range []string{"Xvfb", "import"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (make deps installs it); skipping the window test", tool)
-		}
+	st := startStudioTest(t)
+	greeter := filepath.Join(st.dir, "greeter.star")
+	st.write(greeter, greeterSrc)
+	opened := filepath.Join(st.home, "elsewhere", "opened.star")
+	st.write(opened, "def h(event, ctx):\n    pass\n\nintegration(name = \"opened\", handlers = {\"ping\": h})\n")
+	st.start("--dir", st.dir, opened)
+
+	st.waitFor("the window with every integration live", shows(
+		row("analytics", "g1"), row("alerts", "g1"), row("afterimage", "g1"), row("audit", "g1"),
+		row("greeter", "g1"), row("opened", "g1"), row("0 failed")))
+
+	st.write(greeter, strings.Replace(greeterSrc, "answer v1", "answer v2", 1))
+	p := st.waitFor("greeter's new generation in the list", shows(row("greeter", "g2"), row("0 failed")))
+
+	st.click(p, "greeter's row", screen.Loose("greeter"))
+	st.waitFor("greeter's details", shows(row("Export", "greeter"), row("Priority", "HIGH"), row("Subscriptions", "ping")))
+
+	st.do(st.d.Key(st.ctx, "ctrl+r"))
+	st.waitFor("the reload of Ctrl+R", shows(row("greeter", "g3")))
+
+	handed := filepath.Join(st.home, "downloads", "handed.star")
+	st.write(handed, "def h(event, ctx):\n    pass\n\nintegration(name = \"handed\", priority = \"LOW\", handlers = {\"other\": h})\n")
+	second := st.command(handed)
+	out, err := st.runBounded(second)
+	if err != nil || !strings.Contains(out, "handed the files to the running studio") {
+		t.Fatalf("a second afstudio %s: want exit 0 and \"handed the files to the running studio\", got %v:\n%s", handed, err, out)
 	}
-	display := startXvfb(t)
+	st.waitFor("the handed file live in the first window", shows(row("handed", "g1"), row("0 failed")))
+
+	st.write(greeter, "def on_ping(event, ctx):\n    return \"answer v3\" +\n\nintegration(name = \"greeter\", handlers = {\"ping\": on_ping})\n")
+	st.waitFor("the failed save with its position", shows(
+		row("1 failed"), row("greeter.star:2:25"), row("Last reload failed: generation 3 keeps serving")))
+
+	p = st.waitFor("the event console tab", shows(row("Event console")))
+	st.click(p, "the Event console tab", regexp.MustCompile(`(?i)(event)?console`))
+	p = st.waitFor("the event console", shows(row("Event name"), row("Send")))
+	st.click(p, "the event name field (its placeholder \"Event name, e.g. ...\")", regexp.MustCompile(`(?i)name,?`))
+	st.do(st.d.Type(st.ctx, "ping"))
+	st.do(st.d.Key(st.ctx, "Escape")) // close the suggestions
+	p = st.waitFor("the typed event name", shows(row("ping")))
+	st.click(p, "the Send button", screen.Loose("Send"))
+	st.waitFor("the result of the version that serves", shows(row("greeter", "answer v2")))
+}
+
+// studioTest is one studio process under test on its own X server, with
+// its own home, integration folder and single-instance socket.
+type studioTest struct {
+	t      *testing.T
+	ctx    context.Context
+	d      *screen.Display
+	bin    string
+	runner []string
+	env    []string
+	home   string
+	dir    string
+	log    *syncBuffer
+}
+
+func startStudioTest(t *testing.T) *studioTest {
+	t.Helper()
+	if missing := screen.Missing(); len(missing) > 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the window test needs %v (make deps installs them); CI must run it", missing)
+		}
+		t.Skipf("%v not installed (make deps installs them); skipping the window test", missing)
+	}
+	bin := os.Getenv(envTestBin)
+	if bin == "" {
+		bin = buildBinary(t)
+	}
+	ctx := t.Context()
+	d, err := screen.Start(ctx, t.ArtifactDir(), 1920, 1200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
 	home := t.TempDir()
-	dir := filepath.Join(home, "integrations")
-	os.MkdirAll(dir, 0o755)
-	path := filepath.Join(dir, "greeter.star")
-	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", priority = \"HIGH\", handlers = {\"ping\": h})\n"
-	os.WriteFile(path, []byte(src), 0o644)
+	st := &studioTest{t: t, ctx: ctx, d: d, bin: bin, runner: strings.Fields(os.Getenv(envTestRunner)),
+		home: home, dir: filepath.Join(home, "integrations"), log: &syncBuffer{}}
+	st.env = append(os.Environ(), d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "LANG=C",
+		"FYNE_SCALE=1.5") // larger text: OCR reads the small badges too
 
-	cmd := exec.Command(bin, "--dir", dir, "--select", "greeter")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=C")
-	stderr, _ := cmd.StderrPipe()
+	if err := os.MkdirAll(filepath.Join(home, "run"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots: %s (display %s)", d.Dir, d.Name)
+	return st
+}
+
+// command returns the studio's command line with args, run through the
+// runner.
+func (st *studioTest) command(args ...string) *exec.Cmd {
+	argv := append(append(append([]string{}, st.runner...), st.bin), args...)
+	cmd := exec.CommandContext(st.ctx, argv[0], argv[1:]...)
+	cmd.Env = st.env
+	return cmd
+}
+
+// start starts the studio; it is killed at the end of the test, and its
+// log is shown when the test fails.
+func (st *studioTest) start(args ...string) {
+	st.t.Helper()
+	cmd := st.command(args...)
+	cmd.Stdout, cmd.Stderr = st.log, st.log
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		st.t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := make(chan string, 256)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	st.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if st.t.Failed() {
+			st.t.Logf("the studio's log:\n%s", st.log.String())
 		}
-	}()
-	var logText strings.Builder
-	waitLine := func(what string, match func(string) bool) {
-		t.Helper()
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("afstudio exited before %s; its log:\n%s", what, logText.String())
-				}
-				logText.WriteString(l + "\n")
-				if match(l) {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("timed out waiting for %s; log so far:\n%s", what, logText.String())
-			}
-		}
-	}
-	waitLine("the window", func(l string) bool { return strings.Contains(l, "studio window open") })
-	time.Sleep(time.Second) // let the first frame be drawn
-	os.WriteFile(path, []byte(strings.Replace(src, "v1", "v2", 1)), 0o644)
-	waitLine("the reload", func(l string) bool {
-		return strings.Contains(l, "reloaded integration") && strings.Contains(l, "name=greeter") && strings.Contains(l, "generation=2")
 	})
-	time.Sleep(700 * time.Millisecond) // let the list and details repaint
-
-	shot := filepath.Join(t.ArtifactDir(), "studio.png")
-	if out, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
-	if colours := distinctColours(t, shot); colours < 16 {
-		t.Fatalf("the screenshot %s has %d colours: blank", shot, colours)
-	}
-	if strings.Contains(logText.String(), "Error parsing user locale") {
-		t.Fatalf("Fyne complained about the locale with LANG=C:\n%s", logText.String())
-	}
-	t.Logf("screenshot: %s", shot)
 }
 
-// startXvfb starts an X server on a free display and returns its name.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		n := 100 + rand.IntN(400)
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		x := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := x.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = x.Process.Kill(); _ = x.Wait() })
-		for range 100 {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return fmt.Sprintf(":%d", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb :%d did not start", n)
-	}
-	t.Fatal("no free X display")
-	return ""
+// runBounded runs a short-lived command and returns its output.
+func (st *studioTest) runBounded(cmd *exec.Cmd) (string, error) {
+	ctx, cancel := context.WithTimeout(st.ctx, screenTimeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
+	c.Env = cmd.Env
+	out, err := c.CombinedOutput()
+	return string(out), err
 }
 
-// distinctColours counts the colours of a PNG (up to 1000).
-func distinctColours(t *testing.T, path string) int {
-	t.Helper()
-	f, err := os.Open(path)
+// waitFor waits until the screen satisfies cond and returns what it read.
+func (st *studioTest) waitFor(what string, cond func(*screen.Page) bool) *screen.Page {
+	st.t.Helper()
+	p, err := st.d.WaitFor(st.ctx, what, screenTimeout, cond)
 	if err != nil {
-		t.Fatal(err)
+		st.t.Fatal(err)
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	return p
+}
+
+// click clicks the first word on the page that matches re.
+func (st *studioTest) click(p *screen.Page, what string, re *regexp.Regexp) {
+	st.t.Helper()
+	w, ok := p.Word(re)
+	if !ok {
+		st.t.Fatalf("%s is not on the screen (%s):\n%s", what, p.Shot, p.Text())
+	}
+	st.do(st.d.ClickWord(st.ctx, w))
+}
+
+// do fails the test on an error of an input action.
+func (st *studioTest) do(err error) {
+	st.t.Helper()
 	if err != nil {
-		t.Fatal(err)
+		st.t.Fatal(err)
 	}
-	seen := map[[4]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 3 {
-		for x := b.Min.X; x < b.Max.X; x += 3 {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-			if len(seen) >= 1000 {
-				return len(seen)
+}
+
+// write writes a file, creating its folder.
+func (st *studioTest) write(path, content string) {
+	st.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		st.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		st.t.Fatal(err)
+	}
+}
+
+// row is screen.Row: texts on one row of the screen, in order.
+var row = screen.Row
+
+// shows holds when the screen shows every one of res.
+func shows(res ...*regexp.Regexp) func(*screen.Page) bool {
+	return func(p *screen.Page) bool {
+		for _, re := range res {
+			if !p.Has(re) {
+				return false
 			}
 		}
+		return true
 	}
-	return len(seen)
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

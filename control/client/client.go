@@ -192,12 +192,10 @@ func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
 	return sc.Err()
 }
 
-// NewUnix returns a client that reaches the API over a Unix socket (the
-// studio's single-instance socket).
-func NewUnix(socket, token string) *Client {
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", socket)
-	}}
+// NewDialer returns a client that reaches the API over the connections
+// dial makes, such as the studio's single-instance Unix socket or named
+// pipe, rather than over TCP.
+func NewDialer(dial func(ctx context.Context) (net.Conn, error), token string) *Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
 	return &Client{base: "http://afstudio", token: token, http: &http.Client{Transport: tr}}
 }

@@ -1,0 +1,284 @@
+package screen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// scale is how much a screenshot is enlarged before OCR; coordinates are
+// divided by it again, so Words are in screen pixels.
+const scale = 2
+
+// Word is one word read from a screenshot, with its box in screen pixels.
+type Word struct {
+	Text       string
+	X, Y, W, H int
+}
+
+// Center returns the middle of the word's box.
+func (w Word) Center() (x, y int) { return w.X + w.W/2, w.Y + w.H/2 }
+
+// Line is the words at one height of the screen, left to right: a row
+// of a list with its badge and generation, a label of a form with its
+// value, and whatever else is beside them in other panes.
+type Line struct {
+	Words []Word
+}
+
+// Text returns the line's words separated by single spaces.
+func (l Line) Text() string {
+	s := make([]string, len(l.Words))
+	for i, w := range l.Words {
+		s[i] = w.Text
+	}
+	return strings.Join(s, " ")
+}
+
+// Page is the text read from one screenshot.
+type Page struct {
+	// Shot is the screenshot's path.
+	Shot string
+	// Lines are the rows of words, top to bottom.
+	Lines []Line
+}
+
+// Text returns every line of the page, one per line.
+func (p *Page) Text() string {
+	var b strings.Builder
+	for _, l := range p.Lines {
+		b.WriteString(l.Text())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Has reports whether some line matches re.
+func (p *Page) Has(re *regexp.Regexp) bool {
+	_, ok := p.Line(re)
+	return ok
+}
+
+// Line returns the first line that matches re.
+func (p *Page) Line(re *regexp.Regexp) (Line, bool) {
+	for _, l := range p.Lines {
+		if re.MatchString(l.Text()) {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+// Word returns the first word that matches re as a whole (re is anchored).
+func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
+	whole := regexp.MustCompile(`^(?:` + re.String() + `)$`)
+	for _, l := range p.Lines {
+		for _, w := range l.Words {
+			if whole.MatchString(w.Text) {
+				return w, true
+			}
+		}
+	}
+	return Word{}, false
+}
+
+// ReadImage reads the text of a screenshot with tesseract, after
+// inverting, enlarging and greying it with ImageMagick (Fyne's dark theme
+// reads far better that way), and returns it as rows. The prepared image
+// is written next to the screenshot (NAME.ocr.png) and removed again.
+func ReadImage(ctx context.Context, shot string) (*Page, error) {
+	prepared := strings.TrimSuffix(shot, ".png") + ".ocr.png"
+	defer os.Remove(prepared)
+	if out, err := exec.CommandContext(ctx, "convert", shot, "-negate", "-resize", strconv.Itoa(scale*100)+"%", "-colorspace", "Gray", prepared).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("prepare %s for OCR: %w: %s", shot, err, bytes.TrimSpace(out))
+	}
+	// Two readings, merged: page segmentation (--psm 3) reads labels and
+	// sentences in context; sparse text (--psm 11) finds what stands
+	// alone, such as a badge or the single digit of a form row.
+	var (
+		words [2][]Word
+		errs  [2]error
+		wg    sync.WaitGroup
+	)
+	for i, psm := range []string{"3", "11"} {
+		wg.Go(func() { words[i], errs[i] = tesseract(ctx, prepared, psm) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("read %s: %w", shot, err)
+	}
+	return &Page{Shot: shot, Lines: rows(merge(words[0], words[1]))}, nil
+}
+
+// tesseract reads the words of an image in one page segmentation mode.
+func tesseract(ctx context.Context, image, psm string) ([]Word, error) {
+	cmd := exec.CommandContext(ctx, "tesseract", image, "-", "--psm", psm, "tsv")
+	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1") // one thread each: steadier on a loaded machine
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("tesseract --psm %s: %w: %s", psm, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	words, err := parseTSV(out)
+	if err != nil {
+		return nil, fmt.Errorf("tesseract --psm %s: %w", psm, err)
+	}
+	return words, nil
+}
+
+// merge adds to a the words of b that a did not read (whose boxes overlap
+// none of a's by more than half).
+func merge(a, b []Word) []Word {
+	out := append([]Word(nil), a...)
+	for _, w := range b {
+		seen := false
+		for _, v := range a {
+			if overlap(w, v)*2 > min(w.W*w.H, v.W*v.H) {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// overlap is the area two boxes share.
+func overlap(a, b Word) int {
+	w := min(a.X+a.W, b.X+b.W) - max(a.X, b.X)
+	h := min(a.Y+a.H, b.Y+b.H) - max(a.Y, b.Y)
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	return w * h
+}
+
+// parseTSV turns tesseract's TSV output (level, page, block, paragraph,
+// line, word, left, top, width, height, confidence, text) into words in
+// screen pixels.
+func parseTSV(tsv []byte) ([]Word, error) {
+	var words []Word
+	for i, row := range strings.Split(string(tsv), "\n") {
+		f := strings.Split(strings.TrimRight(row, "\r"), "\t")
+		if i == 0 || len(f) < 12 || f[0] != "5" {
+			continue // the header, and page, block, paragraph and line rows
+		}
+		text := strings.TrimSpace(f[11])
+		if text == "" {
+			continue
+		}
+		var box [4]int
+		for j := range box {
+			n, err := strconv.Atoi(f[6+j])
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %q is not a number", i+1, f[6+j])
+			}
+			box[j] = n / scale
+		}
+		words = append(words, Word{Text: text, X: box[0], Y: box[1], W: box[2], H: box[3]})
+	}
+	return words, nil
+}
+
+// rows groups words into rows, top to bottom. Rows are made here, from the
+// words' boxes, not taken from tesseract's lines: tesseract reads a
+// list's names, badges and generations as separate columns, a person
+// reads them as rows.
+func rows(words []Word) []Line {
+	if len(words) == 0 {
+		return nil
+	}
+	mid := func(w Word) int { return w.Y + w.H/2 }
+	sort.SliceStable(words, func(i, j int) bool { return mid(words[i]) < mid(words[j]) })
+	// Words taken by their middles, top to bottom: a gap of more than
+	// half a typical word's height starts a new row. The median height
+	// is the typical one: OCR gives a badge or an icon a box much taller
+	// or shorter than the text beside it.
+	heights := make([]int, len(words))
+	for i, w := range words {
+		heights[i] = w.H
+	}
+	slices.Sort(heights)
+	tolerance := max(heights[len(heights)/2]/2, 2)
+	var lines []Line
+	prev := 0
+	for _, w := range words {
+		if len(lines) == 0 || mid(w)-prev > tolerance {
+			lines = append(lines, Line{})
+		}
+		prev = mid(w)
+		l := &lines[len(lines)-1]
+		l.Words = append(l.Words, w)
+	}
+	for _, l := range lines {
+		sort.SliceStable(l.Words, func(i, j int) bool { return l.Words[i].X < l.Words[j].X })
+	}
+	return lines
+}
+
+// confusions are the characters OCR mistakes for one another on Fyne's
+// font: Loose accepts any of a group where the pattern has one of them.
+var confusions = []string{"1lI|i!", "0Oo", "5S", "8B", ":;", ".,"}
+
+// Loose compiles a pattern for text read by OCR: the words of want, in
+// order, separated by anything that is not a letter or digit, or by
+// nothing (OCR reads a dot between words, a badge's edge as a quote, and
+// sometimes drops a space), case-insensitive, and with the characters of
+// each confusion group standing for one another ("g1" matches "gl" and
+// "g!"). It does not match inside a longer word or number: "0 failed"
+// does not match "10 failed". want is literal text, not a regular
+// expression.
+func Loose(want string) *regexp.Regexp {
+	return Row(want)
+}
+
+// Row compiles a pattern for texts that stand on one row of the screen,
+// in this order, with anything between them; each is matched as Loose
+// matches it.
+func Row(texts ...string) *regexp.Regexp {
+	const (
+		start = `(?i)(?:^|[^\pL\pN])`
+		end   = `(?:$|[^\pL\pN])`
+		gap   = `(?:[^\pL\pN]|[^\pL\pN].*[^\pL\pN])` // at least one non-word character
+	)
+	parts := make([]string, len(texts))
+	for i, t := range texts {
+		parts[i] = looseWords(t)
+	}
+	return regexp.MustCompile(start + strings.Join(parts, gap) + end)
+}
+
+// looseWords is the pattern of one Loose text, without its boundaries.
+func looseWords(want string) string {
+	var b strings.Builder
+	for i, word := range strings.Fields(want) {
+		if i > 0 {
+			b.WriteString(`[^\pL\pN]*`)
+		}
+		for _, r := range word {
+			b.WriteString(looseRune(r))
+		}
+	}
+	return b.String()
+}
+
+func looseRune(r rune) string {
+	for _, group := range confusions {
+		if strings.ContainsRune(group, r) {
+			return "[" + regexp.QuoteMeta(group) + "]"
+		}
+	}
+	return regexp.QuoteMeta(string(r))
+}
