@@ -8,8 +8,13 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DA
 FUZZTIME ?= 10s
 
 # Debian/Ubuntu packages the build and tests need: Fyne's X11/GL headers
-# (cgo), Xvfb and ImageMagick for the end-to-end window test.
-APT_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb imagemagick
+# (cgo); for the end-to-end window test, which reads the real window:
+# Xvfb (the screen), ImageMagick (screenshots), tesseract (reads their
+# text) and xdotool (clicks and keys).
+APT_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev xvfb imagemagick tesseract-ocr xdotool
+# Screenshots and other files tests keep (go test -artifacts), for a
+# failure to be looked at: .build/test-artifacts/.
+ARTIFACTS := $(CURDIR)/.build/test-artifacts
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all run test deps build bench fuzz vet clean screenshots
@@ -35,9 +40,10 @@ build: deps
 run: build
 	./bin/afstudio
 
-## test: vet, the race-enabled test suite, and a short fuzz run.
+## test: vet, the race-enabled test suite (with the window test under Xvfb; its screenshots go to .build/test-artifacts), and a short fuzz run.
 test: deps vet
-	$(GO) test -race -count=1 ./...
+	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
+	$(GO) test -race -count=1 -artifacts -outputdir $(ARTIFACTS) ./...
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
 vet:
@@ -68,7 +74,9 @@ NFPM_VERSION := v2.45.2
 TOOLS_BIN := $(CURDIR)/.tools/bin
 FYNE := $(TOOLS_BIN)/fyne
 NFPM := $(TOOLS_BIN)/nfpm
-PACKAGE_APT_PACKAGES := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis zip unzip xz-utils imagemagick librsvg2-bin binutils file desktop-file-utils
+# wine and wine64 run the Windows checks (the .exe, the installer, the
+# window) in test-package.
+PACKAGE_APT_PACKAGES := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis zip unzip xz-utils imagemagick librsvg2-bin binutils file desktop-file-utils wine wine64
 PACKAGE_ENV = GO='$(GO)' FYNE='$(FYNE)' NFPM='$(NFPM)' VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' LDFLAGS='$(LDFLAGS)'
 
 # $(call go_tool,BINARY,PACKAGE,MODULE,VERSION): go install PACKAGE@VERSION
@@ -88,7 +96,7 @@ test-package: deps package-deps
 	else $(PACKAGE_ENV) ./packaging/package.sh; fi
 	$(PACKAGE_ENV) ./packaging/test-package.sh
 
-## package-deps: the packaging tools: MinGW, NSIS, zip, ImageMagick, rsvg-convert (apt-get), fyne and nfpm (go install).
+## package-deps: the packaging tools: MinGW, NSIS, zip, ImageMagick, rsvg-convert, wine (apt-get), fyne and nfpm (go install).
 package-deps:
 	@missing=""; for p in $(PACKAGE_APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \

@@ -8,17 +8,26 @@
 #   - the .deb: dpkg-deb --info/--contents, Depends covers every library the
 #     binary links or loads; installed with dpkg -x into a scratch root, the
 #     binary prints the version, `check` passes on integrations/ and fails
-#     on a bad file; desktop entry, MIME type and icons; the window opens
-#     under Xvfb with a .star file as argument (skipped without Xvfb)
+#     on a bad file; desktop entry, MIME type and icons
 #   - the .tar.xz: its Makefile installs into a scratch PREFIX (and
 #     user-install into a scratch HOME), and the installed binary runs
+#   - the window of the .deb's and the archive's binaries: the end-to-end
+#     window test (cmd/afstudio TestWindowE2E) runs against them under
+#     Xvfb and reads the screen: the defaults and a .star file given as
+#     argument live, a save, Ctrl+R, the single-instance hand-off, a
+#     failed save's file:line:col, the event console
 #   - Windows: a PE32+ GUI x86-64 exe with icon, version resource and
 #     manifest, needing no MinGW DLLs; the NSIS installer is a PE with its
-#     version; under wine (when installed): the exe's version and check,
-#     and a silent install, file association and uninstall
+#     version; under wine: the exe's version and check, the same window
+#     test (the hand-off goes over the named pipe), and a silent install,
+#     file association and uninstall
 #
-# Environment: VERSION, COMMIT (make passes them), KEEP=1 keeps the scratch
-# folder (.build/test-package).
+# With CI set (CI=true), a check that cannot run (no wine, no Xvfb) fails;
+# elsewhere it is skipped with a message.
+#
+# Environment: VERSION, COMMIT, GO (make passes them), KEEP=1 keeps the
+# scratch folder (.build/test-package). The window tests' screenshots are
+# kept in .build/test-artifacts/package-*.
 # The checks read "CONDITION && ok ... || fail ...": ok and fail always succeed.
 # shellcheck disable=SC2015
 set -uo pipefail
@@ -37,10 +46,15 @@ zip_name=afstudio-$VERSION-windows-amd64.zip
 deb_depends=(libc6 libgl1 libx11-6 libxcursor1 libxrandr2 libxinerama1 libxi6 libxxf86vm1)
 icon_sizes=(48 64 128 256 512)
 
+GO=${GO:-go}
+
 passed=0 failed=0 skipped=0
 ok() { passed=$((passed + 1)); echo "ok    $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL  $*" >&2; }
 skip() { skipped=$((skipped + 1)); echo "skip  $*"; }
+# cannot DESCRIPTION: a check that cannot run here: a failure in CI, where
+# every check must run, a skip elsewhere.
+cannot() { if [ -n "${CI:-}" ]; then fail "$* (CI must run it)"; else skip "$*"; fi; }
 # check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
 check() {
 	local what=$1
@@ -56,9 +70,7 @@ summary() {
 }
 
 work=$root/.build/test-package
-bg_pids=()
 cleanup() {
-	for pid in "${bg_pids[@]}"; do kill "$pid" 2>/dev/null; done
 	if [ -d "$work/wine" ] && command -v wineserver >/dev/null; then WINEPREFIX=$work/wine wineserver -k 2>/dev/null; fi
 	if [ "$failed" = 0 ] && [ "${KEEP:-}" != 1 ]; then rm -rf "$work"; else echo "scratch files kept in $work"; fi
 }
@@ -96,6 +108,29 @@ want_version="afstudio $VERSION (commit $COMMIT, built "
 check_version() { # DESCRIPTION LINE
 	if [[ $2 == "$want_version"* ]]; then ok "$1 prints \"$2\""; else
 		fail "$1: want \"$want_version...\", got \"$2\" (a stale dist/? run make package)"; fi
+}
+
+# window_test DESCRIPTION BINARY [RUNNER]: the end-to-end window test
+# (TestWindowE2E in cmd/afstudio, which reads the real window under Xvfb
+# with OCR and drives it with xdotool) against a packaged binary, run
+# through RUNNER (wine) when given. Its screenshots are kept in
+# .build/test-artifacts/package-NAME.
+window_test() {
+	local what=$1 bin=$2 runner=${3:-} name out log
+	name=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$what")
+	out=$root/.build/test-artifacts/package-$name
+	log=$out/test.log
+	rm -rf "$out" && mkdir -p "$out"
+	if AFSTUDIO_TEST_BIN=$bin AFSTUDIO_TEST_RUNNER=$runner \
+		"$GO" test -count=1 -v -run '^TestWindowE2E$' -artifacts -outputdir "$out" ./cmd/afstudio >"$log" 2>&1; then
+		if grep -q -- '--- SKIP' "$log"; then
+			cannot "$what: the window test was skipped: $(grep -A1 -- '--- SKIP' "$log" | tail -n1 | sed 's/^ *//')"
+		else
+			ok "$what: the window shows the defaults and the .star argument live, follows a save, Ctrl+R, a hand-off, a failed save and the console (screenshots in ${out#"$root/"})"
+		fi
+	else
+		fail "$what: the window test failed (screenshots and log in ${out#"$root/"}):"$'\n'"$(grep -v 'level=' "$log" | tail -n 40)"
+	fi
 }
 
 # A broken integration file: check must fail on it.
@@ -181,47 +216,6 @@ for lib in $libs; do
 	fi
 done
 
-if command -v Xvfb >/dev/null; then
-	# The window, from the installed binary, with a .star file as argument
-	# (what the desktop entry runs), on a private X server.
-	mkdir -p "$work/home/files"
-	cat >"$work/home/files/pkgtest_hello.star" <<'EOF'
-def on_ping(event, ctx):
-    return "pong"
-
-integration(name = "pkgtest_hello", handlers = {"ping": on_ping})
-EOF
-	Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/xvfb.display" >"$work/xvfb.log" 2>&1 &
-	bg_pids+=($!)
-	display=""
-	for _ in $(seq 100); do
-		display=$(head -n1 "$work/xvfb.display" 2>/dev/null)
-		[ -n "$display" ] && break
-		sleep 0.1
-	done
-	if [ -z "$display" ]; then
-		fail "Xvfb did not start: $(cat "$work/xvfb.log")"
-	else
-		HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share DISPLAY=:$display \
-			"$bin" "$work/home/files/pkgtest_hello.star" >"$work/gui.log" 2>&1 &
-		gui=$!
-		bg_pids+=("$gui")
-		sleep 5
-		if kill -0 "$gui" 2>/dev/null; then
-			ok "the studio window runs under Xvfb (5 s)"
-			kill "$gui"
-			wait "$gui" 2>/dev/null
-		else
-			fail "the studio exited under Xvfb: $(cat "$work/gui.log")"
-		fi
-		grep -q pkgtest_hello "$work/gui.log" && ok "the studio loaded the .star file given as argument" ||
-			fail "the studio's log never names pkgtest_hello from its .star argument: $(cat "$work/gui.log")"
-		grep -qiE 'panic|fatal' "$work/gui.log" && fail "the studio's log has a panic: $(cat "$work/gui.log")" || ok "no panic in the studio's log"
-	fi
-else
-	skip "the studio window: Xvfb not installed (make deps installs it)"
-fi
-
 echo "== $tar_name"
 tarlist=$(tar -tJf "dist/$tar_name") || fail "tar -tJf dist/$tar_name failed"
 for p in afstudio/Makefile afstudio/usr/local/bin/afstudio afstudio/usr/local/share/applications/$APP_ID.desktop \
@@ -257,6 +251,10 @@ else
 	fail "make user-install from the archive failed: $(cat "$work/tar-user-install.log")"
 fi
 
+echo "== the window of the packaged binaries"
+window_test "the .deb's usr/bin/afstudio" "$bin"
+window_test "the archive's PREFIX/bin/afstudio" "$prefix/bin/afstudio"
+
 echo "== $zip_name and $setup_name"
 expect_eq "the zip holds afstudio.exe alone" afstudio.exe "$(unzip -Z1 "dist/$zip_name" | tr '\n' ' ' | sed 's/ $//')"
 mkdir -p "$work/win"
@@ -287,7 +285,7 @@ expect_eq "the installer's ProductVersion" "$VERSION" "$(res_value "$setup" Prod
 
 wine=$(command -v wine || command -v wine64 || true)
 if [ -z "$wine" ]; then
-	skip "Windows binary under wine: skipped: wine not installed (apt-get install wine wine64)"
+	cannot "Windows binary under wine: wine is not installed (make package-deps installs it)"
 else
 	echo "== under wine ($("$wine" --version 2>/dev/null))"
 	export WINEPREFIX=$work/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
@@ -306,6 +304,7 @@ else
 	check "wine afstudio.exe check integrations\\ exits 0 ($out)" test $rc = 0
 	"$wine" "$exe" check "$(winepath -w "$work/bad" 2>/dev/null)" >/dev/null 2>&1
 	expect_eq "wine afstudio.exe check on a broken file exits" 1 $?
+	window_test "wine afstudio.exe" "$exe" "$wine"
 
 	# The installer, silently; then what it left, the association, and the uninstaller.
 	"$wine" "$setup" /S

@@ -24,10 +24,22 @@ const (
 	envTestRunner = "AFSTUDIO_TEST_RUNNER"
 )
 
-// screenTimeout bounds each wait on the screen. It is generous on
-// purpose: the checks poll and pass as soon as the screen shows what they
-// wait for, so a loaded machine only makes them slower, not flaky.
-const screenTimeout = 2 * time.Minute
+// screenTimeout bounds each wait on the screen: 2 minutes, or
+// AFSTUDIO_TEST_SCREEN_TIMEOUT (scripts/break-window.sh shortens it). It
+// is generous on purpose: the checks poll and pass as soon as the screen
+// shows what they wait for, so a loaded machine only makes them slower,
+// not flaky.
+func screenTimeout(t *testing.T) time.Duration {
+	s := os.Getenv("AFSTUDIO_TEST_SCREEN_TIMEOUT")
+	if s == "" {
+		return 2 * time.Minute
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("AFSTUDIO_TEST_SCREEN_TIMEOUT=%q: %v (want a duration such as 45s)", s, err)
+	}
+	return d
+}
 
 const greeterSrc = `def on_ping(event, ctx):
     return "answer v1"
@@ -99,15 +111,16 @@ func TestWindowE2E(t *testing.T) {
 // studioTest is one studio process under test on its own X server, with
 // its own home, integration folder and single-instance socket.
 type studioTest struct {
-	t      *testing.T
-	ctx    context.Context
-	d      *screen.Display
-	bin    string
-	runner []string
-	env    []string
-	home   string
-	dir    string
-	log    *syncBuffer
+	t       *testing.T
+	ctx     context.Context
+	timeout time.Duration
+	d       *screen.Display
+	bin     string
+	runner  []string
+	env     []string
+	home    string
+	dir     string
+	log     *syncBuffer
 }
 
 func startStudioTest(t *testing.T) *studioTest {
@@ -129,7 +142,7 @@ func startStudioTest(t *testing.T) *studioTest {
 	}
 	t.Cleanup(func() { _ = d.Close() })
 	home := t.TempDir()
-	st := &studioTest{t: t, ctx: ctx, d: d, bin: bin, runner: strings.Fields(os.Getenv(envTestRunner)),
+	st := &studioTest{t: t, ctx: ctx, timeout: screenTimeout(t), d: d, bin: bin, runner: strings.Fields(os.Getenv(envTestRunner)),
 		home: home, dir: filepath.Join(home, "integrations"), log: &syncBuffer{}}
 	st.env = append(os.Environ(), d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "LANG=C",
@@ -173,7 +186,7 @@ func (st *studioTest) start(args ...string) {
 
 // runBounded runs a short-lived command and returns its output.
 func (st *studioTest) runBounded(cmd *exec.Cmd) (string, error) {
-	ctx, cancel := context.WithTimeout(st.ctx, screenTimeout)
+	ctx, cancel := context.WithTimeout(st.ctx, st.timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
 	c.Env = cmd.Env
@@ -184,7 +197,7 @@ func (st *studioTest) runBounded(cmd *exec.Cmd) (string, error) {
 // waitFor waits until the screen satisfies cond and returns what it read.
 func (st *studioTest) waitFor(what string, cond func(*screen.Page) bool) *screen.Page {
 	st.t.Helper()
-	p, err := st.d.WaitFor(st.ctx, what, screenTimeout, cond)
+	p, err := st.d.WaitFor(st.ctx, what, st.timeout, cond)
 	if err != nil {
 		st.t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"regexp"
@@ -92,13 +93,22 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 }
 
 // ReadImage reads the text of a screenshot with tesseract, after
-// inverting, enlarging and greying it with ImageMagick (Fyne's dark theme
-// reads far better that way), and returns it as rows. The prepared image
+// enlarging and greying it with ImageMagick, and inverting it when it is
+// dark (Fyne's dark theme reads far better that way), and returns it as
+// rows. The prepared image
 // is written next to the screenshot (NAME.ocr.png) and removed again.
 func ReadImage(ctx context.Context, shot string) (*Page, error) {
 	prepared := strings.TrimSuffix(shot, ".png") + ".ocr.png"
 	defer os.Remove(prepared)
-	if out, err := exec.CommandContext(ctx, "convert", shot, "-negate", "-resize", strconv.Itoa(scale*100)+"%", "-colorspace", "Gray", prepared).CombinedOutput(); err != nil {
+	dark, err := isDark(shot)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{shot, "-resize", strconv.Itoa(scale*100) + "%", "-colorspace", "Gray", prepared}
+	if dark {
+		args = append([]string{"-negate"}, args...) // tesseract reads dark text on a light ground
+	}
+	if out, err := exec.CommandContext(ctx, "convert", args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("prepare %s for OCR: %w: %s", shot, err, bytes.TrimSpace(out))
 	}
 	// Two readings, merged: page segmentation (--psm 3) reads labels and
@@ -117,6 +127,31 @@ func ReadImage(ctx context.Context, shot string) (*Page, error) {
 		return nil, fmt.Errorf("read %s: %w", shot, err)
 	}
 	return &Page{Shot: shot, Lines: rows(merge(words[0], words[1]))}, nil
+}
+
+// isDark reports whether a screenshot is mostly dark (Fyne's dark theme;
+// the light theme is the default on Windows), from the mean brightness
+// of a sample of its pixels.
+func isDark(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return false, fmt.Errorf("screenshot %s: %w", path, err)
+	}
+	b := img.Bounds()
+	var sum, n uint64
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			sum += uint64(r+g+bl) / 3
+			n++
+		}
+	}
+	return n > 0 && sum/n < 0x8000, nil
 }
 
 // tesseract reads the words of an image in one page segmentation mode.
