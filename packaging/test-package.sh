@@ -304,6 +304,12 @@ else
 	check "wine afstudio.exe check integrations\\ exits 0 ($out)" test $rc = 0
 	"$wine" "$exe" check "$(winepath -w "$work/bad" 2>/dev/null)" >/dev/null 2>&1
 	expect_eq "wine afstudio.exe check on a broken file exits" 1 $?
+	# Without a window manager on Xvfb, wine places the window partly off
+	# the screen; its virtual desktop (winecfg's "Emulate a virtual
+	# desktop"), the size of the test's screen, manages it as Windows would.
+	"$wine" reg add 'HKCU\Software\Wine\Explorer' /v Desktop /d Default /f >/dev/null 2>&1 &&
+		"$wine" reg add 'HKCU\Software\Wine\Explorer\Desktops' /v Default /d 1920x1200 /f >/dev/null 2>&1 ||
+		fail "wine reg add: could not set up wine's virtual desktop for the window test"
 	window_test "wine afstudio.exe" "$exe" "$wine"
 
 	# The installer, silently; then what it left, the association, and the uninstaller.

@@ -146,7 +146,8 @@ func startStudioTest(t *testing.T) *studioTest {
 		home: home, dir: filepath.Join(home, "integrations"), log: &syncBuffer{}}
 	st.env = append(os.Environ(), d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "LANG=C",
-		"FYNE_SCALE=1.5") // larger text: OCR reads the small badges too
+		"FYNE_SCALE=1.5",  // larger text: OCR reads the small badges too
+		"FYNE_THEME=dark") // the same theme everywhere (Windows defaults to light)
 
 	if err := os.MkdirAll(filepath.Join(home, "run"), 0o700); err != nil {
 		t.Fatal(err)
