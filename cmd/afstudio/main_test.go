@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -415,6 +416,22 @@ func TestRunRequiresHeadless(t *testing.T) {
 	r := runCLI(t, nil, "run")
 	if r.code != 2 || !strings.Contains(r.stderr, "--headless") {
 		t.Errorf("run without --headless:\n%v", r)
+	}
+}
+
+// TestStudioWithoutDisplay: without a display the studio says what to do
+// instead of panicking inside the window system.
+func TestStudioWithoutDisplay(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("always has a display")
+	}
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	r := runCLI(t, nil, "--dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "no display") || !strings.Contains(r.stderr, "afstudio run --headless") {
+		t.Fatalf("the studio without a display:\n%v", r)
 	}
 }
 

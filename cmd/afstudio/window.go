@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,9 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Info("handed the files to the running studio", "files", fs.Args())
 			return nil
 		}
+	}
+	if err := checkDisplay(); err != nil {
+		return err
 	}
 	a := newApp()
 	prefs := a.Preferences()
@@ -129,6 +134,20 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("studio window open", "integrations", len(m.Names()), "folders", hf.dirs)
 	s.ShowAndRun()
 	stopHost()
+	return nil
+}
+
+// checkDisplay tells a user without a display (an SSH session, a
+// container) what to do, where the window system would otherwise panic
+// deep inside GLFW. Windows and macOS always have one.
+func checkDisplay() error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		return nil
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return errors.New("no display to open the studio window on (DISPLAY and WAYLAND_DISPLAY are not set): " +
+			"start afstudio in a desktop session, or run the host without a window: afstudio run --headless")
+	}
 	return nil
 }
 

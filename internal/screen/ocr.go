@@ -98,16 +98,34 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 // rows. The prepared image
 // is written next to the screenshot (NAME.ocr.png) and removed again.
 func ReadImage(ctx context.Context, shot string) (*Page, error) {
+	words, err := readImage(ctx, shot)
+	if err == nil && len(words) == 0 {
+		// An almost empty window (one label on a plain ground): tesseract
+		// finds no text on a page it takes for a photo until the
+		// contrast is stretched, which would blur a busy window's small
+		// text, so only here.
+		words, err = readImage(ctx, shot, "-level", "20%,80%")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Shot: shot, Lines: rows(words)}, nil
+}
+
+// readImage prepares a screenshot with ImageMagick (extra options last)
+// and reads its words with tesseract.
+func readImage(ctx context.Context, shot string, extra ...string) ([]Word, error) {
 	prepared := strings.TrimSuffix(shot, ".png") + ".ocr.png"
 	defer os.Remove(prepared)
 	dark, err := isDark(shot)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{shot, "-resize", strconv.Itoa(scale*100) + "%", "-colorspace", "Gray", prepared}
+	args := []string{shot, "-resize", strconv.Itoa(scale*100) + "%", "-colorspace", "Gray"}
 	if dark {
 		args = append([]string{"-negate"}, args...) // tesseract reads dark text on a light ground
 	}
+	args = append(append(args, extra...), prepared)
 	if out, err := exec.CommandContext(ctx, "convert", args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("prepare %s for OCR: %w: %s", shot, err, bytes.TrimSpace(out))
 	}
@@ -126,7 +144,7 @@ func ReadImage(ctx context.Context, shot string) (*Page, error) {
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("read %s: %w", shot, err)
 	}
-	return &Page{Shot: shot, Lines: rows(merge(words[0], words[1]))}, nil
+	return merge(words[0], words[1]), nil
 }
 
 // isDark reports whether a screenshot is mostly dark (Fyne's dark theme;

@@ -112,6 +112,26 @@ func TestReadImage(t *testing.T) {
 	}
 }
 
+// TestReadImageAlmostEmpty reads a window that shows one small label
+// (what a studio that failed to build its window shows), which tesseract
+// misses without the stretched contrast.
+func TestReadImageAlmostEmpty(t *testing.T) {
+	needTools(t, "convert", "tesseract")
+	img := filepath.Join(t.TempDir(), "empty.png")
+	draw := exec.Command("convert", "-size", "1920x1200", "xc:black", "-fill", "#1b1b1c", "-draw", "rectangle 0,0 1770,1140",
+		"-fill", "#f3f3f3", "-pointsize", "20", "-annotate", "+15+35", "internal error: the studio could not start", img)
+	if out, err := draw.CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, out)
+	}
+	p, err := ReadImage(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Has(Loose("internal error: the studio could not start")) {
+		t.Fatalf("the label was not read; read:\n%s", p.Text())
+	}
+}
+
 // TestDisplay starts a real Xvfb, shows an image on it with ImageMagick's
 // display, and waits for its text; a text that never shows times out.
 func TestDisplay(t *testing.T) {
