@@ -118,7 +118,9 @@ fi
 
 toml_before=$(sha256sum FyneApp.toml)
 hash=$(inputs_hash)
-rm -rf "$build"
+# Only package.sh's own folders: .build/ also holds the tests' screenshots
+# (.build/test-artifacts) and test-package's scratch folder.
+rm -rf "$build"/{src,linux,windows,deb,fyne,dist} "$stamp"
 mkdir -p "$build"/{src,linux,windows,deb/icons,fyne/src,fyne/out,dist}
 
 step "afstudio $VERSION (build $APP_BUILD, commit $COMMIT): snapshot of the sources in .build/src"

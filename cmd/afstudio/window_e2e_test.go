@@ -71,18 +71,18 @@ func TestWindowE2E(t *testing.T) {
 	st.write(opened, "def h(event, ctx):\n    pass\n\nintegration(name = \"opened\", handlers = {\"ping\": h})\n")
 	st.start("--dir", st.dir, opened)
 
-	st.waitFor("the window with every integration live", shows(
-		row("analytics", "g1"), row("alerts", "g1"), row("afterimage", "g1"), row("audit", "g1"),
-		row("greeter", "g1"), row("opened", "g1"), row("0 failed")))
+	st.waitFor("the window with every integration live", st.shows(
+		on{"analytics", "g1"}, on{"alerts", "g1"}, on{"afterimage", "g1"}, on{"audit", "g1"},
+		on{"greeter", "g1"}, on{"opened", "g1"}, on{"0 failed"}))
 
 	st.write(greeter, strings.Replace(greeterSrc, "answer v1", "answer v2", 1))
-	p := st.waitFor("greeter's new generation in the list", shows(row("greeter", "g2"), row("0 failed")))
+	p := st.waitFor("greeter's new generation in the list", st.shows(on{"greeter", "g2"}, on{"0 failed"}))
 
 	st.click(p, "greeter's row", screen.Loose("greeter"))
-	st.waitFor("greeter's details", shows(row("Export", "greeter"), row("Priority", "HIGH"), row("Subscriptions", "ping")))
+	st.waitFor("greeter's details", st.shows(on{"Export", "greeter"}, on{"Priority", "HIGH"}, on{"Subscriptions", "ping"}))
 
 	st.do(st.d.Key(st.ctx, "ctrl+r"))
-	st.waitFor("the reload of Ctrl+R", shows(row("greeter", "g3")))
+	st.waitFor("the reload of Ctrl+R", st.shows(on{"greeter", "g3"}))
 
 	handed := filepath.Join(st.home, "downloads", "handed.star")
 	st.write(handed, "def h(event, ctx):\n    pass\n\nintegration(name = \"handed\", priority = \"LOW\", handlers = {\"other\": h})\n")
@@ -91,21 +91,21 @@ func TestWindowE2E(t *testing.T) {
 	if err != nil || !strings.Contains(out, "handed the files to the running studio") {
 		t.Fatalf("a second afstudio %s: want exit 0 and \"handed the files to the running studio\", got %v:\n%s", handed, err, out)
 	}
-	st.waitFor("the handed file live in the first window", shows(row("handed", "g1"), row("0 failed")))
+	st.waitFor("the handed file live in the first window", st.shows(on{"handed", "g1"}, on{"0 failed"}))
 
 	st.write(greeter, "def on_ping(event, ctx):\n    return \"answer v3\" +\n\nintegration(name = \"greeter\", handlers = {\"ping\": on_ping})\n")
-	st.waitFor("the failed save with its position", shows(
-		row("1 failed"), row("greeter.star:2:25"), row("Last reload failed: generation 3 keeps serving")))
+	st.waitFor("the failed save with its position", st.shows(
+		on{"1 failed"}, on{"greeter.star:2:25"}, on{"Last reload failed: generation 3 keeps serving"}))
 
-	p = st.waitFor("the event console tab", shows(row("Event console")))
+	p = st.waitFor("the event console tab", st.shows(on{"Event console"}))
 	st.click(p, "the Event console tab", regexp.MustCompile(`(?i)(event)?console`))
-	p = st.waitFor("the event console", shows(row("Event name"), row("Send")))
+	p = st.waitFor("the event console", st.shows(on{"Event name"}, on{"Send"}))
 	st.click(p, "the event name field (its placeholder \"Event name, e.g. ...\")", regexp.MustCompile(`(?i)name,?`))
 	st.do(st.d.Type(st.ctx, "ping"))
 	st.do(st.d.Key(st.ctx, "Escape")) // close the suggestions
-	p = st.waitFor("the typed event name", shows(row("ping")))
+	p = st.waitFor("the typed event name", st.shows(on{"ping"}))
 	st.click(p, "the Send button", screen.Loose("Send"))
-	st.waitFor("the result of the version that serves", shows(row("greeter", "answer v2")))
+	st.waitFor("the result of the version that serves", st.shows(on{"greeter", "answer v2"}))
 }
 
 // studioTest is one studio process under test on its own X server, with
@@ -234,14 +234,15 @@ func (st *studioTest) write(path, content string) {
 	}
 }
 
-// row is screen.Row: texts on one row of the screen, in order.
-var row = screen.Row
+// on is the texts that stand on one row of the screen, in order.
+type on []string
 
-// shows holds when the screen shows every one of res.
-func shows(res ...*regexp.Regexp) func(*screen.Page) bool {
+// shows holds when the screen shows every one of rows
+// (screen.Page.HasRow).
+func (st *studioTest) shows(rows ...on) func(*screen.Page) bool {
 	return func(p *screen.Page) bool {
-		for _, re := range res {
-			if !p.Has(re) {
+		for _, r := range rows {
+			if !p.HasRow(st.ctx, r...) {
 				return false
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -92,19 +93,56 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 	return Word{}, false
 }
 
+// HasRow reports whether the texts stand on one row of the screen, in
+// order (Row), the first of them a word. It first looks in the page's
+// rows; when they do not show it, it reads again just the band of the
+// screen around each word that matches the first text: read alone, a
+// row's small text (a selected row's "g1", say) comes out right where
+// the whole screen's layout analysis lost it.
+func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
+	re := Row(texts...)
+	if p.Has(re) {
+		return true
+	}
+	first := Loose(texts[0])
+	for _, l := range p.Lines {
+		for _, w := range l.Words {
+			if !first.MatchString(w.Text) {
+				continue
+			}
+			if band, err := readBand(ctx, p.Shot, w); err == nil && re.MatchString(band) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readBand reads the band of the screenshot, the full width, around the
+// row of w as one line of text.
+func readBand(ctx context.Context, shot string, w Word) (string, error) {
+	top := max(w.Y-w.H/2, 0)
+	crop := fmt.Sprintf("%dx%d+0+%d", 1<<16, 2*w.H, top) // as wide as the screen: ImageMagick clips it
+	words, err := readImage(ctx, shot, []string{"7"}, "-crop", crop, "+repage")
+	if err != nil {
+		return "", err
+	}
+	return (&Page{Lines: rows(words)}).Text(), nil
+}
+
 // ReadImage reads the text of a screenshot with tesseract, after
 // enlarging and greying it with ImageMagick, and inverting it when it is
 // dark (Fyne's dark theme reads far better that way), and returns it as
-// rows. The prepared image
-// is written next to the screenshot (NAME.ocr.png) and removed again.
+// rows. The prepared image is written next to the screenshot and removed
+// again.
 func ReadImage(ctx context.Context, shot string) (*Page, error) {
-	words, err := readImage(ctx, shot)
+	words, err := readImage(ctx, shot, []string{"3", "11"})
 	if err == nil && len(words) == 0 {
 		// An almost empty window (one label on a plain ground): tesseract
 		// finds no text on a page it takes for a photo until the
 		// contrast is stretched, which would blur a busy window's small
 		// text, so only here.
-		words, err = readImage(ctx, shot, "-level", "20%,80%")
+		words, err = readImage(ctx, shot, []string{"3", "11"}, "-level", "20%,80%")
 	}
 	if err != nil {
 		return nil, err
@@ -112,39 +150,46 @@ func ReadImage(ctx context.Context, shot string) (*Page, error) {
 	return &Page{Shot: shot, Lines: rows(words)}, nil
 }
 
-// readImage prepares a screenshot with ImageMagick (extra options last)
-// and reads its words with tesseract.
-func readImage(ctx context.Context, shot string, extra ...string) ([]Word, error) {
-	prepared := strings.TrimSuffix(shot, ".png") + ".ocr.png"
+// readImage prepares a screenshot with ImageMagick (extra options
+// first, before it is enlarged) and reads its words with tesseract in each
+// page segmentation mode of psms, merging the readings.
+func readImage(ctx context.Context, shot string, psms []string, extra ...string) ([]Word, error) {
+	f, err := os.CreateTemp(filepath.Dir(shot), "ocr-*.png")
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s for OCR: %w", shot, err)
+	}
+	prepared := f.Name()
+	f.Close()
 	defer os.Remove(prepared)
 	dark, err := isDark(shot)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{shot, "-resize", strconv.Itoa(scale*100) + "%", "-colorspace", "Gray"}
+	args := append(append([]string{shot}, extra...), "-resize", strconv.Itoa(scale*100)+"%", "-colorspace", "Gray")
 	if dark {
-		args = append([]string{"-negate"}, args...) // tesseract reads dark text on a light ground
+		args = append(args, "-negate") // tesseract reads dark text on a light ground
 	}
-	args = append(append(args, extra...), prepared)
-	if out, err := exec.CommandContext(ctx, "convert", args...).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "convert", append(args, prepared)...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("prepare %s for OCR: %w: %s", shot, err, bytes.TrimSpace(out))
 	}
-	// Two readings, merged: page segmentation (--psm 3) reads labels and
-	// sentences in context; sparse text (--psm 11) finds what stands
-	// alone, such as a badge or the single digit of a form row.
-	var (
-		words [2][]Word
-		errs  [2]error
-		wg    sync.WaitGroup
-	)
-	for i, psm := range []string{"3", "11"} {
+	// Page segmentation (--psm 3) reads labels and sentences in context;
+	// sparse text (--psm 11) finds what stands alone, such as a badge or
+	// the single digit of a form row; --psm 7 reads one line.
+	words := make([][]Word, len(psms))
+	errs := make([]error, len(psms))
+	var wg sync.WaitGroup
+	for i, psm := range psms {
 		wg.Go(func() { words[i], errs[i] = tesseract(ctx, prepared, psm) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("read %s: %w", shot, err)
 	}
-	return merge(words[0], words[1]), nil
+	merged := words[0]
+	for _, w := range words[1:] {
+		merged = merge(merged, w)
+	}
+	return merged, nil
 }
 
 // isDark reports whether a screenshot is mostly dark (Fyne's dark theme;
@@ -189,15 +234,20 @@ func tesseract(ctx context.Context, image, psm string) ([]Word, error) {
 	return words, nil
 }
 
-// merge adds to a the words of b that a did not read (whose boxes overlap
-// none of a's by more than half).
+// merge adds to a the words of b that a did not read (whose boxes
+// overlap none of a's by more than half); where both read a word, the
+// longer reading wins (one reading often drops a character: "g" for
+// "g1").
 func merge(a, b []Word) []Word {
 	out := append([]Word(nil), a...)
 	for _, w := range b {
 		seen := false
-		for _, v := range a {
+		for i, v := range a {
 			if overlap(w, v)*2 > min(w.W*w.H, v.W*v.H) {
 				seen = true
+				if len([]rune(w.Text)) > len([]rune(out[i].Text)) {
+					out[i] = w
+				}
 				break
 			}
 		}
@@ -289,8 +339,9 @@ var confusions = []string{"1lI|i!", "0Oo", "5S", "8B", ":;", ".,"}
 // order, separated by anything that is not a letter or digit, or by
 // nothing (OCR reads a dot between words, a badge's edge as a quote, and
 // sometimes drops a space), case-insensitive, and with the characters of
-// each confusion group standing for one another ("g1" matches "gl" and
-// "g!"). It does not match inside a longer word or number: "0 failed"
+// each confusion group standing for one another, once or twice ("g1"
+// matches "gl" and "g!"; "0 failed" matches "O0 failed", as OCR reads a
+// glyph twice now and then; so "g1" also matches "g11"). It does not match inside a longer word or number: "0 failed"
 // does not match "10 failed". want is literal text, not a regular
 // expression.
 func Loose(want string) *regexp.Regexp {
@@ -330,7 +381,7 @@ func looseWords(want string) string {
 func looseRune(r rune) string {
 	for _, group := range confusions {
 		if strings.ContainsRune(group, r) {
-			return "[" + regexp.QuoteMeta(group) + "]"
+			return "[" + regexp.QuoteMeta(group) + "]{1,2}"
 		}
 	}
 	return regexp.QuoteMeta(string(r))

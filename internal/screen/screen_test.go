@@ -22,6 +22,7 @@ func TestLoose(t *testing.T) {
 		{"5 live 0 failed", "5 live · 0 failed", true},
 		{"5 live 0 failed", "15 live · 0 failed", false},
 		{"5 live 0 failed", "5 live · 10 failed", false},
+		{"6 live 0 failed", "6 live -O0 failed", true},
 		{"greeter.star:2:18", "/tmp/x/greeter.star:2:18: got newline", true},
 		{"greeter.star:2:18", "greeter,star;2:18", true},
 		{"greeter.star:2:18", "greeter.star:2:19", false},
@@ -109,6 +110,9 @@ func TestReadImage(t *testing.T) {
 	}
 	if p.Has(Loose("0 failed")) {
 		t.Errorf("read a count that is not there:\n%s", p.Text())
+	}
+	if !p.HasRow(context.Background(), "greeter", "g2") || p.HasRow(context.Background(), "greeter", "g3") {
+		t.Errorf("HasRow greeter g2 (there) or g3 (not there) wrong; read:\n%s", p.Text())
 	}
 }
 
