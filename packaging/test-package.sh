@@ -307,9 +307,13 @@ else
 	# Without a window manager on Xvfb, wine places the window partly off
 	# the screen; its virtual desktop (winecfg's "Emulate a virtual
 	# desktop"), the size of the test's screen, manages it as Windows would.
+	# The wine calls above ran without a display: let their wineserver end,
+	# so that the studio's starts one with the test's display.
+	wineserver -w
 	"$wine" reg add 'HKCU\Software\Wine\Explorer' /v Desktop /d Default /f >/dev/null 2>&1 &&
 		"$wine" reg add 'HKCU\Software\Wine\Explorer\Desktops' /v Default /d 1920x1200 /f >/dev/null 2>&1 ||
 		fail "wine reg add: could not set up wine's virtual desktop for the window test"
+	wineserver -w
 	window_test "wine afstudio.exe" "$exe" "$wine"
 
 	# The installer, silently; then what it left, the association, and the uninstaller.

@@ -144,8 +144,10 @@ func checkDisplay() error {
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		return nil
 	}
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		return errors.New("no display to open the studio window on (DISPLAY and WAYLAND_DISPLAY are not set): " +
+	// The window system is X11 (Fyne is built without its wayland tag);
+	// a Wayland desktop runs it through Xwayland, which sets DISPLAY.
+	if os.Getenv("DISPLAY") == "" {
+		return errors.New("no display to open the studio window on (DISPLAY is not set): " +
 			"start afstudio in a desktop session, or run the host without a window: afstudio run --headless")
 	}
 	return nil

@@ -94,7 +94,7 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 }
 
 // HasRow reports whether the texts stand on one row of the screen, in
-// order (Row), the first of them a word. It first looks in the page's
+// order (Row). It first looks in the page's
 // rows; when they do not show it, it reads again just the band of the
 // screen around each word that matches the first text: read alone, a
 // row's small text (a selected row's "g1", say) comes out right where
@@ -104,7 +104,7 @@ func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 	if p.Has(re) {
 		return true
 	}
-	first := Loose(texts[0])
+	first := Loose(strings.Fields(texts[0])[0])
 	for _, l := range p.Lines {
 		for _, w := range l.Words {
 			if !first.MatchString(w.Text) {
@@ -339,9 +339,9 @@ var confusions = []string{"1lI|i!", "0Oo", "5S", "8B", ":;", ".,"}
 // order, separated by anything that is not a letter or digit, or by
 // nothing (OCR reads a dot between words, a badge's edge as a quote, and
 // sometimes drops a space), case-insensitive, and with the characters of
-// each confusion group standing for one another, once or twice ("g1"
-// matches "gl" and "g!"; "0 failed" matches "O0 failed", as OCR reads a
-// glyph twice now and then; so "g1" also matches "g11"). It does not match inside a longer word or number: "0 failed"
+// each confusion group standing for one another ("g1" matches "gl" and
+// "g!"; "0 failed" matches "O0 failed", as OCR reads a glyph twice now
+// and then). It does not match inside a longer word or number: "0 failed"
 // does not match "10 failed". want is literal text, not a regular
 // expression.
 func Loose(want string) *regexp.Regexp {
@@ -381,7 +381,16 @@ func looseWords(want string) string {
 func looseRune(r rune) string {
 	for _, group := range confusions {
 		if strings.ContainsRune(group, r) {
-			return "[" + regexp.QuoteMeta(group) + "]{1,2}"
+			// OCR now and then reads a glyph twice ("O0" for "0"); a
+			// letter of the group may come first, a second digit may not
+			// ("1 failed" must not match "11 failed").
+			letters := strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return -1
+				}
+				return r
+			}, group)
+			return "[" + regexp.QuoteMeta(letters) + "]?[" + regexp.QuoteMeta(group) + "]"
 		}
 	}
 	return regexp.QuoteMeta(string(r))

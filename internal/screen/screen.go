@@ -166,7 +166,10 @@ func (d *Display) WaitFor(ctx context.Context, what string, timeout time.Duratio
 		} else {
 			last = p
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
+			return last, fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		if time.Now().After(deadline) {
 			if last == nil {
 				return nil, fmt.Errorf("waiting %s for %s: %w (no screenshot read: %v)", timeout, what, ErrTimeout, lastErr)
 			}

@@ -23,6 +23,8 @@ func TestLoose(t *testing.T) {
 		{"5 live 0 failed", "15 live · 0 failed", false},
 		{"5 live 0 failed", "5 live · 10 failed", false},
 		{"6 live 0 failed", "6 live -O0 failed", true},
+		{"1 failed", "11 failed", false},
+		{"g1", "g11", false},
 		{"greeter.star:2:18", "/tmp/x/greeter.star:2:18: got newline", true},
 		{"greeter.star:2:18", "greeter,star;2:18", true},
 		{"greeter.star:2:18", "greeter.star:2:19", false},
