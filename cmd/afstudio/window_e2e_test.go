@@ -86,8 +86,7 @@ func TestWindowE2E(t *testing.T) {
 
 	handed := filepath.Join(st.home, "downloads", "handed.star")
 	st.write(handed, "def h(event, ctx):\n    pass\n\nintegration(name = \"handed\", priority = \"LOW\", handlers = {\"other\": h})\n")
-	second := st.command(handed)
-	out, err := st.runBounded(second)
+	out, err := st.run(handed)
 	if err != nil || !strings.Contains(out, "handed the files to the running studio") {
 		t.Fatalf("a second afstudio %s: want exit 0 and \"handed the files to the running studio\", got %v:\n%s", handed, err, out)
 	}
@@ -157,10 +156,10 @@ func startStudioTest(t *testing.T) *studioTest {
 }
 
 // command returns the studio's command line with args, run through the
-// runner.
-func (st *studioTest) command(args ...string) *exec.Cmd {
+// runner, ended when ctx ends.
+func (st *studioTest) command(ctx context.Context, args ...string) *exec.Cmd {
 	argv := append(append(append([]string{}, st.runner...), st.bin), args...)
-	cmd := exec.CommandContext(st.ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = st.env
 	return cmd
 }
@@ -169,7 +168,7 @@ func (st *studioTest) command(args ...string) *exec.Cmd {
 // log is shown when the test fails.
 func (st *studioTest) start(args ...string) {
 	st.t.Helper()
-	cmd := st.command(args...)
+	cmd := st.command(st.ctx, args...)
 	cmd.Stdout, cmd.Stderr = st.log, st.log
 	if err := cmd.Start(); err != nil {
 		st.t.Fatal(err)
@@ -185,13 +184,12 @@ func (st *studioTest) start(args ...string) {
 	})
 }
 
-// runBounded runs a short-lived command and returns its output.
-func (st *studioTest) runBounded(cmd *exec.Cmd) (string, error) {
+// run runs a short-lived afstudio with args, for at most the screen
+// timeout, and returns its output.
+func (st *studioTest) run(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(st.ctx, st.timeout)
 	defer cancel()
-	c := exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
-	c.Env = cmd.Env
-	out, err := c.CombinedOutput()
+	out, err := st.command(ctx, args...).CombinedOutput()
 	return string(out), err
 }
 

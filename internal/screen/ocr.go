@@ -52,6 +52,8 @@ type Page struct {
 	Shot string
 	// Lines are the rows of words, top to bottom.
 	Lines []Line
+
+	dark bool // the screenshot is mostly dark (see isDark)
 }
 
 // Text returns every line of the page, one per line.
@@ -66,18 +68,12 @@ func (p *Page) Text() string {
 
 // Has reports whether some line matches re.
 func (p *Page) Has(re *regexp.Regexp) bool {
-	_, ok := p.Line(re)
-	return ok
-}
-
-// Line returns the first line that matches re.
-func (p *Page) Line(re *regexp.Regexp) (Line, bool) {
 	for _, l := range p.Lines {
 		if re.MatchString(l.Text()) {
-			return l, true
+			return true
 		}
 	}
-	return Line{}, false
+	return false
 }
 
 // Word returns the first word that matches re as a whole (re is anchored).
@@ -94,9 +90,9 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 }
 
 // HasRow reports whether the texts stand on one row of the screen, in
-// order (Row). It first looks in the page's
-// rows; when they do not show it, it reads again just the band of the
-// screen around each word that matches the first text: read alone, a
+// order (Row). It first looks in the page's rows; when they do not show
+// it, it reads again just the band of the screen around each word that
+// matches the first text's first word: read alone, a
 // row's small text (a selected row's "g1", say) comes out right where
 // the whole screen's layout analysis lost it.
 func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
@@ -110,7 +106,7 @@ func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 			if !first.MatchString(w.Text) {
 				continue
 			}
-			if band, err := readBand(ctx, p.Shot, w); err == nil && re.MatchString(band) {
+			if band, err := p.readBand(ctx, w); err == nil && re.MatchString(band) {
 				return true
 			}
 		}
@@ -120,10 +116,10 @@ func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 
 // readBand reads the band of the screenshot, the full width, around the
 // row of w as one line of text.
-func readBand(ctx context.Context, shot string, w Word) (string, error) {
+func (p *Page) readBand(ctx context.Context, w Word) (string, error) {
 	top := max(w.Y-w.H/2, 0)
 	crop := fmt.Sprintf("%dx%d+0+%d", 1<<16, 2*w.H, top) // as wide as the screen: ImageMagick clips it
-	words, err := readImage(ctx, shot, []string{"7"}, "-crop", crop, "+repage")
+	words, err := readImage(ctx, p.Shot, p.dark, []string{"7"}, "-crop", crop, "+repage")
 	if err != nil {
 		return "", err
 	}
@@ -136,24 +132,29 @@ func readBand(ctx context.Context, shot string, w Word) (string, error) {
 // rows. The prepared image is written next to the screenshot and removed
 // again.
 func ReadImage(ctx context.Context, shot string) (*Page, error) {
-	words, err := readImage(ctx, shot, []string{"3", "11"})
+	dark, err := isDark(shot)
+	if err != nil {
+		return nil, err
+	}
+	words, err := readImage(ctx, shot, dark, []string{"3", "11"})
 	if err == nil && len(words) == 0 {
 		// An almost empty window (one label on a plain ground): tesseract
 		// finds no text on a page it takes for a photo until the
 		// contrast is stretched, which would blur a busy window's small
 		// text, so only here.
-		words, err = readImage(ctx, shot, []string{"3", "11"}, "-level", "20%,80%")
+		words, err = readImage(ctx, shot, dark, []string{"3", "11"}, "-level", "20%,80%")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Page{Shot: shot, Lines: rows(words)}, nil
+	return &Page{Shot: shot, Lines: rows(words), dark: dark}, nil
 }
 
 // readImage prepares a screenshot with ImageMagick (extra options
-// first, before it is enlarged) and reads its words with tesseract in each
-// page segmentation mode of psms, merging the readings.
-func readImage(ctx context.Context, shot string, psms []string, extra ...string) ([]Word, error) {
+// first, before it is enlarged; inverted when dark) and reads its words
+// with tesseract in each page segmentation mode of psms, merging the
+// readings.
+func readImage(ctx context.Context, shot string, dark bool, psms []string, extra ...string) ([]Word, error) {
 	f, err := os.CreateTemp(filepath.Dir(shot), "ocr-*.png")
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s for OCR: %w", shot, err)
@@ -161,10 +162,6 @@ func readImage(ctx context.Context, shot string, psms []string, extra ...string)
 	prepared := f.Name()
 	f.Close()
 	defer os.Remove(prepared)
-	dark, err := isDark(shot)
-	if err != nil {
-		return nil, err
-	}
 	args := append(append([]string{shot}, extra...), "-resize", strconv.Itoa(scale*100)+"%", "-colorspace", "Gray")
 	if dark {
 		args = append(args, "-negate") // tesseract reads dark text on a light ground

@@ -9,8 +9,9 @@
 // the folder the Display was started with, so a failure can be looked
 // at.
 //
-// Fyne draws light text on a dark background; the screenshot is inverted,
-// enlarged twice and made grey before tesseract reads it. Tesseract reads
+// The screenshot is enlarged twice, made grey and, when dark (Fyne's dark
+// theme draws light text on a dark ground), inverted before tesseract
+// reads it. Tesseract reads
 // Fyne's text reliably at FYNE_SCALE=1.5 (small badges too); it still
 // confuses a few glyphs ("g1" can come out as "gl"), so Loose builds
 // patterns that accept those confusions, and Row matches texts that
@@ -27,7 +28,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -47,7 +47,7 @@ func Missing() []string {
 }
 
 // Display is a private X server and the folder its screenshots go to.
-// Its methods are safe for use by one goroutine at a time.
+// Its methods are for one goroutine at a time.
 type Display struct {
 	// Name is the X display, such as ":42"; Env gives DISPLAY=Name.
 	Name string
@@ -56,7 +56,6 @@ type Display struct {
 
 	xvfb  *exec.Cmd
 	fd    *os.File // the read end of -displayfd, open while Xvfb runs
-	mu    sync.Mutex
 	shots int
 }
 
@@ -122,11 +121,8 @@ func (d *Display) Env() string { return "DISPLAY=" + d.Name }
 // Shot writes a screenshot of the whole screen to Dir and returns its
 // path; label names the file (shot-NNN-label.png).
 func (d *Display) Shot(ctx context.Context, label string) (string, error) {
-	d.mu.Lock()
 	d.shots++
-	n := d.shots
-	d.mu.Unlock()
-	path := filepath.Join(d.Dir, fmt.Sprintf("shot-%03d-%s.png", n, sanitize(label)))
+	path := filepath.Join(d.Dir, fmt.Sprintf("shot-%03d-%s.png", d.shots, sanitize(label)))
 	if err := d.run(ctx, "import", "-display", d.Name, "-window", "root", path); err != nil {
 		return "", fmt.Errorf("screenshot: %w", err)
 	}
@@ -146,9 +142,9 @@ func (d *Display) Read(ctx context.Context, label string) (*Page, error) {
 var ErrTimeout = errors.New("the screen never showed it")
 
 // WaitFor reads the screen until cond holds for what it shows, and
-// returns that page. It gives up after timeout (or when ctx ends) with
-// an error wrapping ErrTimeout that names what was awaited, the last
-// screenshot and the text read from it. A pass takes about a second on an
+// returns that page. After timeout it gives up with an error wrapping
+// ErrTimeout that names what was awaited, the last screenshot and the
+// text read from it; when ctx ends first, with ctx's error. A pass takes about a second on an
 // idle machine; there is no fixed sleep, only this poll.
 func (d *Display) WaitFor(ctx context.Context, what string, timeout time.Duration, cond func(*Page) bool) (*Page, error) {
 	deadline := time.Now().Add(timeout)
