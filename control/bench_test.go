@@ -44,7 +44,7 @@ func benchServer(b *testing.B, m *starhost.Manager) *client.Client {
 
 // checkResults fails the benchmark unless the four defaults handled the
 // event.
-func checkResults(b *testing.B, rs []control.Result) {
+func checkResults(b *testing.B, rs []starhost.Result) {
 	if len(rs) != 4 {
 		b.Fatalf("%d results, want 4 (the defaults): %+v", len(rs), rs)
 	}

@@ -182,7 +182,7 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"integrations": h.m.List(), "failed_modules": h.m.FailedModules()})
+	writeJSON(w, http.StatusOK, h.m.Snapshot())
 }
 
 func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
@@ -233,8 +233,18 @@ func (h *Handler) reloadAll(w http.ResponseWriter, r *http.Request) {
 
 // AddRequest is the body of POST /v1/integrations.
 type AddRequest struct {
+	// Module is the path of a .star file inside one of the host's
+	// integration folders; a relative path is relative to the first.
 	Module string `json:"module"`
-	Class  string `json:"class,omitempty"`
+	// Class names the integration to add, as the module declares it; ""
+	// adds every integration the module declares.
+	Class string `json:"class,omitempty"`
+}
+
+// AddResponse is the body of a successful POST /v1/integrations.
+type AddResponse struct {
+	// Integrations are the infos of the integrations added.
+	Integrations []starhost.Info `json:"integrations"`
 }
 
 func (h *Handler) add(w http.ResponseWriter, r *http.Request) {
@@ -251,12 +261,12 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), nil)
 		return
 	}
-	in, err := h.m.AddIntegration(r.Context(), path, req.Class)
+	added, err := h.m.AddIntegration(r.Context(), path, req.Class)
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "add failed", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, in)
+	writeJSON(w, http.StatusCreated, AddResponse{Integrations: added})
 }
 
 // insideRoots resolves a module path (relative paths are relative to the
@@ -301,7 +311,7 @@ func errText(err error) string {
 
 func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if err := h.m.RemoveIntegration(name); err != nil {
+	if err := h.m.RemoveIntegration(r.Context(), name); err != nil {
 		if errors.Is(err, starhost.ErrNotFound) {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("no integration named %q", name), nil)
 			return
@@ -312,33 +322,9 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// Result is one handler call in an emit response.
-type Result struct {
-	Integration string               `json:"integration"`
-	Event       string               `json:"event"`
-	Generation  int                  `json:"generation"`
-	Depth       int                  `json:"depth"`
-	OK          bool                 `json:"ok"`
-	Result      any                  `json:"result"`
-	Error       *starhost.Diagnostic `json:"error,omitempty"`
-	DurationUS  int64                `json:"duration_us"`
-}
-
-func results(rs []starhost.HandlerResult) []Result {
-	out := make([]Result, len(rs))
-	for i, r := range rs {
-		out[i] = Result{Integration: r.Integration, Event: r.Event, Generation: r.Generation, Depth: r.Depth,
-			OK: r.OK, Result: r.Result, DurationUS: r.Duration.Microseconds()}
-		if r.Err != nil {
-			out[i].Error = starhost.Diagnose(r.Err, "")[0]
-		}
-	}
-	return out
-}
-
 // EmitResponse is the body of a successful POST /v1/events/{event}.
 type EmitResponse struct {
-	Results []Result `json:"results"`
+	Results []starhost.Result `json:"results"`
 }
 
 func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
@@ -365,7 +351,7 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.publishResults(rs)
-	writeJSON(w, http.StatusOK, EmitResponse{Results: results(rs)})
+	writeJSON(w, http.StatusOK, EmitResponse{Results: rs})
 }
 
 // BatchRequest is the body of POST /v1/events.
@@ -387,8 +373,8 @@ type BatchResponse struct {
 
 // BatchResult is the outcome of one event of a batch.
 type BatchResult struct {
-	Results []Result `json:"results"`
-	Error   string   `json:"error,omitempty"`
+	Results []starhost.Result `json:"results"`
+	Error   string            `json:"error,omitempty"`
 }
 
 func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
@@ -408,20 +394,17 @@ func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		h.publishResults(rs)
-		out.Events[i].Results = results(rs)
+		out.Events[i].Results = rs
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // publishResults makes handler results of API events visible on the
 // notices stream.
-func (h *Handler) publishResults(rs []starhost.HandlerResult) {
-	for _, r := range rs {
-		n := starhost.Notice{Kind: starhost.NoticeResult, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Depth: r.Depth, Duration: r.Duration, Data: r.Result}
-		if r.Err != nil {
-			n.Error = starhost.Diagnose(r.Err, "")[0]
-		}
-		h.m.Notify(n)
+func (h *Handler) publishResults(rs []starhost.Result) {
+	for i := range rs {
+		r := &rs[i]
+		h.m.Notify(starhost.Notice{Kind: starhost.NoticeResult, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Result: r})
 	}
 }
 

@@ -173,7 +173,7 @@ func apiStatus(err error) int {
 	return 0
 }
 
-func resultFrom(t *testing.T, rs []control.Result, integration string) control.Result {
+func resultFrom(t *testing.T, rs []starhost.Result, integration string) starhost.Result {
 	t.Helper()
 	for _, r := range rs {
 		if r.Integration == integration {
@@ -181,7 +181,19 @@ func resultFrom(t *testing.T, rs []control.Result, integration string) control.R
 		}
 	}
 	t.Fatalf("no result from %s in %+v", integration, rs)
-	return control.Result{}
+	return starhost.Result{}
+}
+
+// onlyAdded returns the one integration of an add response,
+// {"integrations": [INFO]}.
+func onlyAdded(t *testing.T, body map[string]any) map[string]any {
+	t.Helper()
+	list, _ := body["integrations"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("add response: want one integration, got %v", body)
+	}
+	in, _ := list[0].(map[string]any)
+	return in
 }
 
 func names(infos []starhost.Info) []string {
@@ -207,7 +219,8 @@ func TestHealthWithoutToken(t *testing.T) {
 
 func TestList(t *testing.T) {
 	f := newFixture(t, nil)
-	infos, err := f.c.List(context.Background())
+	view, err := f.c.Snapshot(context.Background())
+	infos := view.Integrations
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +260,7 @@ func TestList(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	f := newFixture(t, nil)
-	in, err := f.c.Info(context.Background(), "greeter")
+	in, err := f.c.IntegrationInfo(context.Background(), "greeter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +274,7 @@ func TestInfo(t *testing.T) {
 	if msg := r.errorText(t); !strings.Contains(msg, `"nope"`) {
 		t.Fatalf("404 message should name the integration: %q", msg)
 	}
-	if _, err := f.c.Info(context.Background(), "nope"); apiStatus(err) != http.StatusNotFound {
+	if _, err := f.c.IntegrationInfo(context.Background(), "nope"); apiStatus(err) != http.StatusNotFound {
 		t.Fatalf("client info of unknown: %v", err)
 	}
 }
@@ -270,7 +283,7 @@ func TestReload(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	writeFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
-	in, err := f.c.Reload(ctx, "greeter")
+	in, err := f.c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +294,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "greeter"); r.Result != "v2" || r.Generation != 2 || !r.OK {
+	if r := resultFrom(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
 		t.Fatalf("after reload: %+v", r)
 	}
 
@@ -306,7 +319,7 @@ func TestReload(t *testing.T) {
 		t.Fatalf("diagnostic is not file:line:col: message: %q", d.Error())
 	}
 	// The client reports the same.
-	_, err = f.c.Reload(ctx, "greeter")
+	_, err = f.c.ReloadIntegration(ctx, "greeter")
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity || ce.Body.Diagnostic == nil || ce.Body.Diagnostic.Line != 2 ||
 		!strings.Contains(err.Error(), "greeter.star:2:1: ") {
@@ -316,10 +329,10 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "greeter"); r.Result != "v2" || r.Generation != 2 || !r.OK {
+	if r := resultFrom(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
 		t.Fatalf("the old version must keep serving after a failed reload: %+v", r)
 	}
-	in, err = f.c.Info(ctx, "greeter")
+	in, err = f.c.IntegrationInfo(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +364,7 @@ func TestReload(t *testing.T) {
 func TestReloadAll(t *testing.T) {
 	f := newFixture(t, nil)
 	writeFiles(t, f.root, map[string]string{"echo.star": "integration(name = \"echo\", handlers = {\"echo\": undefined_name})\n"})
-	res, err := f.c.ReloadAll(context.Background())
+	res, err := f.c.ReloadAllIntegrations(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +386,7 @@ func TestReloadAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "echo"); !r.OK || fmt.Sprint(r.Result) != "map[k:v]" {
+	if r := resultFrom(t, rs, "echo"); !r.OK || fmt.Sprint(r.Value) != "map[k:v]" {
 		t.Fatalf("echo's old version must serve: %+v", r)
 	}
 }
@@ -391,25 +404,25 @@ func TestAdd(t *testing.T) {
 	// Relative to the root, raw: 201 with the info.
 	r := f.authed(t, "POST", "/v1/integrations", `{"module": "more/added.star"}`)
 	wantStatus(t, r, http.StatusCreated)
-	if body := r.json(t); body["name"] != "added" || body["module"] != filepath.Join(f.root, "more", "added.star") || body["generation"] != 1.0 {
+	if body := onlyAdded(t, r.json(t)); body["name"] != "added" || body["module"] != filepath.Join(f.root, "more", "added.star") || body["generation"] != 1.0 {
 		t.Fatalf("add response: %v", body)
 	}
 	// Absolute, through the client.
-	in, err := f.c.Add(ctx, filepath.Join(f.root, "abs.star"), "")
-	if err != nil || in.Name != "abs" || !in.Available {
-		t.Fatalf("add absolute: %+v %v", in, err)
+	added, err := f.c.AddIntegration(ctx, filepath.Join(f.root, "abs.star"), "")
+	if err != nil || len(added) != 1 || added[0].Name != "abs" || !added[0].Available {
+		t.Fatalf("add absolute: %+v %v", added, err)
 	}
 	// A module declaring two: the class picks one.
 	r = f.authed(t, "POST", "/v1/integrations", `{"module": "two.star", "class": "second"}`)
 	wantStatus(t, r, http.StatusCreated)
-	if body := r.json(t); body["name"] != "second" || body["class"] != "second" {
+	if body := onlyAdded(t, r.json(t)); body["name"] != "second" || body["class"] != "second" {
 		t.Fatalf("add with class: %v", body)
 	}
 	rs, err := f.c.Emit(ctx, "ping", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resultFrom(t, rs, "added").Result != "added" || resultFrom(t, rs, "abs").Result != "abs" || resultFrom(t, rs, "second").Result != 2.0 {
+	if resultFrom(t, rs, "added").Value != "added" || resultFrom(t, rs, "abs").Value != "abs" || resultFrom(t, rs, "second").Value != 2.0 {
 		t.Fatalf("added integrations do not serve: %+v", rs)
 	}
 	if f.m.IsAvailable("first") {
@@ -497,7 +510,7 @@ func TestAddWithoutRoots(t *testing.T) {
 	defer srv.Close()
 	file := filepath.Join(t.TempDir(), "x.star")
 	writeFiles(t, filepath.Dir(file), map[string]string{"x.star": "integration(name = \"x\", handlers = {\"e\": lambda e, c: 1})\n"})
-	_, err = client.New(srv.URL, testToken).Add(context.Background(), file, "")
+	_, err = client.New(srv.URL, testToken).AddIntegration(context.Background(), file, "")
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Body.Error, "--dir") {
 		t.Fatalf("add without roots: %v", err)
@@ -520,7 +533,7 @@ func TestRemove(t *testing.T) {
 	if msg := r.errorText(t); !strings.Contains(msg, `"greeter"`) {
 		t.Fatalf("404 message: %q", msg)
 	}
-	if _, err := f.c.Info(ctx, "greeter"); apiStatus(err) != http.StatusNotFound {
+	if _, err := f.c.IntegrationInfo(ctx, "greeter"); apiStatus(err) != http.StatusNotFound {
 		t.Fatalf("info after remove: %v", err)
 	}
 	rs, err := f.c.Emit(ctx, "ping", nil)
@@ -533,14 +546,14 @@ func TestRemove(t *testing.T) {
 		}
 	}
 	// A default through the client.
-	if err := f.c.Remove(ctx, "audit"); err != nil {
+	if err := f.c.RemoveIntegration(ctx, "audit"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.c.Remove(ctx, "audit"); apiStatus(err) != http.StatusNotFound {
+	if err := f.c.RemoveIntegration(ctx, "audit"); apiStatus(err) != http.StatusNotFound {
 		t.Fatalf("second remove: %v", err)
 	}
 	// And it can be added back.
-	if _, err := f.c.Add(ctx, "greeter.star", ""); err != nil {
+	if _, err := f.c.AddIntegration(ctx, "greeter.star", ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -554,7 +567,7 @@ func TestEmit(t *testing.T) {
 	var got []string
 	for _, r := range rs {
 		got = append(got, fmt.Sprintf("%s/%s/%d", r.Integration, r.Event, r.Depth))
-		if !r.OK || r.Error != nil || r.Generation != 1 || r.DurationUS < 0 {
+		if !r.OK || r.Error != nil || r.Generation != 1 || r.Duration <= 0 {
 			t.Fatalf("result %+v", r)
 		}
 	}
@@ -565,11 +578,11 @@ func TestEmit(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
-	if r := resultFrom(t, rs, "alerts"); fmt.Sprint(r.Result) != "map[alerted:true]" {
-		t.Fatalf("alerts result %v", r.Result)
+	if r := resultFrom(t, rs, "alerts"); fmt.Sprint(r.Value) != "map[alerted:true]" {
+		t.Fatalf("alerts result %v", r.Value)
 	}
-	if r := resultFrom(t, rs, "analytics"); r.Result.(map[string]any)["status"] != "failed" {
-		t.Fatalf("analytics result %v", r.Result)
+	if r := resultFrom(t, rs, "analytics"); r.Value.(map[string]any)["status"] != "failed" {
+		t.Fatalf("analytics result %v", r.Value)
 	}
 
 	// Raw: an empty body is no data; the response is {"results": [...]}.
@@ -579,7 +592,7 @@ func TestEmit(t *testing.T) {
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatal(err)
 	}
-	if len(body.Results) != 2 || body.Results[0].Integration != "greeter" || body.Results[0].Result != "v1" {
+	if len(body.Results) != 2 || body.Results[0].Integration != "greeter" || body.Results[0].Value != "v1" {
 		t.Fatalf("ping: %s", r.body)
 	}
 }
@@ -602,7 +615,7 @@ integration(name = "bomb", priority = "CRITICAL", handlers = {"explode": h})
 		t.Fatalf("results %+v", rs)
 	}
 	bomb := rs[0]
-	if bomb.OK || bomb.Result != nil || bomb.Error == nil || bomb.Error.Line != 2 ||
+	if bomb.OK || bomb.Value != nil || bomb.Error == nil || bomb.Error.Line != 2 ||
 		!strings.HasSuffix(bomb.Error.File, "bomb.star") || !strings.Contains(bomb.Error.Msg, "boom now") {
 		t.Fatalf("failed handler result %+v %+v", bomb, bomb.Error)
 	}
@@ -611,7 +624,7 @@ integration(name = "bomb", priority = "CRITICAL", handlers = {"explode": h})
 		select {
 		case n := <-sub.C:
 			if n.Kind == starhost.NoticeResult && n.Integration == "bomb" {
-				if n.Error == nil || n.Error.Line != 2 {
+				if n.Result == nil || n.Result.OK || n.Result.Error == nil || n.Result.Error.Line != 2 {
 					t.Fatalf("result notice of a failed handler: %+v", n)
 				}
 				return
@@ -693,10 +706,10 @@ func TestEmitBatch(t *testing.T) {
 			}
 		}
 	}
-	if r := resultFrom(t, out[3].Results, "greeter"); r.Result != "v1" {
+	if r := resultFrom(t, out[3].Results, "greeter"); r.Value != "v1" {
 		t.Fatalf("ping in a batch: %+v", r)
 	}
-	last := resultFrom(t, out[5].Results, "analytics").Result.(map[string]any)
+	last := resultFrom(t, out[5].Results, "analytics").Value.(map[string]any)
 	if last["status"] != "completed" || last["responses"] != 1.0 {
 		t.Fatalf("events of a batch must be handled in order: %v", last)
 	}
@@ -779,7 +792,7 @@ func TestAuth(t *testing.T) {
 	if in, _ := f.m.IntegrationInfo("greeter"); in.Calls != 0 || in.Generation != 1 {
 		t.Fatalf("an unauthorised request reached greeter: %+v", in)
 	}
-	if _, err := client.New(f.srv.URL, "wrong").List(context.Background()); apiStatus(err) != http.StatusUnauthorized {
+	if _, err := client.New(f.srv.URL, "wrong").Snapshot(context.Background()); apiStatus(err) != http.StatusUnauthorized {
 		t.Fatalf("client with a wrong token: %v", err)
 	}
 
@@ -904,6 +917,7 @@ func (l *noticeLog) has(match func(starhost.Notice) bool) bool {
 func TestNoticesStream(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // a failed check must not leave the stream open
 	var log noticeLog
 	done := make(chan error, 1)
 	go func() { done <- f.c.Notices(ctx, log.add) }()
@@ -922,7 +936,7 @@ func TestNoticesStream(t *testing.T) {
 	}
 
 	writeFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
-	if _, err := f.c.Reload(ctx, "greeter"); err != nil {
+	if _, err := f.c.ReloadIntegration(ctx, "greeter"); err != nil {
 		t.Fatal(err)
 	}
 	n := log.waitFor(t, "reloaded", func(n starhost.Notice) bool { return n.Kind == starhost.NoticeReloaded && n.Integration == "greeter" })
@@ -930,7 +944,7 @@ func TestNoticesStream(t *testing.T) {
 		t.Fatalf("reloaded notice %+v", n)
 	}
 	writeFiles(t, f.root, map[string]string{"greeter.star": "def h(\n"})
-	if _, err := f.c.Reload(ctx, "greeter"); apiStatus(err) != http.StatusUnprocessableEntity {
+	if _, err := f.c.ReloadIntegration(ctx, "greeter"); apiStatus(err) != http.StatusUnprocessableEntity {
 		t.Fatalf("broken reload: %v", err)
 	}
 	n = log.waitFor(t, "reload_failed", func(n starhost.Notice) bool {
@@ -946,7 +960,7 @@ func TestNoticesStream(t *testing.T) {
 	n = log.waitFor(t, "greeter result", func(n starhost.Notice) bool {
 		return n.Kind == starhost.NoticeResult && n.Integration == "greeter" && n.Event == "ping"
 	})
-	if n.Data != "v2" || n.Generation != 2 || n.Error != nil {
+	if n.Result == nil || n.Result.Value != "v2" || n.Generation != 2 || n.Result.Generation != 2 || !n.Result.OK || n.Result.Error != nil {
 		t.Fatalf("greeter result notice %+v", n)
 	}
 	log.waitFor(t, "audit result", func(n starhost.Notice) bool {
@@ -958,7 +972,7 @@ func TestNoticesStream(t *testing.T) {
 	n = log.waitFor(t, "follow-up result", func(n starhost.Notice) bool {
 		return n.Kind == starhost.NoticeResult && n.Event == "alert_raised"
 	})
-	if n.Integration != "audit" || n.Depth != 1 {
+	if n.Integration != "audit" || n.Result == nil || n.Result.Depth != 1 {
 		t.Fatalf("follow-up result notice %+v", n)
 	}
 	// The lifecycle stream carries the dispatched events too.
@@ -1029,7 +1043,7 @@ func TestConcurrentEmitAndReloadThroughAPI(t *testing.T) {
 				src = "def broken(:\n"
 			}
 			writeFiles(t, f.root, map[string]string{"counter.star": src})
-			_, err := f.c.Reload(ctx, "counter")
+			_, err := f.c.ReloadIntegration(ctx, "counter")
 			switch {
 			case broken && apiStatus(err) == http.StatusUnprocessableEntity:
 				failed++
@@ -1042,11 +1056,11 @@ func TestConcurrentEmitAndReloadThroughAPI(t *testing.T) {
 		}
 	})
 	var ewg sync.WaitGroup
-	results := make([][]control.Result, emitters)
+	results := make([][]starhost.Result, emitters)
 	for g := range emitters {
 		ewg.Go(func() {
 			for seq := range perEmitter {
-				var rs []control.Result
+				var rs []starhost.Result
 				var err error
 				if seq%10 == 9 { // every tenth through the batch form
 					var out []control.BatchResult
@@ -1136,13 +1150,13 @@ func TestClientReusesConnections(t *testing.T) {
 		if _, err := c.Emit(ctx, "mission_failed", map[string]any{"mission_id": "m1"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.List(ctx); err != nil {
+		if _, err := c.Snapshot(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.EmitBatch(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Info(ctx, "nope"); apiStatus(err) != http.StatusNotFound {
+		if _, err := c.IntegrationInfo(ctx, "nope"); apiStatus(err) != http.StatusNotFound {
 			t.Fatal(err)
 		}
 		if n := conns.Load(); n != 1 {
@@ -1167,8 +1181,8 @@ func TestClientOverUnixSocket(t *testing.T) {
 		return d.DialContext(ctx, "unix", sock)
 	}
 	c := client.NewDialer(dial, testToken)
-	if infos, err := c.List(context.Background()); err != nil || len(infos) != 6 {
-		t.Fatalf("list over a Unix socket: %v %v", names(infos), err)
+	if view, err := c.Snapshot(context.Background()); err != nil || len(view.Integrations) != 6 {
+		t.Fatalf("list over a Unix socket: %v %v", names(view.Integrations), err)
 	}
 	if err := c.Open(context.Background(), []string{filepath.Join(f.root, "greeter.star")}); err != nil {
 		t.Fatal(err)
@@ -1306,8 +1320,8 @@ func TestListen(t *testing.T) {
 	if err := c.Health(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if infos, err := c.List(context.Background()); err != nil || len(infos) != 4 {
-		t.Fatalf("list over a real listener: %v %v", names(infos), err)
+	if view, err := c.Snapshot(context.Background()); err != nil || len(view.Integrations) != 4 {
+		t.Fatalf("list over a real listener: %v %v", names(view.Integrations), err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)

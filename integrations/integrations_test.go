@@ -46,7 +46,7 @@ func userRoot(t testing.TB, files map[string]string) string {
 }
 
 // emit emits an event and fails the test if any handler failed.
-func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) []starhost.HandlerResult {
+func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) []starhost.Result {
 	t.Helper()
 	rs, err := m.Emit(context.Background(), event, data)
 	if err != nil {
@@ -54,7 +54,7 @@ func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) 
 	}
 	for _, r := range rs {
 		if !r.OK {
-			t.Fatalf("emit %s: handler of %s for %s failed: %v", event, r.Integration, r.Event, r.Err)
+			t.Fatalf("emit %s: handler of %s for %s failed: %v", event, r.Integration, r.Event, r.Error)
 		}
 	}
 	return rs
@@ -62,7 +62,7 @@ func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) 
 
 // resultOf returns the result of integration's handler for event at the
 // given depth.
-func resultOf(t testing.TB, rs []starhost.HandlerResult, integration, event string, depth int) starhost.HandlerResult {
+func resultOf(t testing.TB, rs []starhost.Result, integration, event string, depth int) starhost.Result {
 	t.Helper()
 	for _, r := range rs {
 		if r.Integration == integration && r.Event == event && r.Depth == depth {
@@ -70,10 +70,10 @@ func resultOf(t testing.TB, rs []starhost.HandlerResult, integration, event stri
 		}
 	}
 	t.Fatalf("no result of %s for %s at depth %d in %s", integration, event, depth, describe(rs))
-	return starhost.HandlerResult{}
+	return starhost.Result{}
 }
 
-func hasResult(rs []starhost.HandlerResult, integration, event string) bool {
+func hasResult(rs []starhost.Result, integration, event string) bool {
 	for _, r := range rs {
 		if r.Integration == integration && r.Event == event {
 			return true
@@ -82,21 +82,21 @@ func hasResult(rs []starhost.HandlerResult, integration, event string) bool {
 	return false
 }
 
-func describe(rs []starhost.HandlerResult) string {
+func describe(rs []starhost.Result) string {
 	var b strings.Builder
 	for _, r := range rs {
-		fmt.Fprintf(&b, "\n  %s/%s depth %d ok=%v result=%v err=%v", r.Integration, r.Event, r.Depth, r.OK, r.Result, r.Err)
+		fmt.Fprintf(&b, "\n  %s/%s depth %d ok=%v result=%v err=%v", r.Integration, r.Event, r.Depth, r.OK, r.Value, r.Error)
 	}
 	return b.String()
 }
 
 // resultMap returns the integration's result for event (depth 0) as a map.
-func resultMap(t testing.TB, rs []starhost.HandlerResult, integration, event string) map[string]any {
+func resultMap(t testing.TB, rs []starhost.Result, integration, event string) map[string]any {
 	t.Helper()
 	r := resultOf(t, rs, integration, event, 0)
-	mp, ok := r.Result.(map[string]any)
+	mp, ok := r.Value.(map[string]any)
 	if !ok {
-		t.Fatalf("result of %s for %s is %T %v, want a dict", integration, event, r.Result, r.Result)
+		t.Fatalf("result of %s for %s is %T %v, want a dict", integration, event, r.Value, r.Value)
 	}
 	return mp
 }
@@ -173,7 +173,7 @@ func TestDefaultsLoad(t *testing.T) {
 	m := newHost(t)
 	// Dispatch order: CRITICAL, HIGH, NORMAL, LOW.
 	wantEqual(t, "Names()", m.Names(), []string{"analytics", "alerts", "afterimage", "audit"})
-	for _, in := range m.List() {
+	for _, in := range m.Snapshot().Integrations {
 		if want := starhost.BuiltinPrefix + in.Name + ".star"; in.Module != want {
 			t.Errorf("%s: Module = %q, want %q", in.Name, in.Module, want)
 		}
@@ -184,7 +184,7 @@ func TestDefaultsLoad(t *testing.T) {
 			t.Errorf("%s: info %+v", in.Name, in)
 		}
 	}
-	if f := m.FailedModules(); len(f) != 0 {
+	if f := m.Snapshot().FailedModules; len(f) != 0 {
 		t.Errorf("FailedModules = %+v", f)
 	}
 }
@@ -396,7 +396,7 @@ func TestAudit(t *testing.T) {
 	rs := emit(t, m, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 7200, "response": "slow"})
 	// The slow response raises an alert; audit records it as a follow-up.
 	r := resultOf(t, rs, "audit", "alert_raised", 1)
-	wantEqual(t, "audit result for the alert", r.Result, map[string]any{"total": int64(4), "kept": int64(4)})
+	wantEqual(t, "audit result for the alert", r.Value, map[string]any{"total": int64(4), "kept": int64(4)})
 	emit(t, m, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 250, "response": "third"})
 	rs = emit(t, m, "mission_failed", map[string]any{"mission_id": "m1", "error": "tool crashed"})
 	// Audit is LOW: it handles the engine event after the others, then the follow-up.
@@ -404,7 +404,7 @@ func TestAudit(t *testing.T) {
 	if last.Integration != "audit" || last.Event != "alert_raised" || last.Depth != 1 {
 		t.Errorf("last handler call = %s/%s depth %d, want audit/alert_raised depth 1%s", last.Integration, last.Event, last.Depth, describe(rs))
 	}
-	wantEqual(t, "audit result for mission_failed", resultOf(t, rs, "audit", "mission_failed", 0).Result, map[string]any{"total": int64(6), "kept": int64(6)})
+	wantEqual(t, "audit result for mission_failed", resultOf(t, rs, "audit", "mission_failed", 0).Value, map[string]any{"total": int64(6), "kept": int64(6)})
 
 	st := state(t, m, "audit")
 	wantEqual(t, "total", st["total"], int64(7))
@@ -485,7 +485,7 @@ integration(name = "catcher", handlers = {"alert_raised": on_alert})
 	// Over the threshold: an alert_raised follow-up with depth 1 and source "alerts".
 	rs := emit(t, m, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 5001, "response": "slow"})
 	wantEqual(t, "alerts result for 5001 ms", resultMap(t, rs, "alerts", "response_received"), map[string]any{"alerted": true, "latency_ms": int64(5001)})
-	wantEqual(t, "slow alert", resultOf(t, rs, "catcher", "alert_raised", 1).Result, map[string]any{
+	wantEqual(t, "slow alert", resultOf(t, rs, "catcher", "alert_raised", 1).Value, map[string]any{
 		"depth": int64(1), "source": "alerts",
 		"data": map[string]any{"kind": "slow_response", "mission_id": "m1", "reason": "slow_response: 5001 ms", "severity": "warning"},
 	})
@@ -505,11 +505,11 @@ integration(name = "catcher", handlers = {"alert_raised": on_alert})
 	// A failed mission always alerts, critically, with its error.
 	rs = emit(t, m, "mission_failed", map[string]any{"mission_id": "m1", "error": "tool crashed"})
 	wantEqual(t, "alerts result for mission_failed", resultMap(t, rs, "alerts", "mission_failed"), map[string]any{"alerted": true})
-	wantEqual(t, "failure alert", get(t, resultOf(t, rs, "catcher", "alert_raised", 1).Result, "data"), map[string]any{
+	wantEqual(t, "failure alert", get(t, resultOf(t, rs, "catcher", "alert_raised", 1).Value, "data"), map[string]any{
 		"kind": "mission_failed", "mission_id": "m1", "reason": "mission_failed: tool crashed", "severity": "critical",
 	})
 	rs = emit(t, m, "mission_failed", map[string]any{"mission_id": "m3"})
-	wantEqual(t, "failure alert without an error", get(t, resultOf(t, rs, "catcher", "alert_raised", 1).Result, "data", "reason"), "mission_failed: no reason given")
+	wantEqual(t, "failure alert without an error", get(t, resultOf(t, rs, "catcher", "alert_raised", 1).Value, "data", "reason"), "mission_failed: no reason given")
 	// A completed mission does not alert.
 	rs = emit(t, m, "mission_completed", map[string]any{"mission_id": "m2"})
 	if hasResult(rs, "alerts", "mission_completed") || hasResult(rs, "catcher", "alert_raised") {
@@ -637,7 +637,7 @@ integration(name = "stats_probe", handlers = {"stats": on_stats, "push": on_push
 	t.Run("push_bounded", func(t *testing.T) {
 		var got any
 		for i := 1; i <= 5; i++ {
-			got = resultOf(t, emit(t, m, "push", map[string]any{"item": i}), "stats_probe", "push", 0).Result
+			got = resultOf(t, emit(t, m, "push", map[string]any{"item": i}), "stats_probe", "push", 0).Value
 		}
 		wantEqual(t, "bounded list", got, []any{int64(3), int64(4), int64(5)})
 		wantEqual(t, "state", state(t, m, "stats_probe")["items"], []any{int64(3), int64(4), int64(5)})
@@ -665,14 +665,14 @@ integration(name = "audit", priority = HIGH, description = "My own audit.", hand
 	wantEqual(t, "audit Dependencies", in.Dependencies, []string{})
 	an, _ := m.IntegrationInfo("analytics")
 	wantEqual(t, "analytics Module", an.Module, "builtin:analytics.star")
-	if f := m.FailedModules(); len(f) != 0 {
+	if f := m.Snapshot().FailedModules; len(f) != 0 {
 		t.Errorf("FailedModules = %+v", f)
 	}
 
 	rs := emit(t, m, "mission_started", map[string]any{"mission_id": "m1"})
-	wantEqual(t, "user audit result", resultOf(t, rs, "audit", "mission_started", 0).Result, "user audit saw mission_started")
+	wantEqual(t, "user audit result", resultOf(t, rs, "audit", "mission_started", 0).Value, "user audit saw mission_started")
 	rs = emit(t, m, "mission_failed", map[string]any{"mission_id": "m1"})
-	wantEqual(t, "user audit sees the follow-up", resultOf(t, rs, "audit", "alert_raised", 1).Result, "user audit saw alert_raised")
+	wantEqual(t, "user audit sees the follow-up", resultOf(t, rs, "audit", "alert_raised", 1).Value, "user audit saw alert_raised")
 	wantEqual(t, "user audit state", state(t, m, "audit"), map[string]any{"seen": int64(3)})
 }
 
@@ -691,7 +691,7 @@ func ExampleFS() {
 	fmt.Println(m.Names())
 	rs, _ := m.Emit(ctx, "mission_failed", map[string]any{"mission_id": "m1", "error": "timeout"})
 	for _, r := range rs {
-		fmt.Println(r.Integration, r.Event, r.Depth, r.Result)
+		fmt.Println(r.Integration, r.Event, r.Depth, r.Value)
 	}
 	// Output:
 	// [analytics alerts afterimage audit]

@@ -35,6 +35,7 @@ integration(name = "victim", handlers = {"ping": ping})
 
 // badEnv is a manager with one root holding good.star, loaded.
 type badEnv struct {
+	opts    starhost.Options
 	t       *testing.T
 	ctx     context.Context
 	root    string
@@ -52,7 +53,8 @@ func newBadEnv(t *testing.T, limits starhost.Limits) *badEnv {
 		}
 	}
 	e.write("good.star", badGoodSrc)
-	m, err := starhost.New(starhost.Options{Roots: []string{e.root}, Limits: limits})
+	e.opts = starhost.Options{Roots: []string{e.root}, Limits: limits}
+	m, err := starhost.New(e.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,16 @@ func newBadEnv(t *testing.T, limits starhost.Limits) *badEnv {
 	}
 	e.m = m
 	return e
+}
+
+// emitJSON emits an event with a JSON payload, as the front ends do:
+// DecodeEventData, then Emit.
+func (e *badEnv) emitJSON(event string, payload []byte) ([]starhost.Result, error) {
+	data, err := starhost.DecodeEventData(payload)
+	if err != nil {
+		return nil, err
+	}
+	return e.m.Emit(e.ctx, event, data)
 }
 
 // path returns the absolute path of a file in the root.
@@ -80,13 +92,13 @@ func (e *badEnv) write(rel, content string) string {
 }
 
 // ping emits "ping" and returns the results by integration name.
-func (e *badEnv) ping(n int) map[string]starhost.HandlerResult {
+func (e *badEnv) ping(n int) map[string]starhost.Result {
 	e.t.Helper()
 	rs, err := e.m.Emit(e.ctx, "ping", map[string]any{"n": n})
 	if err != nil {
 		e.t.Fatalf("emit ping: %v", err)
 	}
-	out := map[string]starhost.HandlerResult{}
+	out := map[string]starhost.Result{}
 	for _, r := range rs {
 		if _, dup := out[r.Integration]; dup {
 			e.t.Fatalf("integration %s handled one event twice: %+v", r.Integration, rs)
@@ -104,12 +116,12 @@ func (e *badEnv) assertGoodServes() {
 	if !ok {
 		e.t.Fatalf("good did not handle ping")
 	}
-	if !r.OK || r.Err != nil {
-		e.t.Fatalf("good failed: %v", r.Err)
+	if !r.OK || r.Error != nil {
+		e.t.Fatalf("good failed: %v", r.Error)
 	}
-	res, _ := r.Result.(map[string]any)
+	res, _ := r.Value.(map[string]any)
 	if res["from"] != "good" || res["n"] != int64(7) {
-		e.t.Fatalf("good returned %#v, want from=good n=7", r.Result)
+		e.t.Fatalf("good returned %#v, want from=good n=7", r.Value)
 	}
 	if !e.m.IsAvailable("good") {
 		e.t.Fatalf("good is not available")
@@ -426,7 +438,7 @@ func TestBadInputLoad(t *testing.T) {
 			_, err := e.m.AddIntegration(e.ctx, mod, "")
 			badCheck(t, err, mod, want)
 
-			decls, cerr := e.m.Check(mod)
+			decls, cerr := starhost.Check(e.opts, mod)
 			if decls != nil {
 				t.Errorf("Check returned declarations %+v with the error", decls)
 			}
@@ -438,7 +450,7 @@ func TestBadInputLoad(t *testing.T) {
 			if names := e.m.Names(); len(names) != 1 || names[0] != "good" {
 				t.Errorf("names = %v, want [good]", names)
 			}
-			failed := e.m.FailedModules()
+			failed := e.m.Snapshot().FailedModules
 			if len(failed) != 1 || failed[0].Module != mod || len(failed[0].Errors) == 0 {
 				t.Fatalf("FailedModules = %+v, want just %s", failed, mod)
 			}
@@ -474,8 +486,8 @@ func TestBadInputReload(t *testing.T) {
 			if !ok || !r.OK || r.Generation != 1 {
 				t.Fatalf("victim after failed reload: %+v", r)
 			}
-			if res, _ := r.Result.(map[string]any); res["from"] != "victim" || res["v"] != int64(1) {
-				t.Errorf("victim returned %#v, want the old result v=1", r.Result)
+			if res, _ := r.Value.(map[string]any); res["from"] != "victim" || res["v"] != int64(1) {
+				t.Errorf("victim returned %#v, want the old result v=1", r.Value)
 			}
 			in, _ := e.m.IntegrationInfo("victim")
 			if !in.Failed || in.LastError == nil || in.Generation != 1 {
@@ -484,8 +496,8 @@ func TestBadInputReload(t *testing.T) {
 			if in.LastError.File != want.file || in.LastError.Line < 1 {
 				t.Errorf("Info.LastError = %v, want it positioned in %s", in.LastError, want.file)
 			}
-			if len(e.m.FailedModules()) != 0 {
-				t.Errorf("FailedModules = %+v, want none: the old version serves", e.m.FailedModules())
+			if len(e.m.Snapshot().FailedModules) != 0 {
+				t.Errorf("FailedModules = %+v, want none: the old version serves", e.m.Snapshot().FailedModules)
 			}
 			e.assertGoodServes()
 		})
@@ -519,7 +531,7 @@ func TestBadInputDuplicateName(t *testing.T) {
 	}}
 	badCheck(t, err, b, want)
 
-	failed := m.FailedModules()
+	failed := m.Snapshot().FailedModules
 	if len(failed) != 1 || failed[0].Module != b {
 		t.Fatalf("FailedModules = %+v, want just %s", failed, b)
 	}
@@ -535,9 +547,9 @@ func TestBadInputDuplicateName(t *testing.T) {
 	got := map[string]any{}
 	for _, r := range rs {
 		if !r.OK {
-			t.Errorf("%s failed: %v", r.Integration, r.Err)
+			t.Errorf("%s failed: %v", r.Integration, r.Error)
 		}
-		got[r.Integration] = r.Result
+		got[r.Integration] = r.Value
 	}
 	if len(rs) != 2 || got["dup"].(map[string]any)["file"] != "a.star" || got["good"].(map[string]any)["n"] != int64(7) {
 		t.Errorf("results = %#v, want good and dup (from a.star)", got)
@@ -641,11 +653,11 @@ func TestBadInputHandler(t *testing.T) {
 				if !ok {
 					t.Fatalf("round %d: bad did not run", round)
 				}
-				if bad.OK || bad.Result != nil {
-					t.Fatalf("round %d: bad succeeded: %#v", round, bad.Result)
+				if bad.OK || bad.Value != nil {
+					t.Fatalf("round %d: bad succeeded: %#v", round, bad.Value)
 				}
-				last = badCheck(t, bad.Err, mod, want)
-				if g := rs["good"]; !g.OK || g.Result.(map[string]any)["n"] != int64(7) {
+				last = badCheck(t, bad.Error, mod, want)
+				if g := rs["good"]; !g.OK || g.Value.(map[string]any)["n"] != int64(7) {
 					t.Fatalf("round %d: good in the same dispatch: %+v", round, g)
 				}
 			}
@@ -685,23 +697,23 @@ func TestBadInputEventData(t *testing.T) {
 		{deep, "nested deeper than 64 levels"},
 	}
 	for _, c := range cases {
-		rs, err := e.m.EmitJSON(e.ctx, "ping", []byte(c.payload))
+		rs, err := e.emitJSON("ping", []byte(c.payload))
 		if err == nil {
-			t.Errorf("EmitJSON(%.40s) succeeded: %+v", c.payload, rs)
+			t.Errorf("emit of %.40s succeeded: %+v", c.payload, rs)
 			continue
 		}
 		if !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("EmitJSON(%.40s) = %v, want it to mention %q", c.payload, err, c.msg)
+			t.Errorf("emit of %.40s = %v, want it to mention %q", c.payload, err, c.msg)
 		}
 		if len(rs) != 0 {
-			t.Errorf("EmitJSON(%.40s) ran handlers: %+v", c.payload, rs)
+			t.Errorf("emit of %.40s ran handlers: %+v", c.payload, rs)
 		}
 	}
 	if in, _ := e.m.IntegrationInfo("good"); in.Calls != 0 {
 		t.Errorf("good was called %d times by rejected events", in.Calls)
 	}
-	rs, err := e.m.EmitJSON(e.ctx, "ping", []byte(`{"n": 3}`))
-	if err != nil || len(rs) != 1 || !rs[0].OK || rs[0].Result.(map[string]any)["n"] != int64(3) {
+	rs, err := e.emitJSON("ping", []byte(`{"n": 3}`))
+	if err != nil || len(rs) != 1 || !rs[0].OK || rs[0].Value.(map[string]any)["n"] != int64(3) {
 		t.Fatalf("good event after bad ones: %+v, %v", rs, err)
 	}
 	e.assertGoodServes()
@@ -722,7 +734,7 @@ func TestBadInputFailedReloadKeepsOldVersion(t *testing.T) {
 	result := func(wantV int64, wantGen int) {
 		t.Helper()
 		r, ok := e.ping(0)["rel"]
-		if !ok || !r.OK || r.Generation != wantGen || r.Result.(map[string]any)["v"] != wantV {
+		if !ok || !r.OK || r.Generation != wantGen || r.Value.(map[string]any)["v"] != wantV {
 			t.Fatalf("rel result = %+v, want v=%d generation %d", r, wantV, wantGen)
 		}
 	}
@@ -773,15 +785,15 @@ integration(name = "hoard", handlers = {"ping": ping})
 	if _, err := e.m.AddIntegration(e.ctx, mod, ""); err != nil {
 		t.Fatal(err)
 	}
-	count := func(n int) starhost.HandlerResult {
+	count := func(n int) starhost.Result {
 		t.Helper()
 		rs := e.ping(n)
 		if g := rs["good"]; !g.OK {
-			t.Fatalf("good failed next to hoard: %v", g.Err)
+			t.Fatalf("good failed next to hoard: %v", g.Error)
 		}
 		return rs["hoard"]
 	}
-	if r := count(10); !r.OK || r.Result != int64(10) {
+	if r := count(10); !r.OK || r.Value != int64(10) {
 		t.Fatalf("first call: %+v", r)
 	}
 	st, err := e.m.State("hoard")
@@ -793,12 +805,12 @@ integration(name = "hoard", handlers = {"ping": ping})
 		t.Fatalf("growing the state to 2010 values succeeded: %+v", r)
 	}
 	l, c := badPos(t, src, "def ping")
-	badCheck(t, r.Err, mod, badWant{file: mod, line: l, col: c, msg: []string{"state grew past the limits and was reset", "more than 1000 values"}})
+	badCheck(t, r.Error, mod, badWant{file: mod, line: l, col: c, msg: []string{"state grew past the limits and was reset", "more than 1000 values"}})
 	st, err = e.m.State("hoard")
 	if err != nil || len(st) != 0 {
 		t.Fatalf("state after the reset = %v, %v; want {}", st, err)
 	}
-	if r := count(5); !r.OK || r.Result != int64(5) {
+	if r := count(5); !r.OK || r.Value != int64(5) {
 		t.Fatalf("call after the reset: %+v, want 5 (a fresh state)", r)
 	}
 	e.assertGoodServes()
@@ -835,7 +847,7 @@ integration(name = "mig", handlers = {"ping": ping}, migrate = migrate)
 		if !r.OK || r.Generation != 1 {
 			t.Fatalf("mig result = %+v", r)
 		}
-		return r.Result.(map[string]any)
+		return r.Value.(map[string]any)
 	}
 	call()
 	call()

@@ -15,14 +15,33 @@ import (
 // Its Error method formats it the way compilers and editors expect,
 // "file:line:col: message".
 type Diagnostic struct {
+	// File is the module or library path ("builtin:..." for a default);
+	// "" only for an error that concerns no file.
 	File string `json:"file"`
-	Line int    `json:"line"`
-	Col  int    `json:"col"`
-	Msg  string `json:"message"`
+	// Line is 1-based; 0 when the position is unknown.
+	Line int `json:"line"`
+	// Col is 1-based; 0 when the position is unknown.
+	Col int `json:"col"`
+	// Msg says what is wrong and, where it can, what to do.
+	Msg string `json:"message"`
+	// Kind classifies the error, so that front ends need not read Msg.
+	Kind ErrorKind `json:"kind"`
 	// Backtrace is the Starlark call stack at a runtime error, innermost
 	// call last; empty for static errors.
 	Backtrace string `json:"backtrace,omitempty"`
 }
+
+// An ErrorKind classifies a Diagnostic.
+type ErrorKind string
+
+// The kinds of errors.
+const (
+	ErrorMissingFile ErrorKind = "missing_file" // a module or a library it loads cannot be found or read
+	ErrorSyntax      ErrorKind = "syntax"       // the source does not parse or resolve
+	ErrorRuntime     ErrorKind = "runtime"      // the code raised an error while running
+	ErrorLimit       ErrorKind = "limit"        // a step budget, timeout, size or depth limit was hit
+	ErrorInvalid     ErrorKind = "invalid"      // anything else: a bad declaration, a name clash, a bad return value
+)
 
 // Error returns "file:line:col: message" (or "file: message" when the
 // position is unknown).
@@ -54,12 +73,20 @@ func (l DiagnosticList) Error() string {
 	return strings.Join(parts, "\n")
 }
 
+// diagAt returns an ErrorInvalid diagnostic at pos; set Kind for others.
 func diagAt(pos syntax.Position, format string, args ...any) *Diagnostic {
-	return &Diagnostic{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: fmt.Sprintf(format, args...)}
+	return &Diagnostic{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: fmt.Sprintf(format, args...), Kind: ErrorInvalid}
 }
 
+// diagFile returns an ErrorInvalid diagnostic at the start of file.
 func diagFile(file string, format string, args ...any) *Diagnostic {
-	return &Diagnostic{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf(format, args...)}
+	return &Diagnostic{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf(format, args...), Kind: ErrorInvalid}
+}
+
+// withKind sets d's kind and returns d.
+func (d *Diagnostic) withKind(k ErrorKind) *Diagnostic {
+	d.Kind = k
+	return d
 }
 
 // Diagnose extracts the positioned diagnostics from err: the innermost
@@ -72,7 +99,7 @@ func Diagnose(err error, fallbackFile string) DiagnosticList {
 	}
 	found := diagnoseChain(err)
 	if found == nil {
-		return DiagnosticList{{File: fallbackFile, Msg: err.Error()}}
+		return DiagnosticList{{File: fallbackFile, Msg: err.Error(), Kind: ErrorInvalid}}
 	}
 	for _, d := range found {
 		if d.File == "" {
@@ -113,11 +140,11 @@ func diagnoseOne(e error) DiagnosticList {
 	case DiagnosticList:
 		return e
 	case syntax.Error:
-		return DiagnosticList{diagAt(e.Pos, "%s", e.Msg)}
+		return DiagnosticList{diagAt(e.Pos, "%s", e.Msg).withKind(ErrorSyntax)}
 	case resolve.ErrorList:
 		l := make(DiagnosticList, len(e))
 		for i, re := range e {
-			l[i] = diagAt(re.Pos, "%s", re.Msg)
+			l[i] = diagAt(re.Pos, "%s", re.Msg).withKind(ErrorSyntax)
 		}
 		return l
 	case *starlark.EvalError:
@@ -146,11 +173,20 @@ func evalDiagnostic(e *starlark.EvalError) *Diagnostic {
 			}
 			continue
 		}
-		d := diagAt(fr.Pos, "%s", msg)
+		d := diagAt(fr.Pos, "%s", msg).withKind(evalKind(msg))
 		if len(e.CallStack) > 1 {
 			d.Backtrace = strings.TrimSpace(e.CallStack.String())
 		}
 		return d
 	}
-	return &Diagnostic{Msg: msg}
+	return &Diagnostic{Msg: msg, Kind: evalKind(msg)}
+}
+
+// evalKind tells a limit the sandbox enforced (its cancellation reasons,
+// see sandbox.guardWith) from any other runtime error.
+func evalKind(msg string) ErrorKind {
+	if strings.Contains(msg, reasonSteps) || strings.Contains(msg, reasonTimeout) {
+		return ErrorLimit
+	}
+	return ErrorRuntime
 }

@@ -10,23 +10,6 @@ import (
 	"go.starlark.net/starlark"
 )
 
-// A HandlerResult is the outcome of one handler call.
-type HandlerResult struct {
-	Integration string `json:"integration"`
-	Event       string `json:"event"`
-	// Generation is the version of the integration that handled it.
-	Generation int `json:"generation"`
-	// Depth is 0 for the emitted event, n for the n-th follow-up.
-	Depth int  `json:"depth"`
-	OK    bool `json:"ok"`
-	// Result is the handler's return value as plain Go data.
-	Result any `json:"result"`
-	// Err is the handler's error, a *Diagnostic with file:line:col where
-	// the position is known.
-	Err      error         `json:"-"`
-	Duration time.Duration `json:"-"`
-}
-
 // Emit dispatches an event to every subscribed integration, in priority
 // order, then the follow-up events their handlers emitted (breadth first,
 // up to Limits.MaxEmitDepth). It returns one result per handler call. A
@@ -37,7 +20,7 @@ type HandlerResult struct {
 // Every event is handled by exactly one version of each subscribed
 // integration, also while it is being reloaded. Events emitted from one
 // goroutine reach each integration in order.
-func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) ([]HandlerResult, error) {
+func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) ([]Result, error) {
 	if err := checkEventName(event); err != nil {
 		return nil, err
 	}
@@ -46,16 +29,6 @@ func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) (
 		goData = map[string]any{}
 	}
 	return m.dispatch(ctx, pendingEvent{name: event, data: goData})
-}
-
-// EmitJSON is Emit for a JSON payload, which must be an object (or empty,
-// for no data).
-func (m *Manager) EmitJSON(ctx context.Context, event string, payload []byte) ([]HandlerResult, error) {
-	data, err := DecodeEventData(payload)
-	if err != nil {
-		return nil, err
-	}
-	return m.Emit(ctx, event, data)
 }
 
 // DecodeEventData parses a JSON event payload: an object, or empty for
@@ -95,8 +68,8 @@ func jsonKind(v any) string {
 	}
 }
 
-func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]HandlerResult, error) {
-	var results []HandlerResult
+func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, error) {
+	var results []Result
 	queue := []pendingEvent{first}
 	for len(queue) > 0 {
 		pe := queue[0]
@@ -133,7 +106,7 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]HandlerRe
 // budget and timeout, and bounded conversion of the result and state. ran
 // is false when s no longer handles the event (removed, or its new version
 // does not subscribe to it).
-func (m *Manager) call(s *slot, ev *eventValue) (r HandlerResult, emitted []pendingEvent, ran bool) {
+func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEvent, ran bool) {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	if s.removed.Load() {
@@ -153,33 +126,34 @@ func (m *Manager) call(s *slot, ev *eventValue) (r HandlerResult, emitted []pend
 		out, err = starlark.Call(thread, h, starlark.Tuple{ev, s.ctx}, nil)
 		return err
 	})
-	r = HandlerResult{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}
+	r = Result{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}
 	if err == nil {
-		r.Result, err = newConverter(m.limits).fromStarlark(out, 0)
+		r.Value, err = newConverter(m.limits).fromStarlark(out, 0)
 		if err != nil {
-			err = m.handlerDiag(h, v, "returned a value that cannot leave the sandbox: %v", err)
+			err = m.handlerDiag(h, v, "returned a value that cannot leave the sandbox: %v", err).withKind(ErrorLimit)
 		}
 	}
 	if serr := newConverter(m.limits).measure(s.state, 0); serr != nil {
 		s.state = starlark.NewDict(0)
-		err = m.handlerDiag(h, v, "state grew past the limits and was reset to {}: %v", serr)
+		err = m.handlerDiag(h, v, "state grew past the limits and was reset to {}: %v", serr).withKind(ErrorLimit)
 		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: err.Error()})
 	}
-	r.Duration = time.Since(start)
+	took := time.Since(start)
+	r.Duration = Duration(took)
 	s.mu.Lock()
-	s.stats.add(r.Duration, err)
+	s.stats.add(took, err)
 	s.mu.Unlock()
 	if err != nil {
-		r.Err = Diagnose(err, v.module)[0]
-		r.Result = nil
-		m.notices.publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Err.(*Diagnostic), Message: r.Err.Error(), Duration: r.Duration})
+		r.Error = Diagnose(err, v.module)[0]
+		r.Value = nil
+		m.notices.publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Error, Message: r.Error.Msg, Duration: r.Duration})
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
 	return r, c.emits, true
 }
 
-func (m *Manager) handlerDiag(h starlark.Callable, v *version, format string, args ...any) error {
+func (m *Manager) handlerDiag(h starlark.Callable, v *version, format string, args ...any) *Diagnostic {
 	pos := v.decl.pos
 	if fn, ok := h.(*starlark.Function); ok {
 		pos = fn.Position()

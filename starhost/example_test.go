@@ -30,7 +30,7 @@ integration(name = "greeter", priority = "HIGH", handlers = {"mission_started": 
 		fmt.Println(err)
 	}
 	rs, _ := m.Emit(ctx, "mission_started", map[string]any{"mission_id": "m1"})
-	fmt.Println(rs[0].Integration, rs[0].Result)
+	fmt.Println(rs[0].Integration, rs[0].Value)
 
 	write(`
 def on_start(event, ctx):
@@ -43,7 +43,7 @@ integration(name = "greeter", priority = "HIGH", handlers = {"mission_started": 
 		fmt.Println(err)
 	}
 	rs, _ = m.Emit(ctx, "mission_started", map[string]any{"mission_id": "m2"})
-	fmt.Println(rs[0].Result)
+	fmt.Println(rs[0].Value)
 
 	write("def on_start(event, ctx)\n")
 	err := m.ReloadIntegration(ctx, "greeter")
@@ -51,7 +51,7 @@ integration(name = "greeter", priority = "HIGH", handlers = {"mission_started": 
 	fmt.Printf("reload failed at line %d col %d: %s\n", d.Line, d.Col, d.Msg)
 	rs, _ = m.Emit(ctx, "mission_started", map[string]any{"mission_id": "m3"})
 	info, _ := m.IntegrationInfo("greeter")
-	fmt.Println(rs[0].Result, "generation", info.Generation, "available", m.IsAvailable("greeter"))
+	fmt.Println(rs[0].Value, "generation", info.Generation, "available", m.IsAvailable("greeter"))
 	// Output:
 	// greeter hello m1 (#1)
 	// welcome m2 (#2)

@@ -38,16 +38,13 @@ var fuzzCheckSeeds = []struct {
 // TestFuzzCheckSeeds keeps the valid seeds valid, so that the fuzzer
 // starts from modules that get past every check.
 func TestFuzzCheckSeeds(t *testing.T) {
-	m, err := starhost.New(starhost.Options{Limits: fuzzLimits})
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := starhost.Options{Limits: fuzzLimits}
 	for i, s := range fuzzCheckSeeds {
 		path := filepath.Join(t.TempDir(), "mod.star")
 		if err := os.WriteFile(path, []byte(s.src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		decls, err := m.Check(path)
+		decls, err := starhost.Check(opts, path)
 		if s.valid && (err != nil || len(decls) == 0) {
 			t.Errorf("valid seed %d: %v", i, err)
 		}
@@ -59,7 +56,7 @@ func TestFuzzCheckSeeds(t *testing.T) {
 
 var fuzzLimits = starhost.Limits{Steps: 10_000, Timeout: 100 * time.Millisecond}
 
-// FuzzCheck feeds arbitrary bytes to Manager.Check as a module file. Check
+// FuzzCheck feeds arbitrary bytes to starhost.Check as a module file. Check
 // must never panic (nor recover from a panic of its own); it either
 // returns at least one declaration, or an error that Diagnose turns into
 // messages.
@@ -67,16 +64,13 @@ func FuzzCheck(f *testing.F) {
 	for _, s := range fuzzCheckSeeds {
 		f.Add([]byte(s.src))
 	}
-	m, err := starhost.New(starhost.Options{Limits: fuzzLimits})
-	if err != nil {
-		f.Fatal(err)
-	}
+	opts := starhost.Options{Limits: fuzzLimits}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		path := filepath.Join(t.TempDir(), "mod.star")
 		if err := os.WriteFile(path, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		decls, err := m.Check(path)
+		decls, err := starhost.Check(opts, path)
 		if err == nil {
 			if len(decls) == 0 {
 				t.Fatalf("Check returned no error and no declarations")

@@ -43,7 +43,7 @@ func newHost(t testing.TB, files map[string]string, opts ...func(*starhost.Optio
 	return m, dir
 }
 
-func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) []starhost.HandlerResult {
+func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) []starhost.Result {
 	t.Helper()
 	rs, err := m.Emit(context.Background(), event, data)
 	if err != nil {
@@ -52,7 +52,7 @@ func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) 
 	return rs
 }
 
-func resultOf(t testing.TB, rs []starhost.HandlerResult, name string) starhost.HandlerResult {
+func resultOf(t testing.TB, rs []starhost.Result, name string) starhost.Result {
 	t.Helper()
 	for _, r := range rs {
 		if r.Integration == name {
@@ -60,5 +60,19 @@ func resultOf(t testing.TB, rs []starhost.HandlerResult, name string) starhost.H
 		}
 	}
 	t.Fatalf("no result from %s in %+v", name, rs)
-	return starhost.HandlerResult{}
+	return starhost.Result{}
+}
+
+// outcomeErrs maps each integration ReloadFiles touched (or module, for
+// one that declared nothing) to its error.
+func outcomeErrs(outs []starhost.Outcome) map[string]error {
+	m := map[string]error{}
+	for _, o := range outs {
+		key := o.Integration
+		if key == "" {
+			key = o.Module
+		}
+		m[key] = o.Err
+	}
+	return m
 }

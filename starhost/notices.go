@@ -1,6 +1,7 @@
 package starhost
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,25 +26,109 @@ const (
 )
 
 // A Notice is one lifecycle message for front ends: the studio, the
-// headless JSON-lines writer, the control API's event stream.
+// headless JSON-lines writer, the control API's event stream. Its JSON
+// form is the same on each; empty fields are left out.
 type Notice struct {
-	Kind        NoticeKind    `json:"kind"`
-	Time        time.Time     `json:"time"`
-	Integration string        `json:"integration,omitempty"`
-	Module      string        `json:"module,omitempty"`
-	Generation  int           `json:"generation,omitempty"`
-	Duration    time.Duration `json:"-"`
-	DurationMS  float64       `json:"duration_ms,omitempty"`
-	Level       string        `json:"level,omitempty"`
-	Message     string        `json:"message,omitempty"`
-	Event       string        `json:"event,omitempty"`
+	// Kind says what the notice reports.
+	Kind NoticeKind `json:"kind"`
+	// Time is when the host published it.
+	Time time.Time `json:"time"`
+	// Integration is the integration concerned; "" for a module-level or
+	// watcher notice.
+	Integration string `json:"integration,omitempty"`
+	// Module is the path of the module concerned ("builtin:NAME.star" for
+	// a default), when known.
+	Module string `json:"module,omitempty"`
+	// Generation is the version concerned (loads, reloads, handler
+	// failures); 0 when none.
+	Generation int `json:"generation,omitempty"`
+	// Duration is how long the load, reload or handler call took; 0 when
+	// not timed.
+	Duration Duration `json:"duration_us,omitempty"`
+	// Level is "info", "warn" or "error" for log notices; "" otherwise.
+	Level string `json:"level,omitempty"`
+	// Message is the text of a log line, or a short explanation.
+	Message string `json:"message,omitempty"`
+	// Event is the event concerned (event, handler_failed and result
+	// notices).
+	Event string `json:"event,omitempty"`
 	// Depth is 0 for an event from the engine, n for the n-th follow-up
 	// (event notices only).
 	Depth int `json:"depth,omitempty"`
 	// Data is the event's payload as plain Go data (event notices only;
 	// read-only).
-	Data  any         `json:"data,omitempty"`
+	Data any `json:"data,omitempty"`
+	// Error is the failure, with file:line:col where known (reload_failed,
+	// handler_failed, watch_error).
 	Error *Diagnostic `json:"error,omitempty"`
+	// Result is the handler call a result notice reports; nil for every
+	// other kind.
+	Result *Result `json:"result,omitempty"`
+}
+
+// Summary says what n reports, without naming the integration: for
+// example "reloaded generation 2 in 0.41 ms" or "handler for ping failed:
+// a.star:3:5: division by zero". It is the one text form of a notice; the
+// studio's log and the terminal log both use it.
+func (n Notice) Summary() string {
+	errText := n.Message
+	if n.Error != nil {
+		errText = n.Error.Error()
+	}
+	switch n.Kind {
+	case NoticeLoaded, NoticeReloaded, NoticeAdded:
+		msg := fmt.Sprintf("%s generation %d in %.2f ms", n.Kind, n.Generation, n.Duration.Micros()/1000)
+		if n.Message != "" {
+			msg += ": " + n.Message
+		}
+		return msg
+	case NoticeReloadFailed:
+		return "reload failed, the previous version still serves: " + errText
+	case NoticeHandlerFailed:
+		if n.Event != "" {
+			return fmt.Sprintf("handler for %s failed: %s", n.Event, errText)
+		}
+		return "handler failed: " + errText
+	case NoticeRemoved:
+		if n.Message != "" {
+			return "removed: " + n.Message
+		}
+		return "removed"
+	case NoticeStateReset:
+		if n.Message != "" && n.Message != "state reset" {
+			return "state reset: " + n.Message
+		}
+		return "state reset"
+	case NoticeWatchError:
+		return "watcher: " + errText
+	case NoticeLog:
+		return n.Message
+	case NoticeEvent:
+		return fmt.Sprintf("event %s (depth %d)", n.Event, n.Depth)
+	case NoticeResult:
+		if r := n.Result; r != nil {
+			if r.Error != nil {
+				return fmt.Sprintf("result of %s: failed: %s", r.Event, r.Error.Error())
+			}
+			return fmt.Sprintf("result of %s: ok in %s", r.Event, r.Duration)
+		}
+	}
+	if errText != "" {
+		return fmt.Sprintf("%s: %s", n.Kind, errText)
+	}
+	return string(n.Kind)
+}
+
+// String returns the notice as one line, "integration: summary" (or the
+// module, or just the summary when neither is known).
+func (n Notice) String() string {
+	switch {
+	case n.Integration != "":
+		return n.Integration + ": " + n.Summary()
+	case n.Module != "":
+		return n.Module + ": " + n.Summary()
+	}
+	return n.Summary()
 }
 
 // noticeHub fans notices out to subscribers. Each subscriber has a bounded
@@ -104,9 +189,6 @@ func (h *noticeHub) publish(n Notice) {
 	if n.Time.IsZero() {
 		n.Time = time.Now()
 	}
-	if n.Duration > 0 {
-		n.DurationMS = float64(n.Duration.Microseconds()) / 1000
-	}
 	h.mu.Lock()
 	for s := range h.subs {
 		select {
@@ -116,4 +198,12 @@ func (h *noticeHub) publish(n Notice) {
 		}
 	}
 	h.mu.Unlock()
+}
+
+// logLine publishes one line an integration logged (ctx.log or print),
+// truncated to Limits.MaxLogBytes.
+func (m *Manager) logLine(integration, level, msg string) {
+	msg = truncate(msg, m.limits.MaxLogBytes)
+	m.notices.publish(Notice{Kind: NoticeLog, Integration: integration, Level: level, Message: msg})
+	m.log.Debug("integration log", "integration", integration, "level", level, "msg", msg)
 }

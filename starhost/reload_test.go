@@ -86,7 +86,7 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 			default:
 			}
 			m.ReloadAllIntegrations(ctx)
-			if err := m.RemoveIntegration("other"); err != nil {
+			if err := m.RemoveIntegration(context.Background(), "other"); err != nil {
 				t.Errorf("remove: %v", err)
 			}
 			if _, err := m.AddIntegration(ctx, dir+"/other.star", ""); err != nil {
@@ -95,7 +95,7 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 		}
 	})
 	var ewg sync.WaitGroup
-	results := make([][]starhost.HandlerResult, emitters)
+	results := make([][]starhost.Result, emitters)
 	for g := range emitters {
 		ewg.Go(func() {
 			for seq := range perEmitter {
@@ -123,7 +123,7 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 		lastGen := 0
 		for i, r := range rs {
 			if !r.OK {
-				t.Fatalf("emitter %d event %d: %v", g, i, r.Err)
+				t.Fatalf("emitter %d event %d: %v", g, i, r.Error)
 			}
 			if r.Generation < lastGen {
 				t.Fatalf("emitter %d: generation went back from %d to %d", g, lastGen, r.Generation)
@@ -164,7 +164,7 @@ integration(name = "keeper", handlers = {"e": h})
 	if err := m.ReloadIntegration(context.Background(), "keeper"); err != nil {
 		t.Fatal(err)
 	}
-	if got := resultOf(t, emit(t, m, "e", nil), "keeper").Result; got != int64(13) {
+	if got := resultOf(t, emit(t, m, "e", nil), "keeper").Value; got != int64(13) {
 		t.Fatalf("after reload without migrate: %v, want 13", got)
 	}
 	// v3 with migrate: the state is reshaped.
@@ -181,7 +181,7 @@ integration(name = "keeper", handlers = {"e": h}, migrate = migrate)
 	if err := m.ReloadIntegration(context.Background(), "keeper"); err != nil {
 		t.Fatal(err)
 	}
-	if got := resultOf(t, emit(t, m, "e", nil), "keeper").Result; got != int64(1301) {
+	if got := resultOf(t, emit(t, m, "e", nil), "keeper").Value; got != int64(1301) {
 		t.Fatalf("after migrate: %v, want 1301", got)
 	}
 	info, _ := m.IntegrationInfo("keeper")
@@ -202,12 +202,12 @@ func TestLibraryChangeReloadsDependents(t *testing.T) {
 	})
 	base := dir + "/lib/base.star"
 	writeFiles(t, dir, map[string]string{"lib/base.star": "FACTOR = 3\n"})
-	res := m.ReloadFiles(context.Background(), []string{base})
+	res := outcomeErrs(m.ReloadFiles(context.Background(), []string{base}))
 	if len(res) != 2 || res["a"] != nil || res["b"] != nil {
 		t.Fatalf("ReloadFiles(base) = %v, want a and b reloaded", res)
 	}
 	rs := emit(t, m, "e", nil)
-	if resultOf(t, rs, "a").Result != int64(3) || resultOf(t, rs, "b").Result != int64(30) {
+	if resultOf(t, rs, "a").Value != int64(3) || resultOf(t, rs, "b").Value != int64(30) {
 		t.Fatalf("after library change: %+v", rs)
 	}
 	for name, gen := range map[string]int{"a": 2, "b": 2, "c": 1} {
@@ -220,7 +220,7 @@ func TestLibraryChangeReloadsDependents(t *testing.T) {
 		"lib/base.star": "FACTOR = 5\n",
 		"b.star":        "load(\"lib/shared.star\", \"scale\", \"missing\")\nintegration(name = \"b\", handlers = {\"e\": lambda e, c: scale(10)})\n",
 	})
-	res = m.ReloadFiles(context.Background(), []string{base, dir + "/b.star"})
+	res = outcomeErrs(m.ReloadFiles(context.Background(), []string{base, dir + "/b.star"}))
 	if res["a"] == nil || res["b"] == nil {
 		t.Fatalf("want both a and b to fail together, got %v", res)
 	}
@@ -228,7 +228,7 @@ func TestLibraryChangeReloadsDependents(t *testing.T) {
 		t.Fatalf("b's error should name the missing symbol at line 1: %v", d)
 	}
 	rs = emit(t, m, "e", nil)
-	if resultOf(t, rs, "a").Result != int64(3) || resultOf(t, rs, "b").Result != int64(30) {
+	if resultOf(t, rs, "a").Value != int64(3) || resultOf(t, rs, "b").Value != int64(30) {
 		t.Fatalf("a failed group must change nothing: %+v", rs)
 	}
 }
@@ -276,22 +276,22 @@ func TestDispatchOrderAndRemove(t *testing.T) {
 	if got, want := strings.Join(order, ","), "gamma,zeta,alpha,beta"; got != want {
 		t.Fatalf("order %s, want %s", got, want)
 	}
-	if err := m.RemoveIntegration("zeta"); err != nil {
+	if err := m.RemoveIntegration(context.Background(), "zeta"); err != nil {
 		t.Fatal(err)
 	}
 	if m.IsAvailable("zeta") || len(emit(t, m, "x", nil)) != 3 {
 		t.Fatal("removed integration still dispatched")
 	}
-	if err := m.RemoveIntegration("zeta"); !errors.Is(err, starhost.ErrNotFound) {
+	if err := m.RemoveIntegration(context.Background(), "zeta"); !errors.Is(err, starhost.ErrNotFound) {
 		t.Fatalf("second remove: %v", err)
 	}
 	if _, ok := m.IntegrationInfo("zeta"); ok {
 		t.Fatal("info of removed integration")
 	}
 	// Re-adding it: the export may be omitted for a one-integration module.
-	in, err := m.AddIntegration(context.Background(), dir+"/z.star", "")
-	if err != nil || in.Name != "zeta" || in.Class != "zeta" || !in.Available {
-		t.Fatalf("add: %+v, %v", in, err)
+	added, err := m.AddIntegration(context.Background(), dir+"/z.star", "")
+	if err != nil || len(added) != 1 || added[0].Name != "zeta" || added[0].Class != "zeta" || !added[0].Available {
+		t.Fatalf("add: %+v, %v", added, err)
 	}
 }
 
@@ -302,21 +302,23 @@ integration(name = "first", handlers = {"e": lambda e, c: 1})
 integration(name = "second", handlers = {"e": lambda e, c: 2})
 `})
 	ctx := context.Background()
-	if _, err := m.AddIntegration(ctx, dir+"/two.star", ""); err == nil || !strings.Contains(err.Error(), "declares 2 integrations (first, second)") {
-		t.Fatalf("ambiguous add: %v", err)
-	}
-	if _, err := m.AddIntegration(ctx, dir+"/two.star", "third"); err == nil || !strings.Contains(err.Error(), `no integration named "third"`) {
+	if _, err := m.AddIntegration(ctx, dir+"/two.star", "third"); err == nil || !strings.Contains(err.Error(), `no integration named "third" is declared here (it declares first, second)`) {
 		t.Fatalf("unknown export: %v", err)
 	}
-	if len(m.List()) != 0 {
+	if len(m.Snapshot().Integrations) != 0 {
 		t.Fatal("failed adds must add nothing")
 	}
-	in, err := m.AddIntegration(ctx, dir+"/two.star", "second")
-	if err != nil || in.Class != "second" {
-		t.Fatalf("add second: %+v %v", in, err)
+	added, err := m.AddIntegration(ctx, dir+"/two.star", "second")
+	if err != nil || len(added) != 1 || added[0].Class != "second" {
+		t.Fatalf("add second: %+v %v", added, err)
 	}
 	if got := m.Names(); len(got) != 1 || got[0] != "second" {
 		t.Fatalf("names %v", got)
+	}
+	// No class: every integration the module declares; second reloads.
+	added, err = m.AddIntegration(ctx, "two.star", "")
+	if err != nil || len(added) != 2 || added[0].Name != "first" || added[0].Generation != 1 || added[1].Name != "second" || added[1].Generation != 2 {
+		t.Fatalf("add all (relative to the first root): %+v %v", added, err)
 	}
 }
 
@@ -371,10 +373,10 @@ integration(name = "loop", handlers = {"ping": h})
 		t.Fatalf("%d calls, want 6 (depths 0..5)", len(rs))
 	}
 	last := rs[len(rs)-1]
-	if last.OK || last.Depth != 5 || !strings.Contains(last.Err.Error(), "limited to a depth of 5") {
-		t.Fatalf("last call: %+v %v", last, last.Err)
+	if last.OK || last.Depth != 5 || !strings.Contains(last.Error.Error(), "limited to a depth of 5") {
+		t.Fatalf("last call: %+v %v", last, last.Error)
 	}
-	if d := last.Err.(*starhost.Diagnostic); d.Line != 3 {
+	if d := last.Error; d.Line != 3 {
 		t.Fatalf("error at %s, want the emit line 3", d.Position())
 	}
 }

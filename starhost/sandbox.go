@@ -51,18 +51,23 @@ func (sb *sandbox) guard(thread *starlark.Thread, kind, subject string, fn func(
 	return sb.guardWith(thread, kind, subject, sb.limits.Steps, sb.limits.Timeout, fn)
 }
 
+// The reasons with which guardWith cancels a thread; Diagnose classifies
+// errors that carry them as ErrorLimit.
+const (
+	reasonSteps   = "exceeded the step budget"
+	reasonTimeout = "timed out after"
+)
+
 // guardWith is guard with an explicit budget, for executions that share
 // one budget (a module and the libraries it loads).
 func (sb *sandbox) guardWith(thread *starlark.Thread, kind, subject string, steps uint64, timeout time.Duration, fn func() error) (err error) {
-	budget := sb.limits.Steps
 	what := func() string { return kind + " " + subject }
 	thread.SetMaxExecutionSteps(steps)
 	thread.OnMaxSteps = func(t *starlark.Thread) {
-		t.Cancel(fmt.Sprintf("%s exceeded the step budget of %d steps (an endless loop?)", what(), budget))
+		t.Cancel(fmt.Sprintf("%s %s of %d steps (an endless loop?)", what(), reasonSteps, steps))
 	}
-	limit := sb.limits.Timeout
 	timer := time.AfterFunc(timeout, func() {
-		thread.Cancel(fmt.Sprintf("%s timed out after %s", what(), limit))
+		thread.Cancel(fmt.Sprintf("%s %s %s", what(), reasonTimeout, timeout))
 	})
 	defer timer.Stop()
 	defer func() {

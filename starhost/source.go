@@ -69,23 +69,23 @@ func (s *sources) read(p string) ([]byte, error) {
 		}
 		b, err := fs.ReadFile(s.defaults, rel)
 		if err != nil {
-			return nil, diagFile(p, "cannot read: %v", err)
+			return nil, diagFile(p, "cannot read: %v", err).withKind(ErrorMissingFile)
 		}
 		data = b
 	} else {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err)}
+			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err), Kind: ErrorMissingFile}
 		}
 		defer f.Close()
 		if st, err := f.Stat(); err == nil && st.IsDir() {
-			return nil, &Diagnostic{File: p, Msg: "is a folder, not a .star file"}
+			return nil, &Diagnostic{File: p, Msg: "is a folder, not a .star file", Kind: ErrorInvalid}
 		}
 		// Read one byte past the limit so that an oversized file is
 		// detected without reading all of it.
 		data, err = io.ReadAll(io.LimitReader(f, s.maxBytes+1))
 		if err != nil {
-			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err)}
+			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err), Kind: ErrorMissingFile}
 		}
 	}
 	if err := checkSource(p, data, s.maxBytes); err != nil {
@@ -106,7 +106,7 @@ func errText(err error) string {
 // positioning the error at the first offending byte.
 func checkSource(name string, data []byte, maxBytes int64) error {
 	if int64(len(data)) > maxBytes {
-		return diagFile(name, "file is larger than %d bytes; integration sources are limited to %d KiB, split it into libraries", maxBytes, maxBytes>>10)
+		return diagFile(name, "file is larger than %d bytes; integration sources are limited to %d KiB, split it into libraries", maxBytes, maxBytes>>10).withKind(ErrorLimit)
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		return posDiag(name, data, i, "binary file (NUL byte); integration sources must be UTF-8 text")
@@ -129,7 +129,7 @@ func posDiag(name string, data []byte, offset int, msg string) *Diagnostic {
 	line := 1 + bytes.Count(data[:offset], []byte{'\n'})
 	lineStart := bytes.LastIndexByte(data[:offset], '\n') + 1
 	col := 1 + utf8.RuneCount(data[lineStart:offset]) // columns count characters, as Starlark's do
-	return &Diagnostic{File: name, Line: line, Col: col, Msg: msg}
+	return &Diagnostic{File: name, Line: line, Col: col, Msg: msg, Kind: ErrorInvalid}
 }
 
 // rootOf returns the root a module's loads resolve in first: the user
@@ -192,7 +192,7 @@ func (s *sources) resolveLoad(first string, pos syntax.Position, name string) (s
 		}
 		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
-			return "", diagAt(pos, "load(%q): %v", name, errText(err))
+			return "", diagAt(pos, "load(%q): %v", name, errText(err)).withKind(ErrorMissingFile)
 		}
 		rootReal, err := filepath.EvalSymlinks(root)
 		if err != nil {
@@ -204,7 +204,7 @@ func (s *sources) resolveLoad(first string, pos syntax.Position, name string) (s
 		return p, nil
 	}
 	where := strings.Join(candidates, ", ")
-	return "", diagAt(pos, "load(%q): no such file in the integration roots (%s); check the path, it is relative to a root", name, where)
+	return "", diagAt(pos, "load(%q): no such file in the integration roots (%s); check the path, it is relative to a root", name, where).withKind(ErrorMissingFile)
 }
 
 // listModules returns the integration modules of the defaults and of each

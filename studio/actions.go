@@ -47,7 +47,7 @@ func (s *Studio) reload(name string) {
 
 // reloadFailedModule retries a module that never loaded.
 func (s *Studio) reloadFailedModule(name string) {
-	for _, fm := range s.m.FailedModules() {
+	for _, fm := range s.m.Snapshot().FailedModules {
 		if failedRowName(fm.Module) == name {
 			module := fm.Module
 			s.wg.Go(func() {
@@ -117,7 +117,7 @@ func (s *Studio) askRemove(name string) {
 			info, ok := s.m.IntegrationInfo(name)
 			var err error
 			if ok {
-				err = s.m.RemoveIntegration(name)
+				err = s.m.RemoveIntegration(s.ctx, name)
 			} else {
 				s.forgetFailedModule(name)
 			}
@@ -140,9 +140,9 @@ func (s *Studio) askRemove(name string) {
 }
 
 func (s *Studio) forgetFailedModule(name string) {
-	for _, fm := range s.m.FailedModules() {
+	for _, fm := range s.m.Snapshot().FailedModules {
 		if failedRowName(fm.Module) == name {
-			s.m.RemoveModule(fm.Module)
+			_, _ = s.m.RemoveModule(s.ctx, fm.Module)
 			s.do(func() { forgetFile(s.app.Preferences(), fm.Module) })
 		}
 	}
@@ -254,7 +254,7 @@ func (s *Studio) addPaths(files, folders []string) {
 			added = append(added, dir)
 		}
 		for _, f := range files {
-			if _, err := s.m.AddModule(ctx, f); err != nil {
+			if _, err := s.m.AddIntegration(ctx, f, ""); err != nil {
 				problems = append(problems, err.Error())
 			}
 			if s.w != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +49,7 @@ type eventConsole struct {
 	// do runs a UI update from the send goroutine: fyne.Do, or the
 	// studio's Options.RunOnUI.
 	do          func(func())
-	send        func(ctx context.Context, event string, data map[string]any) ([]starhost.HandlerResult, error)
+	send        func(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error)
 	knownEvents func() []string
 
 	event    *widget.SelectEntry
@@ -71,7 +70,7 @@ type eventConsole struct {
 
 	// results are the handler calls of the last send; history the sent
 	// events, newest first.
-	results []starhost.HandlerResult
+	results []starhost.Result
 	history []consoleEntry
 
 	inflight sync.WaitGroup
@@ -84,7 +83,7 @@ type eventConsole struct {
 // the events integrations subscribe to; it is called on the UI goroutine
 // (by refreshEvents), so it must not wait (Manager.List never waits for a
 // handler).
-func newEventConsole(send func(ctx context.Context, event string, data map[string]any) ([]starhost.HandlerResult, error), knownEvents func() []string) *eventConsole {
+func newEventConsole(send func(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error), knownEvents func() []string) *eventConsole {
 	c := &eventConsole{send: send, knownEvents: knownEvents, do: fyne.Do}
 
 	c.event = widget.NewSelectEntry(nil)
@@ -281,7 +280,7 @@ func (c *eventConsole) dispatch(event, payload string) {
 func (c *eventConsole) wait() { c.inflight.Wait() }
 
 // showResults shows the outcome of send number seq.
-func (c *eventConsole) showResults(seq int, event string, results []starhost.HandlerResult, err error, took time.Duration) {
+func (c *eventConsole) showResults(seq int, event string, results []starhost.Result, err error, took time.Duration) {
 	c.sending = false
 	c.results = results
 	failed := 0
@@ -382,28 +381,27 @@ func eventDepthLabel(event string, depth int) string {
 
 // resultText is a handler call's result as compact JSON, or its error
 // (file:line:col: message).
-func resultText(r starhost.HandlerResult) string {
+func resultText(r starhost.Result) string {
 	if !r.OK {
-		if r.Err == nil {
+		if r.Error == nil {
 			return "failed"
 		}
-		return strings.ReplaceAll(r.Err.Error(), "\n", " ")
+		return strings.ReplaceAll(r.Error.Error(), "\n", " ")
 	}
-	return clipRunes(oneLineJSON(r.Result), resultChars)
+	return clipRunes(oneLineJSON(r.Value), resultChars)
 }
 
 // resultDetail is everything about one handler call: the result as
 // indented JSON, or the error with its Starlark backtrace.
-func resultDetail(r starhost.HandlerResult) string {
-	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, shortDuration(r.Duration))
+func resultDetail(r starhost.Result) string {
+	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, shortDuration(r.Duration.Std()))
 	if !r.OK {
-		if r.Err == nil {
+		if r.Error == nil {
 			return head + "failed"
 		}
-		text := r.Err.Error()
-		var d *starhost.Diagnostic
-		if errors.As(r.Err, &d) && d.Backtrace != "" {
-			text += "\n\n" + d.Backtrace
+		text := r.Error.Error()
+		if r.Error.Backtrace != "" {
+			text += "\n\n" + r.Error.Backtrace
 		}
 		return head + text
 	}
@@ -411,8 +409,8 @@ func resultDetail(r starhost.HandlerResult) string {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(r.Result); err != nil {
-		return head + fmt.Sprintf("%v", r.Result)
+	if err := enc.Encode(r.Value); err != nil {
+		return head + fmt.Sprintf("%v", r.Value)
 	}
 	return head + strings.TrimSuffix(buf.String(), "\n")
 }
@@ -453,7 +451,7 @@ func (v *resultRowView) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(newColumns(widths, container.NewCenter(v.icon), v.event, v.name, v.body, v.taken))
 }
 
-func (v *resultRowView) set(r starhost.HandlerResult) {
+func (v *resultRowView) set(r starhost.Result) {
 	if r.OK {
 		v.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 		v.body.Importance = widget.MediumImportance
@@ -469,7 +467,7 @@ func (v *resultRowView) set(r starhost.HandlerResult) {
 	v.event.SetText(eventDepthLabel(r.Event, r.Depth))
 	v.name.SetText(r.Integration)
 	v.body.SetText(resultText(r))
-	v.taken.SetText(shortDuration(r.Duration))
+	v.taken.SetText(shortDuration(r.Duration.Std()))
 }
 
 // historyRowView shows one sent event: its name and outcome over the

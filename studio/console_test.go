@@ -42,11 +42,11 @@ type sentEvent struct {
 type fakeSender struct {
 	mu      sync.Mutex
 	calls   []sentEvent
-	results []starhost.HandlerResult
+	results []starhost.Result
 	err     error
 }
 
-func (f *fakeSender) send(_ context.Context, event string, data map[string]any) ([]starhost.HandlerResult, error) {
+func (f *fakeSender) send(_ context.Context, event string, data map[string]any) ([]starhost.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, sentEvent{event, data})
@@ -59,21 +59,21 @@ func (f *fakeSender) sent() []sentEvent {
 	return slices.Clone(f.calls)
 }
 
-func cannedResults() []starhost.HandlerResult {
-	return []starhost.HandlerResult{
-		{Integration: "analytics", Event: "mission_failed", Generation: 1, OK: true, Result: map[string]any{"status": "failed", "count": int64(3)}, Duration: 420 * time.Microsecond},
-		{Integration: "alerts", Event: "mission_failed", Generation: 2, Err: &starhost.Diagnostic{File: "alerts.star", Line: 12, Col: 5, Msg: "boom <here>"}, Duration: 2500 * time.Microsecond},
-		{Integration: "audit", Event: "alert_raised", Generation: 1, Depth: 1, OK: true, Result: map[string]any{"total": int64(7)}, Duration: 80 * time.Microsecond},
+func cannedResults() []starhost.Result {
+	return []starhost.Result{
+		{Integration: "analytics", Event: "mission_failed", Generation: 1, OK: true, Value: map[string]any{"status": "failed", "count": int64(3)}, Duration: starhost.Duration(420 * time.Microsecond)},
+		{Integration: "alerts", Event: "mission_failed", Generation: 2, Error: &starhost.Diagnostic{File: "alerts.star", Line: 12, Col: 5, Msg: "boom <here>"}, Duration: starhost.Duration(2500 * time.Microsecond)},
+		{Integration: "audit", Event: "alert_raised", Generation: 1, Depth: 1, OK: true, Value: map[string]any{"total": int64(7)}, Duration: starhost.Duration(80 * time.Microsecond)},
 	}
 }
 
 // newTestConsole builds a console in a test window.
-func newTestConsole(t *testing.T, send func(context.Context, string, map[string]any) ([]starhost.HandlerResult, error), known func() []string) *eventConsole {
+func newTestConsole(t *testing.T, send func(context.Context, string, map[string]any) ([]starhost.Result, error), known func() []string) *eventConsole {
 	c, _ := newTestConsoleWindow(t, send, known)
 	return c
 }
 
-func newTestConsoleWindow(t *testing.T, send func(context.Context, string, map[string]any) ([]starhost.HandlerResult, error), known func() []string) (*eventConsole, fyne.Window) {
+func newTestConsoleWindow(t *testing.T, send func(context.Context, string, map[string]any) ([]starhost.Result, error), known func() []string) (*eventConsole, fyne.Window) {
 	t.Helper()
 	test.NewTempApp(t)
 	c := newEventConsole(send, known)
@@ -363,7 +363,7 @@ func TestConsoleWithManager(t *testing.T) {
 	}
 	known := func() []string {
 		var out []string
-		for _, in := range m.List() {
+		for _, in := range m.Snapshot().Integrations {
 			out = append(out, in.Subscriptions...)
 		}
 		return out
@@ -383,7 +383,7 @@ func TestConsoleWithManager(t *testing.T) {
 	var got []row
 	for _, r := range c.results {
 		if !r.OK {
-			t.Errorf("%s failed: %v", r.Integration, r.Err)
+			t.Errorf("%s failed: %v", r.Integration, r.Error)
 		}
 		got = append(got, row{r.Integration, r.Event, r.Depth})
 	}
@@ -424,7 +424,7 @@ func TestResultFormatting(t *testing.T) {
 	if got := eventDepthLabel("x", 3); got != "    ↳ x (depth 3)" {
 		t.Errorf("depth 3 label = %q", got)
 	}
-	long := starhost.HandlerResult{OK: true, Result: strings.Repeat("a", 1000)}
+	long := starhost.Result{OK: true, Value: strings.Repeat("a", 1000)}
 	if got := []rune(resultText(long)); len(got) != resultChars || got[len(got)-1] != '…' {
 		t.Errorf("a long result is shown as %d characters", len(got))
 	}

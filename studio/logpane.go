@@ -107,55 +107,7 @@ func noticeLine(n starhost.Notice) logLine {
 	default:
 		level = "info"
 	}
-	return newLogLine(at, level, source, noticeMessage(n))
-}
-
-// noticeMessage says what a notice reports, with the diagnostic
-// (file:line:col: message) of a failure and the generation and time of a
-// load.
-func noticeMessage(n starhost.Notice) string {
-	errText := n.Message
-	if n.Error != nil {
-		errText = n.Error.Error()
-	}
-	switch n.Kind {
-	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded:
-		ms := n.DurationMS
-		if ms == 0 && n.Duration > 0 {
-			ms = float64(n.Duration.Microseconds()) / 1000
-		}
-		msg := fmt.Sprintf("%s generation %d in %.2f ms", n.Kind, n.Generation, ms)
-		if n.Message != "" {
-			msg += ": " + n.Message
-		}
-		return msg
-	case starhost.NoticeReloadFailed:
-		return "reload failed, the previous version still serves: " + errText
-	case starhost.NoticeHandlerFailed:
-		if n.Event != "" {
-			return fmt.Sprintf("handler for %s failed: %s", n.Event, errText)
-		}
-		return "handler failed: " + errText
-	case starhost.NoticeRemoved:
-		if n.Message != "" {
-			return "removed: " + n.Message
-		}
-		return "removed"
-	case starhost.NoticeStateReset:
-		if n.Message != "" && n.Message != "state reset" {
-			return "state reset: " + n.Message
-		}
-		return "state reset"
-	case starhost.NoticeWatchError:
-		return "watcher: " + errText
-	case starhost.NoticeLog:
-		return n.Message
-	default:
-		if errText != "" {
-			return fmt.Sprintf("%s: %s", n.Kind, errText)
-		}
-		return string(n.Kind)
-	}
+	return newLogLine(at, level, source, n.Summary())
 }
 
 // logPane shows lifecycle notices and integration logs, newest at the

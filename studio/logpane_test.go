@@ -35,8 +35,8 @@ var logTime = time.Date(2025, 6, 3, 9, 41, 7, 250e6, time.Local)
 func sampleNotices() []starhost.Notice {
 	diag := &starhost.Diagnostic{File: "/home/me/integrations/alerts.star", Line: 12, Col: 5, Msg: "key \"x\" not in dict"}
 	return []starhost.Notice{
-		{Kind: starhost.NoticeLoaded, Time: logTime, Integration: "analytics", Module: "analytics.star", Generation: 1, DurationMS: 0.27},
-		{Kind: starhost.NoticeReloaded, Time: logTime, Integration: "alerts", Generation: 3, Duration: 310 * time.Microsecond},
+		{Kind: starhost.NoticeLoaded, Time: logTime, Integration: "analytics", Module: "analytics.star", Generation: 1, Duration: starhost.Duration(270 * time.Microsecond)},
+		{Kind: starhost.NoticeReloaded, Time: logTime, Integration: "alerts", Generation: 3, Duration: starhost.Duration(310 * time.Microsecond)},
 		{Kind: starhost.NoticeReloadFailed, Time: logTime, Integration: "alerts", Module: "alerts.star", Error: &starhost.Diagnostic{File: "alerts.star", Line: 4, Col: 1, Msg: "undefined: foo"}, Message: "undefined: foo"},
 		{Kind: starhost.NoticeHandlerFailed, Time: logTime, Integration: "alerts", Event: "mission_failed", Error: diag, Message: diag.Error()},
 		{Kind: starhost.NoticeLog, Time: logTime, Integration: "alerts", Level: "warn", Message: "alert: slow_response for mission m-1"},

@@ -74,7 +74,7 @@ func (b *statusBar) lastChange(n starhost.Notice) {
 	}
 	text := fmt.Sprintf("last: %s %s", who, strings.ReplaceAll(what, "_", " "))
 	if n.Duration > 0 {
-		text += " in " + fmtDuration(n.Duration)
+		text += " in " + fmtDuration(n.Duration.Std())
 	}
 	b.last.SetText(text + " at " + n.Time.Format(time.TimeOnly))
 }

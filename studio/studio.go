@@ -320,7 +320,8 @@ func (s *Studio) showDetails(name string, snap detailSnapshot) {
 
 // rowsFromHost reads the list rows from the host.
 func (s *Studio) rowsFromHost() []integrationRow {
-	return rowsFor(s.m.List(), s.m.FailedModules())
+	v := s.m.Snapshot()
+	return rowsFor(v.Integrations, v.FailedModules)
 }
 
 // snapshotOf reads what the detail pane shows for one row.
@@ -338,7 +339,7 @@ func (s *Studio) snapshotOf(name string) detailSnapshot {
 		}
 		return snap
 	}
-	for _, fm := range s.m.FailedModules() {
+	for _, fm := range s.m.Snapshot().FailedModules {
 		if failedRowName(fm.Module) == name {
 			f := fm
 			snap.failed = &f
@@ -363,7 +364,7 @@ func (s *Studio) selectIntegration(name string) {
 func (s *Studio) knownEvents() []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, in := range s.m.List() {
+	for _, in := range s.m.Snapshot().Integrations {
 		for _, e := range in.Subscriptions {
 			if e != starhost.Wildcard && !seen[e] {
 				seen[e] = true

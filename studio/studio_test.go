@@ -132,8 +132,8 @@ func TestReloadRemoveAndAddActOnTheHost(t *testing.T) {
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "generation 2 in the list", func() bool { r, _ := rowNamed(s, "mine"); return r.generation == 2 })
 	rs, _ := m.Emit(context.Background(), "ping", nil)
-	if rs[0].Result != "v2" {
-		t.Fatalf("after reload: %v", rs[0].Result)
+	if rs[0].Value != "v2" {
+		t.Fatalf("after reload: %v", rs[0].Value)
 	}
 	runOnUI(func() { test.Tap(s.bar.remove) })
 	eventually(t, "mine removed", func() bool { _, ok := rowNamed(s, "mine"); return !ok })
@@ -189,8 +189,8 @@ func TestFailedReloadShowsErrorAndOldVersionServes(t *testing.T) {
 			s.details.errSource.Text == "return undefined_thing" && !s.details.errBox.Hidden
 	})
 	rs, _ := m.Emit(context.Background(), "ping", nil)
-	if rs[0].Result != "v1" {
-		t.Fatalf("the old version must serve: %v", rs[0].Result)
+	if rs[0].Value != "v1" {
+		t.Fatalf("the old version must serve: %v", rs[0].Value)
 	}
 	var opened []string
 	runOnUI(func() {

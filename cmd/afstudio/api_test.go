@@ -180,22 +180,22 @@ func testAPIServe(t *testing.T, bin string) {
 		resp.Body.Close()
 	}
 	var ce *client.Error
-	if _, err := client.New(addr, "wrong").List(ctx); !errors.As(err, &ce) || ce.Status != http.StatusUnauthorized {
+	if _, err := client.New(addr, "wrong").Snapshot(ctx); !errors.As(err, &ce) || ce.Status != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %v", err)
 	}
 	c := client.New(addr, tok)
-	infos, err := c.List(ctx)
+	view, err := c.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(infos) != 1 || infos[0].Name != "greeter" || infos[0].Module != path {
-		t.Fatalf("list: %+v", infos)
+	if infos := view.Integrations; len(infos) != 1 || infos[0].Name != "greeter" || infos[0].Module != path {
+		t.Fatalf("list: %+v", view)
 	}
 	rs, err := c.Emit(ctx, "ping", map[string]any{"n": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 1 || rs[0].Result != "v1" || !rs[0].OK {
+	if len(rs) != 1 || rs[0].Value != "v1" || !rs[0].OK {
 		t.Fatalf("emit: %+v", rs)
 	}
 	// The host reports API results on its stdout like any other.
@@ -207,7 +207,7 @@ func testAPIServe(t *testing.T, bin string) {
 	// Reload through the API. (The file watcher may reload it too: the
 	// generation is at least 2 and the new version answers.)
 	write(strings.Replace(src, "v1", "v2", 1))
-	in, err := c.Reload(ctx, "greeter")
+	in, err := c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,16 +215,16 @@ func testAPIServe(t *testing.T, bin string) {
 		t.Fatalf("reload: %+v", in)
 	}
 	rs, err = c.Emit(ctx, "ping", nil)
-	if err != nil || len(rs) != 1 || rs[0].Result != "v2" {
+	if err != nil || len(rs) != 1 || rs[0].Value != "v2" {
 		t.Fatalf("emit after reload: %+v %v", rs, err)
 	}
 	write("def h(event, ctx)\n")
-	if _, err := c.Reload(ctx, "greeter"); !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity ||
+	if _, err := c.ReloadIntegration(ctx, "greeter"); !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity ||
 		ce.Body.Diagnostic == nil || ce.Body.Diagnostic.File != path || ce.Body.Diagnostic.Line != 2 {
 		t.Fatalf("reload of a broken file: %v", err)
 	}
 	rs, err = c.Emit(ctx, "ping", nil)
-	if err != nil || len(rs) != 1 || rs[0].Result != "v2" {
+	if err != nil || len(rs) != 1 || rs[0].Value != "v2" {
 		t.Fatalf("the old version must serve after a failed reload: %+v %v", rs, err)
 	}
 	out, err := c.EmitBatch(ctx, []control.BatchEvent{{Event: "ping"}, {Event: "bad name"}, {Event: "ping"}})

@@ -42,15 +42,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			roots = append(roots, arg)
 		}
 	}
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: roots})
-	if err != nil {
-		fmt.Fprintln(stderr, "afstudio:", err)
-		return 1
-	}
+	opts := starhost.Options{Defaults: integrations.FS, Roots: roots}
 	bad := 0
 	declared := map[string]starhost.Declared{}
 	for _, f := range files {
-		decls, err := m.Check(f)
+		decls, err := starhost.Check(opts, f)
 		if err != nil {
 			bad++
 			for _, d := range starhost.Diagnose(err, f) {

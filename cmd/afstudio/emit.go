@@ -10,37 +10,6 @@ import (
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// resultLine is the JSON form of one handler call, shared by emit and the
-// headless host.
-type resultLine struct {
-	Kind        string  `json:"kind,omitempty"`
-	Integration string  `json:"integration"`
-	Event       string  `json:"event"`
-	Generation  int     `json:"generation"`
-	Depth       int     `json:"depth"`
-	OK          bool    `json:"ok"`
-	Result      any     `json:"result"`
-	Error       *string `json:"error"`
-	DurationUS  int64   `json:"duration_us"`
-}
-
-func newResultLine(r starhost.HandlerResult) resultLine {
-	l := resultLine{Integration: r.Integration, Event: r.Event, Generation: r.Generation, Depth: r.Depth,
-		OK: r.OK, Result: r.Result, DurationUS: r.Duration.Microseconds()}
-	if r.Err != nil {
-		msg := relErr(r.Err)
-		l.Error = &msg
-	}
-	return l
-}
-
-func relErr(err error) string {
-	if d, ok := err.(*starhost.Diagnostic); ok {
-		return relative(d).Error()
-	}
-	return err.Error()
-}
-
 // cmdEmit loads the host, emits one event and prints one JSON object per
 // handler call. Exit status 1 if any handler failed.
 func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -77,7 +46,7 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failed := false
 	for _, r := range results {
 		failed = failed || !r.OK
-		if err := enc.Encode(newResultLine(r)); err != nil {
+		if err := enc.Encode(r); err != nil {
 			fmt.Fprintln(stderr, "afstudio:", err)
 			return 1
 		}

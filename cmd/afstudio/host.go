@@ -51,17 +51,18 @@ func (h *hostFlags) newManager(log *slog.Logger) (*starhost.Manager, error) {
 // that loaded.
 func loadReporting(ctx context.Context, m *starhost.Manager, stderr io.Writer) {
 	if err := m.LoadDefaultIntegrations(ctx); err != nil {
-		for _, fm := range m.FailedModules() {
+		v := m.Snapshot()
+		for _, fm := range v.FailedModules {
 			for _, d := range fm.Errors {
 				fmt.Fprintln(stderr, d.Error())
 			}
 		}
-		for _, in := range m.List() {
+		for _, in := range v.Integrations {
 			if in.LastError != nil {
 				fmt.Fprintln(stderr, in.LastError.Error())
 			}
 		}
-		if len(m.FailedModules()) == 0 {
+		if len(v.FailedModules) == 0 {
 			fmt.Fprintln(stderr, err)
 		}
 	}

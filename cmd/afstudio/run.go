@@ -20,20 +20,6 @@ type inputLine struct {
 	Data  json.RawMessage `json:"data"`
 }
 
-// noticeLine is a lifecycle notice on the headless host's standard output.
-type noticeLine struct {
-	Kind        string  `json:"kind"`
-	Time        string  `json:"time"`
-	Integration string  `json:"integration,omitempty"`
-	Module      string  `json:"module,omitempty"`
-	Generation  int     `json:"generation,omitempty"`
-	DurationMS  float64 `json:"duration_ms,omitempty"`
-	Level       string  `json:"level,omitempty"`
-	Event       string  `json:"event,omitempty"`
-	Message     string  `json:"message,omitempty"`
-	Error       *string `json:"error,omitempty"`
-}
-
 // lineWriter writes JSON lines from several goroutines, one whole line at
 // a time.
 type lineWriter struct {
@@ -78,7 +64,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			if n.Kind == starhost.NoticeEvent {
 				continue
 			}
-			out.write(newNoticeLine(n))
+			out.write(n)
 		}
 	})
 	defer func() {
@@ -152,25 +138,18 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			out.write(map[string]any{"kind": "input_error", "line": n, "error": fmt.Sprintf("stdin line %d: %v; expected {\"event\": NAME, \"data\": {...}}", n, err)})
 			continue
 		}
-		results, err := m.EmitJSON(ctx, in.Event, in.Data)
+		data, err := starhost.DecodeEventData(in.Data)
+		var results []starhost.Result
+		if err == nil {
+			results, err = m.Emit(ctx, in.Event, data)
+		}
 		if err != nil {
 			out.write(map[string]any{"kind": "input_error", "line": n, "error": fmt.Sprintf("stdin line %d: %v", n, err)})
 			continue
 		}
-		for _, r := range results {
-			l := newResultLine(r)
-			l.Kind = "result"
-			out.write(l)
+		for i := range results {
+			r := &results[i]
+			out.write(starhost.Notice{Kind: starhost.NoticeResult, Time: time.Now(), Integration: r.Integration, Event: r.Event, Generation: r.Generation, Result: r})
 		}
 	}
-}
-
-func newNoticeLine(n starhost.Notice) noticeLine {
-	l := noticeLine{Kind: string(n.Kind), Time: n.Time.Format("2006-01-02T15:04:05.000Z07:00"), Integration: n.Integration,
-		Module: n.Module, Generation: n.Generation, DurationMS: n.DurationMS, Level: n.Level, Event: n.Event, Message: n.Message}
-	if n.Error != nil {
-		s := relative(n.Error).Error()
-		l.Error = &s
-	}
-	return l
 }

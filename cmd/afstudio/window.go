@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 
@@ -80,7 +79,7 @@ func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
 	loadReporting(hctx, m, stderr)
 	files := append(studio.RememberedFiles(prefs), fs.Args()...)
 	for _, f := range files {
-		if _, err := m.AddModule(hctx, f); err != nil {
+		if _, err := m.AddIntegration(hctx, f, ""); err != nil {
 			log.Warn("could not load a remembered file", "file", f, "error", err)
 		}
 	}
@@ -184,20 +183,7 @@ func logNotices(ctx context.Context, wg *sync.WaitGroup, m *starhost.Manager, lo
 				default:
 					continue // events are not logged; the host logs its own lifecycle
 				}
-				attrs := []any{"kind", string(n.Kind), "integration", n.Integration}
-				if n.Generation > 0 {
-					attrs = append(attrs, "generation", n.Generation)
-				}
-				if n.Duration > 0 {
-					attrs = append(attrs, "took", n.Duration.Round(time.Microsecond))
-				}
-				if n.Error != nil {
-					attrs = append(attrs, "error", n.Error.Error())
-				}
-				if n.Message != "" && n.Error == nil {
-					attrs = append(attrs, "message", n.Message)
-				}
-				log.Info("notice", attrs...)
+				log.Info(n.String(), "kind", string(n.Kind))
 			}
 		}
 	})

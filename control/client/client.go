@@ -90,31 +90,30 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/v1/health", nil, nil)
 }
 
-// List returns every integration's info.
-func (c *Client) List(ctx context.Context) ([]starhost.Info, error) {
-	var out struct {
-		Integrations []starhost.Info `json:"integrations"`
-	}
+// Snapshot returns every integration's info and the modules that failed
+// to load, read in one step (GET /v1/integrations).
+func (c *Client) Snapshot(ctx context.Context) (starhost.View, error) {
+	var out starhost.View
 	err := c.do(ctx, http.MethodGet, "/v1/integrations", nil, &out)
-	return out.Integrations, err
+	return out, err
 }
 
-// Info returns one integration's info.
-func (c *Client) Info(ctx context.Context, name string) (starhost.Info, error) {
+// IntegrationInfo returns one integration's info.
+func (c *Client) IntegrationInfo(ctx context.Context, name string) (starhost.Info, error) {
 	var out starhost.Info
 	err := c.do(ctx, http.MethodGet, "/v1/integrations/"+name, nil, &out)
 	return out, err
 }
 
-// Reload reloads one integration and returns its new info.
-func (c *Client) Reload(ctx context.Context, name string) (starhost.Info, error) {
+// ReloadIntegration reloads one integration and returns its new info.
+func (c *Client) ReloadIntegration(ctx context.Context, name string) (starhost.Info, error) {
 	var out starhost.Info
 	err := c.do(ctx, http.MethodPost, "/v1/integrations/"+name+"/reload", nil, &out)
 	return out, err
 }
 
-// ReloadAll reloads every integration.
-func (c *Client) ReloadAll(ctx context.Context) (map[string]control.ReloadResult, error) {
+// ReloadAllIntegrations reloads every integration.
+func (c *Client) ReloadAllIntegrations(ctx context.Context) (map[string]control.ReloadResult, error) {
 	var out struct {
 		Results map[string]control.ReloadResult `json:"results"`
 	}
@@ -122,20 +121,22 @@ func (c *Client) ReloadAll(ctx context.Context) (map[string]control.ReloadResult
 	return out.Results, err
 }
 
-// Add adds an integration from a module inside the host's folders.
-func (c *Client) Add(ctx context.Context, module, class string) (starhost.Info, error) {
-	var out starhost.Info
+// AddIntegration adds integrations from a module inside the host's
+// folders (relative to the first): the one named class, or every one the
+// module declares when class is "". It returns their infos.
+func (c *Client) AddIntegration(ctx context.Context, module, class string) ([]starhost.Info, error) {
+	var out control.AddResponse
 	err := c.do(ctx, http.MethodPost, "/v1/integrations", control.AddRequest{Module: module, Class: class}, &out)
-	return out, err
+	return out.Integrations, err
 }
 
-// Remove removes an integration.
-func (c *Client) Remove(ctx context.Context, name string) error {
+// RemoveIntegration removes an integration.
+func (c *Client) RemoveIntegration(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/integrations/"+name, nil, nil)
 }
 
 // Emit delivers one event and returns each handler's result.
-func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([]control.Result, error) {
+func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error) {
 	if data == nil {
 		data = map[string]any{}
 	}

@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := m.LoadDefaultIntegrations(ctx); err != nil {
 		return Report{}, fmt.Errorf("load: %w", err)
 	}
-	list := m.List()
+	list := m.Snapshot().Integrations
 	if len(list) == 0 {
 		return Report{}, fmt.Errorf("no integrations to measure in %s", cfg.Dir)
 	}

@@ -28,7 +28,7 @@ func BenchmarkSaveToLive(b *testing.B) {
 		b.Fatal(err)
 	}
 	w := watch.New(watch.Options{Roots: []string{root}}, func(ctx context.Context, bt watch.Batch) {
-		m.ApplyFileChanges(ctx, bt.Changed, bt.Removed)
+		m.ReloadFiles(ctx, append(bt.Changed, bt.Removed...))
 	}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -44,7 +44,7 @@ func BenchmarkSaveToLive(b *testing.B) {
 		}
 		for {
 			rs, _ := m.Emit(ctx, "ping", nil)
-			if len(rs) == 1 && rs[0].Result == int64(i) {
+			if len(rs) == 1 && rs[0].Value == int64(i) {
 				break
 			}
 			if time.Since(start) > 5*time.Second {

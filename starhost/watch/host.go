@@ -9,7 +9,7 @@ import (
 )
 
 // ForHost returns a watcher of the host's user roots that applies every
-// batch to the host (starhost.Manager.ApplyFileChanges) and turns watcher
+// batch to the host (starhost.Manager.ReloadFiles) and turns watcher
 // problems and vanished files into notices, so that every front end sees
 // them. opts.Roots defaults to the host's roots.
 func ForHost(m *starhost.Manager, opts Options) *Watcher {
@@ -26,7 +26,7 @@ func ForHost(m *starhost.Manager, opts Options) *Watcher {
 				m.Notify(starhost.Notice{Kind: starhost.NoticeLog, Module: p, Level: "warn",
 					Message: fmt.Sprintf("file vanished; its integrations keep serving and are removed unless it comes back within %s", grace)})
 			}
-			m.ApplyFileChanges(ctx, b.Changed, b.Removed)
+			m.ReloadFiles(ctx, append(b.Changed, b.Removed...))
 		},
 		func(p *Problem) {
 			m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Module: p.Path, Message: p.Err.Error()})
@@ -37,7 +37,7 @@ func ForHost(m *starhost.Manager, opts Options) *Watcher {
 // were built from.
 func loadedFiles(m *starhost.Manager) map[string][32]byte {
 	out := map[string][32]byte{}
-	for _, in := range m.List() {
+	for _, in := range m.Snapshot().Integrations {
 		for _, f := range in.Files {
 			var sum [32]byte
 			if b, err := hex.DecodeString(f.SHA256); err == nil && len(b) == len(sum) {

@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/afstudio/afstudio/starhost"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -185,14 +186,6 @@ func (w *Watcher) Paused() bool { return w.paused.Load() }
 // Batches returns how many batches have been delivered.
 func (w *Watcher) Batches() uint64 { return w.batches.Load() }
 
-// IsSourceFile reports whether a file name is a .star source worth
-// watching: not hidden, not an editor temporary, backup or swap file
-// (name~, .name.swp, 4913, .#name, name___jb_tmp___, name___jb_old___).
-func IsSourceFile(name string) bool {
-	base := filepath.Base(name)
-	return strings.HasSuffix(base, ".star") && !strings.HasPrefix(base, ".") && !strings.Contains(base, "___jb_")
-}
-
 // Run watches until ctx is cancelled; it returns nil then, or an error if
 // the watcher could not be created at all.
 func (w *Watcher) Run(ctx context.Context) error {
@@ -305,7 +298,7 @@ func (w *Watcher) handle(ev fsnotify.Event) bool {
 			return true
 		}
 	}
-	if !IsSourceFile(path) {
+	if !starhost.IsModuleFile(filepath.Base(path)) {
 		return false
 	}
 	w.pending[path] = true
@@ -340,7 +333,7 @@ func (w *Watcher) addTree(dir string, markFiles bool) error {
 			}
 			return nil
 		}
-		if IsSourceFile(p) {
+		if starhost.IsModuleFile(filepath.Base(p)) {
 			if markFiles {
 				w.pending[p] = true
 			} else if data, err := os.ReadFile(p); err == nil {

@@ -71,7 +71,7 @@ func newHarness(t *testing.T, files map[string]string) *harness {
 			h.mu.Lock()
 			h.batches = append(h.batches, b)
 			h.mu.Unlock()
-			m.ApplyFileChanges(ctx, b.Changed, b.Removed)
+			m.ReloadFiles(ctx, append(b.Changed, b.Removed...))
 		},
 		func(p *watch.Problem) {
 			h.mu.Lock()
@@ -120,7 +120,7 @@ func (h *harness) revOf(name string) int64 {
 	}
 	for _, r := range rs {
 		if r.Integration == name {
-			if v, ok := r.Result.(int64); ok {
+			if v, ok := r.Value.(int64); ok {
 				return v
 			}
 		}
@@ -476,16 +476,5 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestIsSourceFile(t *testing.T) {
-	for name, want := range map[string]bool{
-		"a.star": true, "lib/b.star": true, ".a.star.swp": false, "a.star~": false, "4913": false,
-		".#a.star": false, "a.star___jb_tmp___": false, "a.star___jb_old___": false, ".hidden.star": false, "a.py": false,
-	} {
-		if got := watch.IsSourceFile(name); got != want {
-			t.Errorf("IsSourceFile(%q) = %v, want %v", name, got, want)
-		}
 	}
 }

@@ -1,0 +1,195 @@
+package starhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// Every change to the set of live integrations (load, reload, add, remove,
+// a batch of changed files) goes through apply, in five stages; compare
+// Caddy's changeConfig: provision the new config completely, then swap.
+//
+//  1. plan (the callers, plan.go): list the modules to build and what to
+//     do with their integrations, each in an all-or-nothing group;
+//  2. build (buildAll): read, compile and execute each distinct module on
+//     the side, in parallel, on fresh threads with fresh globals;
+//  3. resolve (resolve.go): match the declarations to slots (reload, add,
+//     remove) and check them against the live set (no duplicate names);
+//  4. swap (swap.go): lock the slots that change, run migrate, and publish
+//     the new slots and failed modules in one atomic snapshot store, the
+//     only one in the package; a group with any failure changes nothing;
+//  5. report (report.go): record errors on their slots and send notices.
+//
+// Nothing is visible to Emit or to readers before stage 4's store.
+
+// A change is one slot-level effect of a plan.
+type change struct {
+	item    int
+	slot    *slot    // existing slot (reload, remove) or new slot (add)
+	v       *version // nil for remove, and for a slot whose reload failed to build
+	isNew   bool
+	remove  bool
+	why     string         // for a removal: why, for the notice
+	state   *starlark.Dict // migrated state
+	noticed NoticeKind
+}
+
+// A changeSet is the work of one apply, filled in stage by stage.
+type changeSet struct {
+	items     []planItem
+	builds    map[string]buildOutcome // by module
+	changes   []*change
+	pending   map[string]*change // by integration name, across items
+	names     [][]string         // per item: the integrations it concerns
+	itemErr   []error            // per item
+	errByName map[string]error
+	leaving   map[*slot]bool // slots a removal item takes out
+	groupErrs map[int]error  // the first error of each failed group
+	took      time.Duration
+}
+
+func newChangeSet(items []planItem) *changeSet {
+	return &changeSet{
+		items: items, pending: map[string]*change{}, leaving: map[*slot]bool{},
+		names: make([][]string, len(items)), itemErr: make([]error, len(items)),
+		errByName: map[string]error{}, groupErrs: map[int]error{},
+	}
+}
+
+// add records c as an effect of item i.
+func (cs *changeSet) add(i int, c *change) {
+	c.item = i
+	cs.changes = append(cs.changes, c)
+	cs.names[i] = append(cs.names[i], c.slot.name)
+}
+
+// fail records err for item i and fails its group.
+func (cs *changeSet) fail(i int, err error) {
+	if cs.itemErr[i] == nil {
+		cs.itemErr[i] = err
+	}
+	if g := cs.items[i].group; cs.groupErrs[g] == nil {
+		cs.groupErrs[g] = err
+	}
+}
+
+// failed reports whether the group of item i failed.
+func (cs *changeSet) failed(i int) bool { return cs.groupErrs[cs.items[i].group] != nil }
+
+func (cs *changeSet) errFor(name string) error { return cs.errByName[name] }
+
+func (cs *changeSet) groupErr(g int) error { return cs.groupErrs[g] }
+
+// outcomes lists what the change did: one Outcome per change, and one per
+// name (or module) an item concerned that failed before it made changes.
+func (cs *changeSet) outcomes() []Outcome {
+	var out []Outcome
+	made := make([]bool, len(cs.items))
+	for _, c := range cs.changes {
+		made[c.item] = true
+		out = append(out, Outcome{Integration: c.slot.name, Module: cs.items[c.item].module,
+			Removed: c.remove && !cs.failed(c.item), Err: cs.errByName[c.slot.name]})
+	}
+	for i, it := range cs.items {
+		switch {
+		case made[i]:
+		case len(cs.names[i]) == 0 && cs.itemErr[i] != nil:
+			out = append(out, Outcome{Module: it.module, Err: cs.itemErr[i]})
+		default:
+			for _, n := range cs.names[i] {
+				out = append(out, Outcome{Integration: n, Module: it.module, Err: cs.errByName[n]})
+			}
+		}
+	}
+	return out
+}
+
+func (cs *changeSet) joinedErr() error {
+	var errs []error
+	seen := map[error]bool{}
+	for _, e := range cs.itemErr {
+		if e != nil && !seen[e] {
+			seen[e] = true
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apply carries out one change in the five stages above, holding the
+// writer lock throughout, so that changes never interleave. The result
+// says, per item and per integration, what happened.
+func (m *Manager) apply(ctx context.Context, items []planItem) *changeSet {
+	start := time.Now()
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	cs := newChangeSet(items)
+	cs.builds = m.buildAll(ctx, items)
+	old := m.snap.Load()
+	m.resolve(cs, old)
+	m.swap(cs, old)
+	cs.took = time.Since(start)
+	m.report(cs)
+	return cs
+}
+
+type buildOutcome struct {
+	bm  *builtModule
+	err error
+}
+
+// buildAll is stage 2: it builds each distinct module of items once (not
+// those only removed), in parallel on up to GOMAXPROCS goroutines. It has
+// no effect on the host.
+func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]buildOutcome {
+	var mods []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if !it.remove && !seen[it.module] {
+			seen[it.module] = true
+			mods = append(mods, it.module)
+		}
+	}
+	out := make([]buildOutcome, len(mods))
+	build := func(i int) {
+		if err := ctx.Err(); err != nil {
+			out[i].err = fmt.Errorf("build %s: %w", mods[i], err)
+			return
+		}
+		out[i].bm, out[i].err = buildModule(m.src(), m.sb, mods[i])
+	}
+	if len(mods) == 1 { // the common single reload: no goroutine hand-off
+		build(0)
+	} else {
+		parallel(len(mods), runtime.GOMAXPROCS(0), build)
+	}
+	byModule := make(map[string]buildOutcome, len(mods))
+	for i, mod := range mods {
+		byModule[mod] = out[i]
+	}
+	return byModule
+}
+
+// parallel calls fn(0) … fn(n-1) on up to workers goroutines and waits.
+func parallel(n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

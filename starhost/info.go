@@ -1,0 +1,214 @@
+package starhost
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// Info describes one integration. Its first six fields are the keys of the
+// original Python API's get_integration_info. Durations are Duration
+// values, written in JSON as microseconds (keys ending in "_us").
+type Info struct {
+	// Name is the integration's name, unique in the host.
+	Name string `json:"name"`
+	// Priority orders dispatch: CRITICAL first, LOW last.
+	Priority Priority `json:"priority"`
+	// Available is true while the integration is loaded and serving
+	// events (also during and after a failed reload).
+	Available bool `json:"available"`
+	// Subscriptions are the events it handles ("*" for every event).
+	Subscriptions []string `json:"subscriptions"`
+	// Module is the path of the .star file that declares it
+	// ("builtin:NAME.star" for a default).
+	Module string `json:"module"`
+	// Class is the name under which the module declares it (the Python
+	// API's class name; the class argument of AddIntegration). Today it
+	// always equals Name.
+	Class string `json:"class"`
+	// Description is the declaration's description; "" when none.
+	Description string `json:"description"`
+	// Generation counts successful loads: 1 after the first load, +1 on
+	// every successful reload.
+	Generation int `json:"generation"`
+	// LoadedAt is when the serving version was built.
+	LoadedAt time.Time `json:"loaded_at"`
+	// LastReload is how long the change that installed the serving
+	// version took, from plan to publish.
+	LastReload Duration `json:"last_reload_us"`
+	// Failed is true when the last reload failed; the version of
+	// generation Generation still serves.
+	Failed bool `json:"failed"`
+	// LastError is why the last reload failed; nil when it did not.
+	LastError *Diagnostic `json:"last_error,omitempty"`
+	// LastHandlerError is the most recent handler failure; nil when none.
+	LastHandlerError *Diagnostic `json:"last_handler_error,omitempty"`
+	// Calls counts handler calls since the integration was first loaded
+	// (reloads keep counting).
+	Calls uint64 `json:"calls"`
+	// Errors counts the calls that failed.
+	Errors uint64 `json:"errors"`
+	// LatencyMean is the mean duration of all calls; 0 before the first.
+	LatencyMean Duration `json:"latency_mean_us"`
+	// LatencyP99 is the 99th percentile of the recent calls (Recent).
+	LatencyP99 Duration `json:"latency_p99_us"`
+	// Dependencies are the libraries the module loaded, transitively;
+	// empty, never nil.
+	Dependencies []string `json:"dependencies"`
+	// Files are the module and its libraries with the hashes of the
+	// content that was executed.
+	Files []File `json:"files"`
+	// Recent holds the latencies of the most recent calls (up to 512),
+	// oldest first, for charts. It is not part of the JSON form.
+	Recent []time.Duration `json:"-"`
+}
+
+// A ModuleError is a module that could not be loaded at all, so that no
+// integration of it is live.
+type ModuleError struct {
+	// Module is the module's path.
+	Module string `json:"module"`
+	// Err is the error as returned by the operation that failed.
+	Err error `json:"-"`
+	// Errors are its diagnostics, with file:line:col where known; never
+	// empty.
+	Errors []Diagnostic `json:"errors"`
+	// At is when the failure was recorded.
+	At time.Time `json:"at"`
+}
+
+func newModuleError(module string, err error) ModuleError {
+	me := ModuleError{Module: module, Err: err, At: time.Now()}
+	for _, d := range Diagnose(err, module) {
+		me.Errors = append(me.Errors, *d)
+	}
+	return me
+}
+
+// A View is a consistent picture of the host, read from one published
+// snapshot: what is live and what failed to load, as of the same moment.
+type View struct {
+	// Integrations are every integration's info, in dispatch order
+	// (priority, then name).
+	Integrations []Info `json:"integrations"`
+	// FailedModules are the modules that could not be loaded at all
+	// (nothing of them is live), sorted by path; empty, never nil.
+	FailedModules []ModuleError `json:"failed_modules"`
+}
+
+// Snapshot returns what is live and what failed, read in one step.
+func (m *Manager) Snapshot() View {
+	sn := m.snap.Load()
+	v := View{Integrations: make([]Info, len(sn.ordered)), FailedModules: sn.failedModules()}
+	for i, s := range sn.ordered {
+		v.Integrations[i] = s.info()
+	}
+	return v
+}
+
+// IntegrationInfo returns the info of the named integration, or false if
+// no integration has that name (the Python API's get_integration_info).
+func (m *Manager) IntegrationInfo(name string) (Info, bool) {
+	s, ok := m.snap.Load().byName[name]
+	if !ok {
+		return Info{}, false
+	}
+	return s.info(), true
+}
+
+// IsAvailable reports whether the named integration is loaded and serving
+// events (the Python API's is_available). It stays true while a reload of
+// it is built, and after a failed reload (the old version serves).
+func (m *Manager) IsAvailable(name string) bool {
+	s, ok := m.snap.Load().byName[name]
+	return ok && !s.removed.Load()
+}
+
+// Names returns the names of every integration in dispatch order.
+func (m *Manager) Names() []string {
+	sn := m.snap.Load()
+	out := make([]string, len(sn.ordered))
+	for i, s := range sn.ordered {
+		out[i] = s.name
+	}
+	return out
+}
+
+// ErrNotFound is returned (wrapped) for an unknown integration name.
+var ErrNotFound = errors.New("no such integration")
+
+func (m *Manager) slotNamed(name string) (*slot, error) {
+	s, ok := m.snap.Load().byName[name]
+	if !ok {
+		hint := "loaded: none"
+		if names := m.Names(); len(names) > 0 {
+			hint = "loaded: " + strings.Join(names, ", ")
+		}
+		return nil, fmt.Errorf("%w %q (%s)", ErrNotFound, name, hint)
+	}
+	return s, nil
+}
+
+// State returns a copy of the named integration's state as plain Go data.
+func (m *Manager) State(name string) (map[string]any, error) {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	v, err := newConverter(m.limits).fromStarlark(s.state, 0)
+	if err != nil {
+		return nil, fmt.Errorf("state of %s: %w", name, err)
+	}
+	return v.(map[string]any), nil
+}
+
+// ResetState replaces the named integration's state with an empty dict.
+func (m *Manager) ResetState(name string) error {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("reset state: %w", err)
+	}
+	s.callMu.Lock()
+	s.state = starlark.NewDict(0)
+	s.callMu.Unlock()
+	m.notices.publish(Notice{Kind: NoticeStateReset, Integration: name, Message: "state reset"})
+	return nil
+}
+
+// info returns s's info, read from its current version and counters.
+func (s *slot) info() Info {
+	v := s.current.Load()
+	in := Info{
+		Name: s.name, Priority: v.decl.priority, Available: !s.removed.Load(),
+		Subscriptions: slices.Clone(v.decl.events), Module: v.module, Class: v.export,
+		Description: v.decl.description, Generation: v.generation, LoadedAt: v.builtAt,
+		Files: slices.Clone(v.files), Dependencies: []string{},
+	}
+	for _, f := range v.files[1:] {
+		in.Dependencies = append(in.Dependencies, f.Path)
+	}
+	s.mu.Lock()
+	in.LastReload = Duration(s.lastReload)
+	if s.lastErr != nil {
+		in.Failed = true
+		in.LastError = Diagnose(s.lastErr, v.module)[0]
+	}
+	st := &s.stats
+	in.Calls, in.Errors = st.calls, st.errors
+	if st.lastHandlerErr != nil {
+		in.LastHandlerError = Diagnose(st.lastHandlerErr, v.module)[0]
+	}
+	if st.calls > 0 {
+		in.LatencyMean = Duration(st.total / time.Duration(st.calls))
+	}
+	in.Recent = st.recent()
+	s.mu.Unlock()
+	in.LatencyP99 = Duration(percentile(in.Recent, 99))
+	return in
+}

@@ -1,0 +1,162 @@
+package starhost
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// resolve is stage 3: it turns each item and its build into changes,
+// matching declarations to the slots of old, and records the problems of
+// each item (a failed build, an unknown name, a duplicate). It only reads
+// old; nothing it does is visible until the swap.
+//
+// Removals are resolved first, so that a name whose module was deleted can
+// be declared by another module in the same change (a renamed file).
+func (m *Manager) resolve(cs *changeSet, old *snapshot) {
+	for _, removals := range []bool{true, false} {
+		for i, it := range cs.items {
+			if it.remove != removals {
+				continue
+			}
+			if err := m.resolveItem(cs, i, old); err != nil {
+				cs.fail(i, err)
+			}
+		}
+	}
+}
+
+// resolveItem resolves item i; see resolve.
+func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
+	it := cs.items[i]
+	existing := old.slotsOf(it.module, it.sync, it.exports)
+	if it.remove {
+		return resolveRemoval(cs, i, existing)
+	}
+	b := cs.builds[it.module]
+	if b.err != nil {
+		markFailed(cs, i, existing)
+		return fmt.Errorf("load %s: %w", it.module, b.err)
+	}
+	chosen, err := chooseDecls(it, b.bm.decls)
+	if err != nil {
+		markFailed(cs, i, existing)
+		return err
+	}
+	var errs []error
+	for _, d := range chosen {
+		errs = append(errs, m.resolveDecl(cs, i, d, old))
+	}
+	if it.sync {
+		for _, s := range existing {
+			if findDecl(b.bm.decls, s.name) == nil {
+				cs.add(i, &change{slot: s, remove: true, why: "no longer declared by its module"})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resolveRemoval removes the slots of a removal item: the named ones, or
+// every one of a deleted module.
+func resolveRemoval(cs *changeSet, i int, existing []*slot) error {
+	it := cs.items[i]
+	for _, s := range existing {
+		why := ""
+		if it.sync {
+			why = "its file was deleted"
+		}
+		cs.add(i, &change{slot: s, remove: true, why: why})
+		cs.leaving[s] = true
+	}
+	if len(existing) == 0 && !it.sync {
+		cs.names[i] = append(cs.names[i], it.exports...)
+		return fmt.Errorf("%w %q in %s", ErrNotFound, strings.Join(it.exports, ", "), it.module)
+	}
+	return nil
+}
+
+// markFailed records that item i concerns the existing slots (or, when
+// none is live, the names it asked for) although it failed before it could
+// change them.
+func markFailed(cs *changeSet, i int, existing []*slot) {
+	for _, s := range existing {
+		cs.add(i, &change{slot: s, noticed: NoticeReloadFailed})
+	}
+	if len(existing) == 0 {
+		cs.names[i] = append(cs.names[i], cs.items[i].exports...)
+	}
+}
+
+// chooseDecls returns the declarations an item loads: all of them for a
+// sync item, else the exports it names.
+func chooseDecls(it planItem, decls []*declaration) ([]*declaration, error) {
+	if it.sync {
+		return decls, nil
+	}
+	chosen := make([]*declaration, 0, len(it.exports))
+	for _, e := range it.exports {
+		d := findDecl(decls, e)
+		if d == nil {
+			return nil, diagFile(it.module, "no integration named %q is declared here (it declares %s); check the name, or rename it back", e, declNames(decls))
+		}
+		chosen = append(chosen, d)
+	}
+	return chosen, nil
+}
+
+// resolveDecl makes the change for one declaration of item i: a reload
+// of the live slot of that name, or a new slot. A name declared twice in
+// one change, or live from another module, is an error at the
+// declaration; while loading defaults, a default yields to a user module.
+func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapshot) error {
+	it := cs.items[i]
+	yields := it.initial && isBuiltin(it.module)
+	if p, ok := cs.pending[d.name]; ok {
+		if yields && !isBuiltin(p.v.module) {
+			m.log.Info("user integration overrides default", "name", d.name, "user", p.v.module, "default", it.module)
+			return nil
+		}
+		return diagAt(d.pos, "duplicate integration name %q: already declared at %s; rename one of them", d.name, p.v.decl.pos)
+	}
+	bm := cs.builds[it.module].bm
+	v := &version{decl: d, module: it.module, export: d.name, files: bm.files, builtAt: time.Now(), buildTook: bm.took, generation: 1}
+	c := &change{v: v, slot: newSlot(d.name), isNew: true, noticed: NoticeAdded}
+	if it.initial {
+		c.noticed = NoticeLoaded
+	}
+	if s, ok := old.byName[d.name]; ok && !cs.leaving[s] {
+		cur := s.current.Load()
+		userOverDefault := isBuiltin(cur.module) && !isBuiltin(it.module)
+		if cur.module != it.module && !userOverDefault {
+			if yields {
+				return nil
+			}
+			return diagAt(d.pos, "integration %q is already loaded from %s (declared at %s); remove it first or rename this one", d.name, cur.module, cur.decl.pos)
+		}
+		c.slot, c.isNew, v.generation, c.noticed = s, false, cur.generation+1, NoticeReloaded
+	}
+	cs.pending[d.name] = c
+	cs.add(i, c)
+	return nil
+}
+
+func isBuiltin(module string) bool { return strings.HasPrefix(module, BuiltinPrefix) }
+
+func findDecl(decls []*declaration, name string) *declaration {
+	for _, d := range decls {
+		if d.name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+func declNames(decls []*declaration) string {
+	names := make([]string, len(decls))
+	for i, d := range decls {
+		names[i] = d.name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,166 @@
+package starhost
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"go.starlark.net/starlark"
+)
+
+// swap is stage 4. It locks the slots that change (so that no handler
+// runs on them meanwhile), runs each new version's migrate hook, settles
+// which groups go live, installs their versions and states, and publishes
+// the new snapshot (slots and failed modules) in one atomic store: the
+// only place a snapshot is published after New. A group in which any
+// item or migrate failed changes nothing.
+func (m *Manager) swap(cs *changeSet, old *snapshot) {
+	locked := slotsToLock(cs)
+	for _, s := range locked {
+		s.callMu.Lock()
+	}
+	defer func() {
+		for _, s := range locked {
+			s.callMu.Unlock()
+		}
+	}()
+	m.migrateAll(cs)
+	cs.settle()
+	m.snap.Store(cs.install(old))
+}
+
+// slotsToLock returns the existing slots of the groups that may go live,
+// sorted by name, each once.
+func slotsToLock(cs *changeSet) []*slot {
+	var locked []*slot
+	for _, c := range cs.changes {
+		if !c.isNew && !cs.failed(c.item) {
+			locked = append(locked, c.slot)
+		}
+	}
+	slices.SortFunc(locked, func(a, b *slot) int { return strings.Compare(a.name, b.name) })
+	return slices.Compact(locked)
+}
+
+// migrateAll computes the state each change installs: a new slot's empty
+// state, or what the new version's migrate returns for the old state. A
+// failed migrate fails its group. The slots are locked.
+func (m *Manager) migrateAll(cs *changeSet) {
+	for _, c := range cs.changes {
+		switch {
+		case cs.failed(c.item) || c.remove:
+		case c.isNew:
+			c.state = c.slot.state
+		default:
+			st, err := m.migrate(c.slot, c.v)
+			if err != nil {
+				err = fmt.Errorf("reload %s: migrate: %w", c.slot.name, err)
+				cs.errByName[c.slot.name] = err
+				cs.fail(c.item, err)
+				continue
+			}
+			c.state = st
+		}
+	}
+}
+
+// settle decides the final error of every item and integration: an item
+// of a failed group fails with its own error or the group's, and so do
+// the integrations it concerns.
+func (cs *changeSet) settle() {
+	for _, c := range cs.changes {
+		name := c.slot.name
+		if !cs.failed(c.item) {
+			cs.errByName[name] = nil
+			continue
+		}
+		if cs.errByName[name] == nil {
+			cs.errByName[name] = cs.itemErr[c.item]
+		}
+		if cs.errByName[name] == nil {
+			cs.errByName[name] = fmt.Errorf("reload %s: not swapped, another file of the same change failed: %w", name, cs.groupErrs[cs.items[c.item].group])
+		}
+	}
+	for i, it := range cs.items {
+		if cs.itemErr[i] == nil {
+			cs.itemErr[i] = cs.groupErrs[it.group]
+		}
+		if err := cs.itemErr[i]; err != nil {
+			for _, n := range cs.names[i] {
+				if cs.errByName[n] == nil {
+					cs.errByName[n] = err
+				}
+			}
+		}
+	}
+}
+
+// install writes the versions and states of the groups that go live into
+// their slots and returns the snapshot to publish: the new set of slots,
+// and the failed modules brought up to date (a module with nothing live
+// and an error is failed; one that loaded or was deleted is not).
+func (cs *changeSet) install(old *snapshot) *snapshot {
+	slots := slices.Clone(old.ordered)
+	for _, c := range cs.changes {
+		if cs.failed(c.item) {
+			continue
+		}
+		switch {
+		case c.remove:
+			c.slot.removed.Store(true)
+			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
+		case c.isNew:
+			c.slot.current.Store(c.v)
+			slots = append(slots, c.slot)
+		default:
+			c.slot.state = c.state
+			c.slot.current.Store(c.v)
+		}
+	}
+	next := newSnapshot(slots, nil)
+	failed := maps.Clone(old.failed)
+	if failed == nil {
+		failed = map[string]ModuleError{}
+	}
+	for i, it := range cs.items {
+		switch err := cs.itemErr[i]; {
+		case err == nil || it.remove && it.sync:
+			delete(failed, it.module)
+		case !it.remove && !next.hasModule(it.module):
+			failed[it.module] = newModuleError(it.module, err)
+		}
+	}
+	next.failed = failed
+	return next
+}
+
+// migrate returns the state for version v of slot s: the old state, or
+// what v's migrate hook returns for a copy of it. s.callMu is held.
+func (m *Manager) migrate(s *slot, v *version) (*starlark.Dict, error) {
+	if v.decl.migrate == nil {
+		return s.state, nil
+	}
+	old := deepCopy(s.state)
+	thread := &starlark.Thread{Name: "migrate " + s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
+	var out starlark.Value
+	err := m.sb.guard(thread, "migrate of", s.name, func() (err error) {
+		out, err = starlark.Call(thread, v.decl.migrate, starlark.Tuple{old}, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	pos := v.decl.pos
+	if fn, ok := v.decl.migrate.(*starlark.Function); ok {
+		pos = fn.Position()
+	}
+	d, ok := out.(*starlark.Dict)
+	if !ok {
+		return nil, diagAt(pos, "migrate must return a dict (the new state), got %s", out.Type())
+	}
+	if err := newConverter(m.limits).measure(d, 0); err != nil {
+		return nil, diagAt(pos, "migrated state: %v", err)
+	}
+	return d, nil
+}
