@@ -57,8 +57,6 @@ type loadLink struct {
 	name string
 }
 
-const moduleKey = "starhost.module"
-
 // buildModule reads, compiles and executes the module at path (a
 // canonical module path) and validates its declarations. It has no side
 // effects on the host.
@@ -93,9 +91,9 @@ func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDic
 	b.files = append(b.files, File{Path: module, SHA256: hex.EncodeToString(sum[:])})
 
 	thread := &starlark.Thread{Name: "load " + module, Load: b.load, Print: b.print}
-	thread.SetLocal(moduleKey, module)
+	moduleLocal.set(thread, module)
 	if decls != nil {
-		thread.SetLocal(declarationsKey, decls)
+		declarationsLocal.set(thread, decls)
 	}
 	remaining := time.Until(b.deadline)
 	if b.steps >= b.sb.limits.Steps || remaining <= 0 {
@@ -123,7 +121,7 @@ func (b *builder) print(thread *starlark.Thread, msg string) {
 // load implements Thread.Load: it resolves the name against the roots,
 // reports cycles with the whole chain, and executes each library once.
 func (b *builder) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
-	from, _ := thread.Local(moduleKey).(string)
+	from, _ := moduleLocal.get(thread)
 	pos := thread.CallFrame(0).Pos
 	target, err := b.src.resolveLoad(b.root, pos, name)
 	if err != nil {

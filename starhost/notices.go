@@ -199,11 +199,3 @@ func (h *noticeHub) publish(n Notice) {
 	}
 	h.mu.Unlock()
 }
-
-// logLine publishes one line an integration logged (ctx.log or print),
-// truncated to Limits.MaxLogBytes.
-func (m *Manager) logLine(integration, level, msg string) {
-	msg = truncate(msg, m.limits.MaxLogBytes)
-	m.notices.publish(Notice{Kind: NoticeLog, Integration: integration, Level: level, Message: msg})
-	m.log.Debug("integration log", "integration", integration, "level", level, "msg", msg)
-}
