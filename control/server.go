@@ -80,13 +80,16 @@ func NewHandler(m *starhost.Manager, opts Options) *Handler {
 	h.mux.HandleFunc("POST /v1/events", h.auth(h.emitBatch))
 	h.mux.HandleFunc("GET /v1/notices", h.auth(h.notices))
 	h.mux.HandleFunc("POST /v1/open", h.auth(h.open))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s; see GET /v1/health and the README's API section", r.Method, r.URL.Path), nil)
-	})
+	// No catch-all "/" pattern: it would match every method on every
+	// path and hide the mux's 405. ServeHTTP dresses the mux's own 404
+	// and 405 answers in the JSON error body instead.
 	return h
 }
 
-// ServeHTTP implements http.Handler; a panic in a handler becomes a 500.
+// ServeHTTP implements http.Handler. A path no endpoint serves answers 404
+// and a known path asked with another method answers 405 with an Allow
+// header, both with the JSON error body of every other error; a panic in
+// a handler becomes a 500.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -97,7 +100,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal error", nil)
 		}
 	}()
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		// No endpoint matched: the mux answers 404, 405 or a redirect
+		// to the cleaned path; the first two are rewritten as JSON.
+		w = &unmatched{ResponseWriter: w, r: r}
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// unmatched is the response writer of a request no endpoint matched. It
+// replaces the mux's plain-text 404 and 405 answers with the API's JSON
+// error (keeping the Allow header the mux sets for a 405) and passes any
+// other answer through.
+type unmatched struct {
+	http.ResponseWriter
+	r       *http.Request
+	written bool // the JSON error is written; drop the mux's body
+}
+
+// WriteHeader writes the JSON error for a 404 or a 405, or passes code on.
+func (u *unmatched) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		u.written = true
+		writeError(u.ResponseWriter, code, fmt.Sprintf("no endpoint %s %s; see GET /v1/health and the README's API section", u.r.Method, u.r.URL.Path), nil)
+	case http.StatusMethodNotAllowed:
+		u.written = true
+		allow := u.Header().Get("Allow")
+		writeError(u.ResponseWriter, code, fmt.Sprintf("%s does not accept %s; use %s", u.r.URL.Path, u.r.Method, allow), nil)
+	default:
+		u.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write drops the mux's plain-text body once the JSON error is written.
+func (u *unmatched) Write(b []byte) (int, error) {
+	if u.written {
+		return len(b), nil
+	}
+	return u.ResponseWriter.Write(b)
 }
 
 // apiError is the JSON body of every error response.
