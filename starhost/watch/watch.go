@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/afstudio/afstudio/starhost"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -30,6 +29,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/afstudio/afstudio/starhost"
 )
 
 // Options configure a Watcher. Zero durations take their defaults.
@@ -187,42 +188,23 @@ func (w *Watcher) Paused() bool { return w.paused.Load() }
 func (w *Watcher) Batches() uint64 { return w.batches.Load() }
 
 // Run watches until ctx is cancelled; it returns nil then, or an error if
-// the watcher could not be created at all.
+// the watcher could not be created at all. It calls the handlers given to
+// New from its own goroutine, one call at a time. Call it once.
 func (w *Watcher) Run(ctx context.Context) error {
 	fsw, err := fsnotify.NewBufferedWatcher(1024)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer fsw.Close()
-	w.fsw = fsw
-	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
-	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
-	w.takeRoots()
-	for _, root := range w.roots() {
-		if err := w.addTree(root, false); err != nil {
-			w.rootMissing[root] = true
-			w.onProblem(&Problem{Path: root, Err: err})
-		}
-	}
-	startQuiet := false
-	if w.opts.Loaded != nil {
-		// Files saved between the consumer's load and the first scan.
-		for p, sum := range w.opts.Loaded() {
-			if cur, ok := w.known[p]; ok && cur != sum {
-				w.known[p] = sum
-				w.pending[p] = true
-				startQuiet = true
-			}
-		}
-	}
-	quiet := time.NewTimer(time.Hour)
+	changedSinceLoad := w.start(fsw)
+	quiet := time.NewTimer(time.Hour) // fires when the pending batch is due
 	quiet.Stop()
-	if startQuiet {
+	if changedSinceLoad {
 		quiet.Reset(0)
 	}
+	defer quiet.Stop()
 	poll := time.NewTicker(w.opts.Poll)
 	defer poll.Stop()
-	defer quiet.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -232,38 +214,95 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return nil
 			}
 			if w.handle(ev) {
-				if w.firstEvent.IsZero() {
-					w.firstEvent = time.Now()
-				}
-				wait := min(w.opts.Quiet, time.Until(w.firstEvent.Add(w.opts.MaxDelay)))
-				quiet.Reset(max(wait, 0))
+				w.burst(quiet)
 			}
 		case err, ok := <-fsw.Errors:
 			if !ok {
 				return nil
 			}
-			w.onProblem(&Problem{Path: strings.Join(w.roots(), ", "), Err: err})
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.rescan() // events were lost: look at everything again
-				quiet.Reset(w.opts.Quiet)
-			}
+			w.fsError(err, quiet)
 		case <-w.wake:
-			for _, root := range w.takeRoots() {
-				if err := w.addTree(root, false); err != nil {
-					w.rootMissing[root] = true
-					w.onProblem(&Problem{Path: root, Err: err})
-				}
-			}
+			w.addRoots(w.takeRoots())
 		case <-quiet.C:
 			w.flush(ctx)
 		case <-poll.C:
-			if w.poll() {
-				quiet.Reset(0)
-			}
-			if !w.Paused() && len(w.pending) > 0 && w.firstEvent.IsZero() {
-				quiet.Reset(0) // resumed with changes waiting
-			}
+			w.tick(quiet)
 		}
+	}
+}
+
+// start sets up the state the Run goroutine owns and watches the roots,
+// recording the hash of every file found as the baseline. It reports
+// whether files changed between the consumer's load and now
+// (Options.Loaded), so that their batch is due at once.
+func (w *Watcher) start(fsw *fsnotify.Watcher) bool {
+	w.fsw = fsw
+	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
+	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
+	w.takeRoots()
+	w.addRoots(w.roots())
+	return w.changedSinceLoad()
+}
+
+// addRoots watches each root; a root that cannot be watched is reported
+// and looked at again on every poll.
+func (w *Watcher) addRoots(roots []string) {
+	for _, root := range roots {
+		if err := w.addTree(root, false); err != nil {
+			w.rootMissing[root] = true
+			w.onProblem(&Problem{Path: root, Err: err})
+		}
+	}
+}
+
+// changedSinceLoad makes pending every file whose content differs from
+// the hash Options.Loaded reports for it, and reports whether there was
+// one.
+func (w *Watcher) changedSinceLoad() bool {
+	if w.opts.Loaded == nil {
+		return false
+	}
+	changed := false
+	for p, sum := range w.opts.Loaded() {
+		if cur, ok := w.known[p]; ok && cur != sum {
+			w.known[p] = sum
+			w.pending[p] = true
+			changed = true
+		}
+	}
+	return changed
+}
+
+// burst (re)starts the quiet window after an event that made a file
+// pending: the batch is due after Options.Quiet of silence, and no later
+// than Options.MaxDelay after the burst's first event.
+func (w *Watcher) burst(quiet *time.Timer) {
+	if w.firstEvent.IsZero() {
+		w.firstEvent = time.Now()
+	}
+	wait := min(w.opts.Quiet, time.Until(w.firstEvent.Add(w.opts.MaxDelay)))
+	quiet.Reset(max(wait, 0))
+}
+
+// fsError reports an error of the file-system watcher. After a queue
+// overflow events were lost, so every file is looked at again.
+func (w *Watcher) fsError(err error, quiet *time.Timer) {
+	w.onProblem(&Problem{Path: strings.Join(w.roots(), ", "), Err: err})
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.rescan()
+		quiet.Reset(w.opts.Quiet)
+	}
+}
+
+// tick is the periodic look (Options.Poll) at missing roots and files;
+// it makes the batch due at once when the look found changes, or when
+// delivery was resumed with changes waiting.
+func (w *Watcher) tick(quiet *time.Timer) {
+	if w.poll() {
+		quiet.Reset(0)
+	}
+	if !w.Paused() && len(w.pending) > 0 && w.firstEvent.IsZero() {
+		quiet.Reset(0) // resumed with changes waiting
 	}
 }
 
@@ -404,41 +443,49 @@ func (w *Watcher) poll() bool {
 	return added
 }
 
-// flush hands over the pending files as one batch.
+// flush hands over the pending files as one batch, sorted, unless
+// delivery is paused (they then stay pending) or nothing really changed.
 func (w *Watcher) flush(ctx context.Context) {
 	if w.Paused() {
 		w.firstEvent = time.Time{}
 		return
 	}
+	b := w.takeBatch()
+	if b.empty() {
+		return
+	}
+	slices.Sort(b.Changed)
+	slices.Sort(b.Removed)
+	slices.Sort(b.Missing)
+	w.batches.Add(1)
+	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
+	w.onBatch(ctx, b)
+}
+
+// takeBatch sorts every pending file into the batch and clears the
+// pending set: a file with new content is changed; one that vanished is
+// missing, or removed when it has been missing past the grace period or
+// when another file appeared in the same burst (a rename); an unchanged
+// file and a temporary that came and went are left out.
+func (w *Watcher) takeBatch() Batch {
 	var b Batch
-	var appeared bool
+	appeared := false
 	var vanished []string
 	for p := range w.pending {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			if _, wasKnown := w.known[p]; !wasKnown {
-				delete(w.missing, p)
-				continue // a temporary that came and went
+			if w.unreadable(p, &b) {
+				vanished = append(vanished, p)
 			}
-			if since, ok := w.missing[p]; ok {
-				if time.Since(since) >= w.opts.MissingGrace {
-					b.Removed = append(b.Removed, p)
-					delete(w.missing, p)
-					delete(w.known, p)
-				}
-				continue
-			}
-			vanished = append(vanished, p)
 			continue
 		}
 		delete(w.missing, p)
 		sum := sha256.Sum256(data)
-		if old, ok := w.known[p]; ok && old == sum {
+		old, wasKnown := w.known[p]
+		if wasKnown && old == sum {
 			continue // a chmod, a touch, or saving unchanged content
 		}
-		if _, ok := w.known[p]; !ok {
-			appeared = true
-		}
+		appeared = appeared || !wasKnown
 		w.known[p] = sum
 		b.Changed = append(b.Changed, p)
 	}
@@ -455,13 +502,25 @@ func (w *Watcher) flush(ctx context.Context) {
 			b.Missing = append(b.Missing, p)
 		}
 	}
-	if b.empty() {
-		return
+	return b
+}
+
+// unreadable settles a pending file that cannot be read. It reports
+// whether the file just vanished (it was known and is not missing yet).
+// A file never known (a temporary that came and went) is forgotten; one
+// missing past the grace period is added to b.Removed.
+func (w *Watcher) unreadable(p string, b *Batch) (vanished bool) {
+	if _, wasKnown := w.known[p]; !wasKnown {
+		delete(w.missing, p)
+		return false
 	}
-	slices.Sort(b.Changed)
-	slices.Sort(b.Removed)
-	slices.Sort(b.Missing)
-	w.batches.Add(1)
-	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
-	w.onBatch(ctx, b)
+	if since, ok := w.missing[p]; ok {
+		if time.Since(since) >= w.opts.MissingGrace {
+			b.Removed = append(b.Removed, p)
+			delete(w.missing, p)
+			delete(w.known, p)
+		}
+		return false
+	}
+	return true
 }
