@@ -32,8 +32,10 @@ func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) (
 	return m.dispatch(ctx, pendingEvent{name: event, data: goData})
 }
 
-// DecodeEventData parses a JSON event payload: an object, or empty for
-// none. Numbers keep their exact value.
+// DecodeEventData parses a JSON event payload for Emit: an object, or
+// empty (only white space) for {}. Numbers are json.Number, so that they
+// keep their exact value (integers stay integers of any size). Anything
+// else, or trailing data, is an error that says what was found.
 func DecodeEventData(payload []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return map[string]any{}, nil

@@ -11,6 +11,10 @@
 // temporaries and swap files; and marks a vanished file missing for a grace
 // period before reporting it removed, because many saves are a remove
 // followed by a create.
+//
+// ForHost connects a watcher to a starhost.Manager: each batch goes to
+// Manager.ReloadFiles, and problems become notices. New gives a watcher
+// for any other consumer.
 package watch
 
 import (
@@ -33,12 +37,17 @@ import (
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// Options configure a Watcher. Zero durations take their defaults.
+// Options configure a Watcher. The zero value watches nothing (add folders
+// with AddRoot) with the default timings: zero durations take their
+// defaults.
 type Options struct {
-	// Roots are the folders to watch, with all their sub-folders.
+	// Roots are the folders to watch, with all their sub-folders except
+	// hidden ones; relative paths are made absolute, duplicates dropped.
+	// A root that does not exist yet is reported as a Problem and
+	// watched once it appears.
 	Roots []string
-	// Quiet is how long a burst must be silent before its batch is
-	// handed over. Default 25ms.
+	// Quiet is how long a burst of events must be silent before its
+	// batch is handed over. Default 25ms.
 	Quiet time.Duration
 	// MaxDelay bounds how long a batch waits while events keep coming.
 	// Default 250ms.
@@ -49,16 +58,19 @@ type Options struct {
 	// Poll is how often missing roots and missing files are looked at.
 	// Default 250ms.
 	Poll time.Duration
-	// Loaded, if set, returns the content hash of every file the consumer
-	// has already loaded. A file that changed between that load and the
+	// Loaded, if set, returns the SHA-256 of every file the consumer has
+	// already loaded, by absolute path; Run calls it once, at start. A file that changed between that load and the
 	// start of watching is then reported in the first batch instead of
 	// being taken as the baseline. Nil: the files found at start are the
 	// baseline.
 	Loaded func() map[string][32]byte
-	// Logger receives debug logs; nil discards them.
+	// Logger receives the watcher's logs (each event and batch at debug
+	// level); nil discards them.
 	Logger *slog.Logger
 }
 
+// withDefaults returns o with every unset duration and the logger at
+// their defaults.
 func (o Options) withDefaults() Options {
 	if o.Quiet <= 0 {
 		o.Quiet = 25 * time.Millisecond
@@ -78,7 +90,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// A Batch is what changed in one burst.
+// A Batch is what changed in one burst: absolute paths of module files
+// (starhost.IsModuleFile), each list sorted, a path in at most one list.
+// A batch handed over is never empty.
 type Batch struct {
 	// Changed files appeared or have new content (by SHA-256).
 	Changed []string
@@ -90,21 +104,32 @@ type Batch struct {
 	Missing []string
 }
 
+// empty reports whether b holds no path.
 func (b Batch) empty() bool { return len(b.Changed)+len(b.Removed)+len(b.Missing) == 0 }
 
 // A Problem is a watcher failure: a root that vanished or cannot be read,
 // the inotify watch limit, an event queue overflow. The watcher keeps
 // running after every problem.
 type Problem struct {
+	// Path is the folder or file concerned: a root, a sub-folder, or the
+	// watched roots joined with ", " for a failure of the whole watcher.
 	Path string
-	Err  error
+	// Err is what went wrong; never nil. For the watch limit it says how
+	// to raise it; fsnotify.ErrEventOverflow is matched with errors.Is.
+	Err error
 }
 
+// Error returns "watch PATH: ERR".
 func (p *Problem) Error() string { return fmt.Sprintf("watch %s: %v", p.Path, p.Err) }
+
+// Unwrap returns Err, for errors.Is and errors.As.
 func (p *Problem) Unwrap() error { return p.Err }
 
 // A Watcher watches roots and calls its handlers from the goroutine that
-// runs Run, one call at a time.
+// runs Run, one call at a time; a handler that blocks delays the next
+// batch, and events keep being gathered meanwhile. Get one from New or
+// ForHost; the zero value is not usable. Its methods are safe for
+// concurrent use.
 type Watcher struct {
 	opts      Options
 	onBatch   func(context.Context, Batch)
@@ -125,8 +150,9 @@ type Watcher struct {
 	rootMissing map[string]bool
 }
 
-// New returns a watcher; Run starts it. onBatch receives each non-empty
-// batch; onProblem each failure (it may be nil).
+// New returns a watcher of opts.Roots; Run starts it. onBatch receives
+// each non-empty batch and must not be nil; onProblem receives each
+// failure (nil ignores them).
 func New(opts Options, onBatch func(context.Context, Batch), onProblem func(*Problem)) *Watcher {
 	if onProblem == nil {
 		onProblem = func(*Problem) {}
@@ -184,7 +210,7 @@ func (w *Watcher) SetPaused(p bool) { w.paused.Store(p) }
 // Paused reports whether delivery is paused.
 func (w *Watcher) Paused() bool { return w.paused.Load() }
 
-// Batches returns how many batches have been delivered.
+// Batches returns how many batches have been delivered to onBatch.
 func (w *Watcher) Batches() uint64 { return w.batches.Load() }
 
 // Run watches until ctx is cancelled; it returns nil then, or an error if
@@ -383,6 +409,8 @@ func (w *Watcher) addTree(dir string, markFiles bool) error {
 	})
 }
 
+// limitHint adds how to raise the inotify watch limit to an error that
+// hit it.
 func limitHint(err error) error {
 	if errors.Is(err, syscallENOSPC) {
 		return fmt.Errorf("%w: the inotify watch limit is reached; raise it with sysctl fs.inotify.max_user_watches=524288", err)
