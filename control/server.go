@@ -2,19 +2,28 @@
 // versioned under /v1, token-protected, for a mission engine that
 // delivers events and for scripts that manage integrations. It is a front
 // end like the studio: it talks to the host only through the
-// starhost.Manager API and its notices.
+// starhost.Manager API and its notices. Package control/client is its Go
+// client; the endpoints carry the Manager's names (see the starhost
+// package documentation for the mapping to the Python API).
 //
 //	GET    /v1/health                        liveness (no token)
-//	GET    /v1/integrations                  every integration's info
-//	GET    /v1/integrations/{name}           one (404 when unknown)
-//	POST   /v1/integrations/{name}/reload    reload one (422 with the error; the old version serves)
-//	POST   /v1/reload                        reload all: name -> result
-//	POST   /v1/integrations                  add {"module": PATH, "class": EXPORT}
-//	DELETE /v1/integrations/{name}           remove
-//	POST   /v1/events/{event}                emit; body: the data (a JSON object)
-//	POST   /v1/events                        emit many: {"events": [{"event": NAME, "data": {...}}, ...]}
+//	GET    /v1/integrations                  Snapshot: every integration's info and the failed modules
+//	GET    /v1/integrations/{name}           IntegrationInfo (404 when unknown)
+//	POST   /v1/integrations/{name}/reload    ReloadIntegration (422 with the error; the old version serves)
+//	POST   /v1/reload                        ReloadAllIntegrations: name -> ReloadResult
+//	POST   /v1/integrations                  AddIntegration: AddRequest {"module": PATH, "class": NAME} -> 201 AddResponse
+//	DELETE /v1/integrations/{name}           RemoveIntegration (204; 404 when unknown)
+//	POST   /v1/events/{event}                Emit; body: the data (a JSON object) -> EmitResponse
+//	POST   /v1/events                        Emit many: BatchRequest -> BatchResponse
 //	GET    /v1/notices                       server-sent events: lifecycle notices and handler results
-//	POST   /v1/open                          add .star files, as if dropped on the studio
+//	POST   /v1/open                          add .star files, as if dropped on the studio (OpenRequest)
+//
+// Every error answers a JSON body {"error": "what is wrong and what to
+// do", "diagnostic": {file, line, col, message, kind}} (the diagnostic
+// only when there is one): 400 for a bad body, 401 for a missing or wrong
+// token, 404 for an unknown name or path, 405 with an Allow header for a
+// known path asked with another method, 413 for an oversized body, 422
+// when the host refuses a change.
 package control
 
 import (
@@ -35,18 +44,20 @@ import (
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// Limits of a request.
+// Limits of a request; a request past one answers 413.
 const (
-	MaxBodyBytes  = 1 << 20  // one event, or a management request
-	MaxBatchBytes = 16 << 20 // a batch of events
+	MaxBodyBytes  = 1 << 20  // bytes in the body of one event or a management request
+	MaxBatchBytes = 16 << 20 // bytes in the body of a batch of events (POST /v1/events)
 	MaxBatch      = 10_000   // events in one batch
 )
 
 // Options configure a Handler.
 type Options struct {
-	// Token is the bearer token every request but health must carry.
+	// Token is the bearer token every request but health must carry
+	// (Authorization: Bearer TOKEN, compared in constant time). ""
+	// refuses every such request: there is no unauthenticated mode.
 	Token string
-	// Version is reported by health.
+	// Version is reported by health; "" reports "".
 	Version string
 	// Open adds files as if dropped on the window (POST /v1/open); nil
 	// disables that endpoint (the headless host).
@@ -55,7 +66,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handler serves the API for one host.
+// Handler serves the API for one host. Get one from NewHandler; it is
+// safe for concurrent use, and serves any number of servers.
 type Handler struct {
 	m    *starhost.Manager
 	opts Options
@@ -63,7 +75,8 @@ type Handler struct {
 	log  *slog.Logger
 }
 
-// NewHandler returns the API's HTTP handler.
+// NewHandler returns the API's HTTP handler for m. Serve it with Listen,
+// or with any http.Server (httptest in tests).
 func NewHandler(m *starhost.Manager, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -80,13 +93,16 @@ func NewHandler(m *starhost.Manager, opts Options) *Handler {
 	h.mux.HandleFunc("POST /v1/events", h.auth(h.emitBatch))
 	h.mux.HandleFunc("GET /v1/notices", h.auth(h.notices))
 	h.mux.HandleFunc("POST /v1/open", h.auth(h.open))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s; see GET /v1/health and the README's API section", r.Method, r.URL.Path), nil)
-	})
+	// No catch-all "/" pattern: it would match every method on every
+	// path and hide the mux's 405. ServeHTTP dresses the mux's own 404
+	// and 405 answers in the JSON error body instead.
 	return h
 }
 
-// ServeHTTP implements http.Handler; a panic in a handler becomes a 500.
+// ServeHTTP implements http.Handler. A path no endpoint serves answers 404
+// and a known path asked with another method answers 405 with an Allow
+// header, both with the JSON error body of every other error; a panic in
+// a handler becomes a 500.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -97,7 +113,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal error", nil)
 		}
 	}()
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		// No endpoint matched: the mux answers 404, 405 or a redirect
+		// to the cleaned path; the first two are rewritten as JSON.
+		w = &unmatched{ResponseWriter: w, r: r}
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// unmatched is the response writer of a request no endpoint matched. It
+// replaces the mux's plain-text 404 and 405 answers with the API's JSON
+// error (keeping the Allow header the mux sets for a 405) and passes any
+// other answer through.
+type unmatched struct {
+	http.ResponseWriter
+	r       *http.Request
+	written bool // the JSON error is written; drop the mux's body
+}
+
+// WriteHeader writes the JSON error for a 404 or a 405, or passes code on.
+func (u *unmatched) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		u.written = true
+		writeError(u.ResponseWriter, code, fmt.Sprintf("no endpoint %s %s; see GET /v1/health and the README's API section", u.r.Method, u.r.URL.Path), nil)
+	case http.StatusMethodNotAllowed:
+		u.written = true
+		allow := u.Header().Get("Allow")
+		writeError(u.ResponseWriter, code, fmt.Sprintf("%s does not accept %s; use %s", u.r.URL.Path, u.r.Method, allow), nil)
+	default:
+		u.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write drops the mux's plain-text body once the JSON error is written.
+func (u *unmatched) Write(b []byte) (int, error) {
+	if u.written {
+		return len(b), nil
+	}
+	return u.ResponseWriter.Write(b)
 }
 
 // apiError is the JSON body of every error response.
@@ -107,12 +161,15 @@ type apiError struct {
 	Problems   []starhost.Diagnostic `json:"problems,omitempty"`
 }
 
+// writeJSON answers status with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers status with the JSON error body: msg, and the
+// diagnostics of err when it is not nil.
 func writeError(w http.ResponseWriter, status int, msg string, err error) {
 	body := apiError{Error: msg}
 	if err != nil {
@@ -177,14 +234,17 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 	return true
 }
 
+// health serves GET /v1/health.
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "version": h.opts.Version, "integrations": len(h.m.Names())})
 }
 
+// list serves GET /v1/integrations: Manager.Snapshot.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.m.Snapshot())
 }
 
+// info serves GET /v1/integrations/{name}: Manager.IntegrationInfo.
 func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	in, ok := h.m.IntegrationInfo(name)
@@ -195,6 +255,8 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, in)
 }
 
+// reload serves POST /v1/integrations/{name}/reload:
+// Manager.ReloadIntegration, answering the new info.
 func (h *Handler) reload(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, ok := h.m.IntegrationInfo(name); !ok {
@@ -209,13 +271,23 @@ func (h *Handler) reload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, in)
 }
 
-// ReloadResult is one integration's outcome in POST /v1/reload.
+// ReloadResult is one integration's outcome in POST /v1/reload, whose
+// body is {"results": {NAME: ReloadResult, ...}} with every integration
+// loaded when the reload began.
 type ReloadResult struct {
-	OK         bool                 `json:"ok"`
-	Generation int                  `json:"generation"`
-	Error      *starhost.Diagnostic `json:"error,omitempty"`
+	// OK is true when the new version went live; false when the old one
+	// keeps serving (Error says why).
+	OK bool `json:"ok"`
+	// Generation is the version serving after the reload: one more than
+	// before when OK, unchanged otherwise; 0 when the integration is gone
+	// (removed meanwhile).
+	Generation int `json:"generation"`
+	// Error is why the reload failed, with file:line:col where known; nil
+	// (left out of the JSON) when OK.
+	Error *starhost.Diagnostic `json:"error,omitempty"`
 }
 
+// reloadAll serves POST /v1/reload: Manager.ReloadAllIntegrations.
 func (h *Handler) reloadAll(w http.ResponseWriter, r *http.Request) {
 	out := map[string]ReloadResult{}
 	for name, err := range h.m.ReloadAllIntegrations(r.Context()) {
@@ -231,22 +303,28 @@ func (h *Handler) reloadAll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
 }
 
-// AddRequest is the body of POST /v1/integrations.
+// AddRequest is the body of POST /v1/integrations: the arguments of
+// Manager.AddIntegration.
 type AddRequest struct {
 	// Module is the path of a .star file inside one of the host's
 	// integration folders; a relative path is relative to the first.
+	// Required. A path outside the folders (also through a symlink) is
+	// refused with 400.
 	Module string `json:"module"`
 	// Class names the integration to add, as the module declares it; ""
 	// adds every integration the module declares.
 	Class string `json:"class,omitempty"`
 }
 
-// AddResponse is the body of a successful POST /v1/integrations.
+// AddResponse is the body of a successful POST /v1/integrations (201).
 type AddResponse struct {
-	// Integrations are the infos of the integrations added.
+	// Integrations are the infos of the integrations added, in the order
+	// the module declares them.
 	Integrations []starhost.Info `json:"integrations"`
 }
 
+// add serves POST /v1/integrations: Manager.AddIntegration, for a module
+// inside the host's folders.
 func (h *Handler) add(w http.ResponseWriter, r *http.Request) {
 	var req AddRequest
 	if !decodeBody(w, r, MaxBodyBytes, &req) {
@@ -301,6 +379,8 @@ func (h *Handler) insideRoots(module string) (string, error) {
 	return "", fmt.Errorf(`field "module": %s is outside the integration folders (%s); the API only adds files inside them`, module, strings.Join(roots, ", "))
 }
 
+// errText returns the message of err without the path an *os.PathError
+// adds.
 func errText(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -309,6 +389,7 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// remove serves DELETE /v1/integrations/{name}: Manager.RemoveIntegration.
 func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if err := h.m.RemoveIntegration(r.Context(), name); err != nil {
@@ -324,9 +405,15 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 
 // EmitResponse is the body of a successful POST /v1/events/{event}.
 type EmitResponse struct {
+	// Results holds one Result per handler call, in call order (the
+	// event's subscribers in priority order, then the follow-ups, breadth
+	// first); nil (JSON null) when nothing handles the event. A failed
+	// handler is a Result with OK false, not an error response.
 	Results []starhost.Result `json:"results"`
 }
 
+// emit serves POST /v1/events/{event}: Manager.Emit with the body as the
+// data, the results also published on the notices stream.
 func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 	event := r.PathValue("event")
 	var data map[string]any
@@ -356,27 +443,38 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 
 // BatchRequest is the body of POST /v1/events.
 type BatchRequest struct {
+	// Events are delivered one after another, in order; at most MaxBatch.
 	Events []BatchEvent `json:"events"`
 }
 
 // BatchEvent is one event of a batch.
 type BatchEvent struct {
-	Event string         `json:"event"`
-	Data  map[string]any `json:"data"`
+	// Event is the event's name, as in POST /v1/events/{event}.
+	Event string `json:"event"`
+	// Data is the event's payload; nil (or absent) means {}.
+	Data map[string]any `json:"data"`
 }
 
-// BatchResponse holds the results of each event of a batch, in order; an
-// event that could not be dispatched has an error instead.
+// BatchResponse is the body of a successful POST /v1/events.
 type BatchResponse struct {
+	// Events holds one BatchResult per event of the request, in order;
+	// an event that could not be dispatched has an error instead of
+	// results, and the others are still delivered.
 	Events []BatchResult `json:"events"`
 }
 
 // BatchResult is the outcome of one event of a batch.
 type BatchResult struct {
+	// Results are the event's handler results, as in EmitResponse; nil
+	// (JSON null) when Error is set.
 	Results []starhost.Result `json:"results"`
-	Error   string            `json:"error,omitempty"`
+	// Error says why the event could not be dispatched at all, prefixed
+	// with its index ("events[3]: invalid event name ..."); "" (left
+	// out) when it was.
+	Error string `json:"error,omitempty"`
 }
 
+// emitBatch serves POST /v1/events: Manager.Emit for each event in order.
 func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 	var req BatchRequest
 	if !decodeBody(w, r, MaxBatchBytes, &req) {
@@ -449,11 +547,16 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// OpenRequest is the body of POST /v1/open.
+// OpenRequest is the body of POST /v1/open, which only a studio serves
+// (Options.Open); the headless host answers 404.
 type OpenRequest struct {
+	// Files are absolute paths of .star files to add, as if dropped on
+	// the studio's window; a relative path or another extension is
+	// refused with 400.
 	Files []string `json:"files"`
 }
 
+// open serves POST /v1/open: Options.Open with absolute .star paths.
 func (h *Handler) open(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Open == nil {
 		writeError(w, http.StatusNotFound, "this host has no window to open files in", nil)
@@ -476,8 +579,9 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"opened": len(req.Files)})
 }
 
-// IsLoopback reports whether a listen address binds only the loopback
-// interface.
+// IsLoopback reports whether a listen address ("host:port") binds only
+// the loopback interface: "localhost" or a loopback IP. An address
+// without a port, or with an empty host (every interface), is not.
 func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -490,15 +594,19 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Server is a running API server.
+// Server is a running API server, started by Listen and stopped by
+// Close.
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
 }
 
-// Listen starts serving h on addr. A non-loopback address needs
-// allowRemote. Timeouts protect against slow clients.
+// Listen starts serving h on addr ("127.0.0.1:7777"; port 0 picks a free
+// one, see Addr) and returns at once. A non-loopback address needs
+// allowRemote. Timeouts protect against slow clients: 5s for the
+// headers, 30s for the whole request, 60s for the answer (not for the
+// notices stream, which has no end), 120s for an idle connection.
 func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 	if !IsLoopback(addr) && !allowRemote {
 		return nil, fmt.Errorf("refusing to serve the control API on %s: it is not a loopback address; pass --allow-remote to expose it to the network", addr)
@@ -519,7 +627,7 @@ func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 	return s, nil
 }
 
-// Addr returns the address the server listens on.
+// Addr returns the address the server listens on, with the port it got.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close shuts the server down, letting requests in flight finish for up

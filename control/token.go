@@ -31,8 +31,11 @@ func UserToken() (string, error) {
 	return LoadOrCreateToken(path)
 }
 
-// LoadOrCreateToken returns the token stored at path, creating a new
-// random one (256 bits, hex) with mode 0600 when there is none.
+// LoadOrCreateToken returns the token stored at path (white space
+// trimmed), creating a new random one (256 bits, 64 hex digits) with mode
+// 0600, in a folder made with mode 0700, when there is none. Processes
+// that race to create it all get the same token. A stored token shorter
+// than 32 characters is an error that says to delete the file.
 func LoadOrCreateToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {

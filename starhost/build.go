@@ -11,10 +11,15 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// A File is one source file a version was built from, with the SHA-256 of
-// the content that was executed.
+// A File is one source file a version was built from (the module, or a
+// library it loaded), with the hash of the content that was executed,
+// which differs from the file on disk once it is saved again.
 type File struct {
-	Path   string `json:"path"`
+	// Path is the module path: absolute, or "builtin:NAME.star" for an
+	// embedded default.
+	Path string `json:"path"`
+	// SHA256 is the SHA-256 of the bytes executed, 64 lower-case hex
+	// digits.
 	SHA256 string `json:"sha256"`
 }
 
@@ -43,6 +48,8 @@ type builder struct {
 	root     string // where the module's loads resolve first: its root, also for its libraries
 }
 
+// A loadEntry is a module in a build's load cache: its globals or its
+// error once done; an entry not done is being executed (a cycle).
 type loadEntry struct {
 	globals starlark.StringDict
 	err     error
@@ -56,8 +63,6 @@ type loadLink struct {
 	pos  syntax.Position
 	name string
 }
-
-const moduleKey = "starhost.module"
 
 // buildModule reads, compiles and executes the module at path (a
 // canonical module path) and validates its declarations. It has no side
@@ -93,9 +98,9 @@ func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDic
 	b.files = append(b.files, File{Path: module, SHA256: hex.EncodeToString(sum[:])})
 
 	thread := &starlark.Thread{Name: "load " + module, Load: b.load, Print: b.print}
-	thread.SetLocal(moduleKey, module)
+	moduleLocal.set(thread, module)
 	if decls != nil {
-		thread.SetLocal(declarationsKey, decls)
+		declarationsLocal.set(thread, decls)
 	}
 	remaining := time.Until(b.deadline)
 	if b.steps >= b.sb.limits.Steps || remaining <= 0 {
@@ -114,6 +119,8 @@ func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDic
 	return e.globals, e.err
 }
 
+// print keeps a line printed by a top level (up to 100 lines, each
+// truncated), for the notices sent when the module goes live.
 func (b *builder) print(thread *starlark.Thread, msg string) {
 	if len(b.logs) < 100 {
 		b.logs = append(b.logs, truncate(msg, b.sb.limits.MaxLogBytes))
@@ -123,7 +130,7 @@ func (b *builder) print(thread *starlark.Thread, msg string) {
 // load implements Thread.Load: it resolves the name against the roots,
 // reports cycles with the whole chain, and executes each library once.
 func (b *builder) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
-	from, _ := thread.Local(moduleKey).(string)
+	from, _ := moduleLocal.get(thread)
 	pos := thread.CallFrame(0).Pos
 	target, err := b.src.resolveLoad(b.root, pos, name)
 	if err != nil {
@@ -142,6 +149,8 @@ func (b *builder) load(thread *starlark.Thread, name string) (starlark.StringDic
 	return g, err
 }
 
+// cycleError describes the load cycle that closing completes: every link
+// from target back to itself, positioned at the closing load.
 func (b *builder) cycleError(target string, closing loadLink) error {
 	chain := append([]loadLink(nil), b.stack...)
 	chain = append(chain, closing)
@@ -158,6 +167,7 @@ func (b *builder) cycleError(target string, closing loadLink) error {
 	return diagAt(closing.pos, "load cycle: %s; move the shared code into a library that neither loads", strings.Join(parts, " -> "))
 }
 
+// truncate cuts s to n bytes and marks the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -54,6 +54,7 @@ type changeSet struct {
 	took      time.Duration
 }
 
+// newChangeSet returns an empty change set for items.
 func newChangeSet(items []planItem) *changeSet {
 	return &changeSet{
 		items: items, pending: map[string]*change{}, leaving: map[*slot]bool{},
@@ -82,8 +83,11 @@ func (cs *changeSet) fail(i int, err error) {
 // failed reports whether the group of item i failed.
 func (cs *changeSet) failed(i int) bool { return cs.groupErrs[cs.items[i].group] != nil }
 
+// errFor returns the final error of the named integration; nil when its
+// change went live.
 func (cs *changeSet) errFor(name string) error { return cs.errByName[name] }
 
+// groupErr returns the first error of group g; nil when it went live.
 func (cs *changeSet) groupErr(g int) error { return cs.groupErrs[g] }
 
 // outcomes lists what the change did: one Outcome per change, and one per
@@ -110,6 +114,8 @@ func (cs *changeSet) outcomes() []Outcome {
 	return out
 }
 
+// joinedErr joins the distinct errors of the items; nil when all went
+// live.
 func (cs *changeSet) joinedErr() error {
 	var errs []error
 	seen := map[error]bool{}
@@ -139,6 +145,7 @@ func (m *Manager) apply(ctx context.Context, items []planItem) *changeSet {
 	return cs
 }
 
+// buildOutcome is the result of building one module in stage 2.
 type buildOutcome struct {
 	bm  *builtModule
 	err error

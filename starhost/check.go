@@ -7,11 +7,12 @@ import (
 
 // Declared is one integration a module declares, as found by Check.
 type Declared struct {
-	// Name is the integration's name.
+	// Name is the integration's name, as given to integration().
 	Name string `json:"name"`
-	// Priority is its dispatch priority.
+	// Priority is its dispatch priority (NORMAL when not given).
 	Priority Priority `json:"priority"`
-	// Events are the events it subscribes to.
+	// Events are the events it subscribes to, sorted ("*" for every
+	// event); never empty.
 	Events []string `json:"events"`
 	// Pos is the "file:line:col" of the integration() call.
 	Pos string `json:"pos"`
@@ -20,8 +21,9 @@ type Declared struct {
 // Check loads the module at path exactly as a reload by a Manager with
 // opts would (read, compile, execute the top level in the sandbox,
 // validate the declarations) without running handlers or keeping
-// anything. It returns what the module declares, or the error with
-// file:line:col.
+// anything. It returns what the module declares, in declaration order, or
+// the error with file:line:col (see Diagnose). A relative path is relative
+// to the working directory. Check needs no Manager.
 func Check(opts Options, path string) ([]Declared, error) {
 	limits := opts.Limits.withDefaults()
 	src, err := newSources(opts.Roots, opts.Defaults, limits.MaxSourceBytes)

@@ -22,6 +22,9 @@ type converter struct {
 	n         int // values seen so far
 }
 
+// newConverter returns a converter with a fresh count, bounded by
+// l.MaxDepth and l.MaxValues. A converter counts across all the values it
+// converts; use a new one per value that has its own budget.
 func newConverter(l Limits) *converter {
 	return &converter{maxDepth: l.MaxDepth, maxValues: l.MaxValues}
 }
@@ -33,6 +36,7 @@ type boundError struct {
 	msg  string
 }
 
+// Error returns "path: message", or the message alone at the top level.
 func (e *boundError) Error() string {
 	if e.path == "" {
 		return e.msg
@@ -40,6 +44,8 @@ func (e *boundError) Error() string {
 	return e.path + ": " + e.msg
 }
 
+// at prefixes the path of a boundError with one step (a key, a field or
+// "[i]") on its way out of a container; other errors pass unchanged.
 func at(err error, step string) error {
 	if be, ok := err.(*boundError); ok {
 		if be.path == "" || be.path[0] == '[' {
@@ -51,6 +57,8 @@ func at(err error, step string) error {
 	return err
 }
 
+// enter counts one value at depth and fails when depth is past MaxDepth
+// or the count past MaxValues.
 func (c *converter) enter(depth int) error {
 	if depth > c.maxDepth {
 		return &boundError{msg: fmt.Sprintf("nested deeper than %d levels", c.maxDepth)}
@@ -63,11 +71,26 @@ func (c *converter) enter(depth int) error {
 }
 
 // toStarlark converts a Go value (as produced by encoding/json, plus Go
-// integers) into a Starlark value.
+// integers and time.Time) into a Starlark value, counting every value and
+// failing past the limits. Map keys are visited in sorted order, so the
+// dict's order does not depend on Go's map order.
 func (c *converter) toStarlark(v any, depth int) (starlark.Value, error) {
 	if err := c.enter(depth); err != nil {
 		return nil, err
 	}
+	switch v := v.(type) {
+	case []any:
+		return c.listToStarlark(v, depth)
+	case map[string]any:
+		return c.dictToStarlark(v, depth)
+	}
+	return scalarToStarlark(v)
+}
+
+// scalarToStarlark converts a Go value that holds no other values. A
+// float64 with an integral value below 2^53 becomes an int, as JSON
+// numbers are meant; a json.Number keeps its exact value.
+func scalarToStarlark(v any) (starlark.Value, error) {
 	switch v := v.(type) {
 	case nil:
 		return starlark.None, nil
@@ -95,32 +118,41 @@ func (c *converter) toStarlark(v any, depth int) (starlark.Value, error) {
 			return nil, &boundError{msg: fmt.Sprintf("bad number %q", v)}
 		}
 		return starlark.Float(f), nil
-	case []any:
-		elems := make([]starlark.Value, len(v))
-		for i, e := range v {
-			sv, err := c.toStarlark(e, depth+1)
-			if err != nil {
-				return nil, at(err, fmt.Sprintf("[%d]", i))
-			}
-			elems[i] = sv
-		}
-		return starlark.NewList(elems), nil
-	case map[string]any:
-		d := starlark.NewDict(len(v))
-		for _, k := range sortedKeys(v) {
-			sv, err := c.toStarlark(v[k], depth+1)
-			if err != nil {
-				return nil, at(err, k)
-			}
-			_ = d.SetKey(starlark.String(k), sv)
-		}
-		return d, nil
 	case time.Time:
 		return starlarktime.Time(v), nil
 	}
 	return nil, &boundError{msg: fmt.Sprintf("cannot convert Go %T", v)}
 }
 
+// listToStarlark converts the elements of a Go slice at depth+1 into a
+// Starlark list.
+func (c *converter) listToStarlark(v []any, depth int) (starlark.Value, error) {
+	elems := make([]starlark.Value, len(v))
+	for i, e := range v {
+		sv, err := c.toStarlark(e, depth+1)
+		if err != nil {
+			return nil, at(err, fmt.Sprintf("[%d]", i))
+		}
+		elems[i] = sv
+	}
+	return starlark.NewList(elems), nil
+}
+
+// dictToStarlark converts the entries of a Go map at depth+1 into a
+// Starlark dict, in key order.
+func (c *converter) dictToStarlark(v map[string]any, depth int) (starlark.Value, error) {
+	d := starlark.NewDict(len(v))
+	for _, k := range sortedKeys(v) {
+		sv, err := c.toStarlark(v[k], depth+1)
+		if err != nil {
+			return nil, at(err, k)
+		}
+		_ = d.SetKey(starlark.String(k), sv)
+	}
+	return d, nil
+}
+
+// sortedKeys returns the keys of m in increasing order.
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -131,90 +163,131 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // fromStarlark converts a Starlark value into plain Go data: nil, bool,
-// int64 (or *big.Int), float64, string, []any and map[string]any.
-// Functions and other values that are not data are rejected.
+// int64 (or *big.Int), float64, string, []any and map[string]any,
+// counting every value and failing past the limits. Functions and other
+// values that are not data are rejected; the error's path says where in
+// the value the problem is.
 func (c *converter) fromStarlark(v starlark.Value, depth int) (any, error) {
 	if err := c.enter(depth); err != nil {
 		return nil, err
 	}
+	// Scalars first: strings and bytes are also Indexable.
+	if gv, ok, err := scalarFromStarlark(v); ok {
+		return gv, err
+	}
+	switch v := v.(type) {
+	case *starlark.Dict:
+		return c.dictFromStarlark(v, depth)
+	case *starlarkstruct.Struct:
+		return c.structFromStarlark(v, depth)
+	case starlark.Indexable: // list, tuple, range
+		return c.seqFromStarlark(v, depth)
+	case *starlark.Set:
+		return c.setFromStarlark(v, depth)
+	}
+	return nil, &boundError{msg: fmt.Sprintf("a %s is not data; return dicts, lists, strings, numbers, bools or None", v.Type())}
+}
+
+// scalarFromStarlark converts a Starlark value that holds no other
+// values; ok is false for any other value. Bytes become a string, a time
+// its RFC 3339 form in UTC, a duration its Go form ("1.5s"); a NaN or
+// infinite float is an error.
+func scalarFromStarlark(v starlark.Value) (gv any, ok bool, err error) {
 	switch v := v.(type) {
 	case starlark.NoneType:
-		return nil, nil
+		return nil, true, nil
 	case starlark.Bool:
-		return bool(v), nil
+		return bool(v), true, nil
 	case starlark.Int:
 		if i, ok := v.Int64(); ok {
-			return i, nil
+			return i, true, nil
 		}
-		return v.BigInt(), nil
+		return v.BigInt(), true, nil
 	case starlark.Float:
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, &boundError{msg: fmt.Sprintf("%v is not a finite number", f)}
+			return nil, true, &boundError{msg: fmt.Sprintf("%v is not a finite number", f)}
 		}
-		return f, nil
+		return f, true, nil
 	case starlark.String:
-		return string(v), nil
+		return string(v), true, nil
 	case starlark.Bytes:
-		return string(v), nil
+		return string(v), true, nil
 	case starlarktime.Time:
-		return time.Time(v).UTC().Format(time.RFC3339Nano), nil
+		return time.Time(v).UTC().Format(time.RFC3339Nano), true, nil
 	case starlarktime.Duration:
-		return time.Duration(v).String(), nil
-	case *starlark.Dict:
-		m := make(map[string]any, v.Len())
-		for _, item := range v.Items() {
-			k, ok := item[0].(starlark.String)
-			if !ok {
-				return nil, &boundError{msg: fmt.Sprintf("dict key %s is a %s; only string keys cross the boundary", item[0], item[0].Type())}
-			}
-			gv, err := c.fromStarlark(item[1], depth+1)
-			if err != nil {
-				return nil, at(err, string(k))
-			}
-			m[string(k)] = gv
-		}
-		return m, nil
-	case *starlarkstruct.Struct:
-		m := make(map[string]any)
-		for _, name := range v.AttrNames() {
-			fv, _ := v.Attr(name)
-			gv, err := c.fromStarlark(fv, depth+1)
-			if err != nil {
-				return nil, at(err, name)
-			}
-			m[name] = gv
-		}
-		return m, nil
-	case starlark.Indexable: // list, tuple, range
-		n := v.Len()
-		if c.n+n > c.maxValues {
-			return nil, &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
-		}
-		out := make([]any, n)
-		for i := range n {
-			gv, err := c.fromStarlark(v.Index(i), depth+1)
-			if err != nil {
-				return nil, at(err, fmt.Sprintf("[%d]", i))
-			}
-			out[i] = gv
-		}
-		return out, nil
-	case *starlark.Set:
-		out := make([]any, 0, v.Len())
-		iter := v.Iterate()
-		defer iter.Done()
-		var e starlark.Value
-		for i := 0; iter.Next(&e); i++ {
-			gv, err := c.fromStarlark(e, depth+1)
-			if err != nil {
-				return nil, at(err, fmt.Sprintf("[%d]", i))
-			}
-			out = append(out, gv)
-		}
-		return out, nil
+		return time.Duration(v).String(), true, nil
 	}
-	return nil, &boundError{msg: fmt.Sprintf("a %s is not data; return dicts, lists, strings, numbers, bools or None", v.Type())}
+	return nil, false, nil
+}
+
+// dictFromStarlark converts a dict with string keys into a map, its
+// values at depth+1. A key of another type is an error.
+func (c *converter) dictFromStarlark(v *starlark.Dict, depth int) (any, error) {
+	m := make(map[string]any, v.Len())
+	for _, item := range v.Items() {
+		k, ok := item[0].(starlark.String)
+		if !ok {
+			return nil, &boundError{msg: fmt.Sprintf("dict key %s is a %s; only string keys cross the boundary", item[0], item[0].Type())}
+		}
+		gv, err := c.fromStarlark(item[1], depth+1)
+		if err != nil {
+			return nil, at(err, string(k))
+		}
+		m[string(k)] = gv
+	}
+	return m, nil
+}
+
+// structFromStarlark converts a struct into a map of its fields, their
+// values at depth+1.
+func (c *converter) structFromStarlark(v *starlarkstruct.Struct, depth int) (any, error) {
+	m := make(map[string]any)
+	for _, name := range v.AttrNames() {
+		fv, _ := v.Attr(name)
+		gv, err := c.fromStarlark(fv, depth+1)
+		if err != nil {
+			return nil, at(err, name)
+		}
+		m[name] = gv
+	}
+	return m, nil
+}
+
+// seqFromStarlark converts a list, tuple or range into a slice, its
+// elements at depth+1. A sequence longer than the values left fails before
+// anything is allocated for it (a range can be huge and cheap).
+func (c *converter) seqFromStarlark(v starlark.Indexable, depth int) (any, error) {
+	n := v.Len()
+	if c.n+n > c.maxValues {
+		return nil, &boundError{msg: fmt.Sprintf("more than %d values", c.maxValues)}
+	}
+	out := make([]any, n)
+	for i := range n {
+		gv, err := c.fromStarlark(v.Index(i), depth+1)
+		if err != nil {
+			return nil, at(err, fmt.Sprintf("[%d]", i))
+		}
+		out[i] = gv
+	}
+	return out, nil
+}
+
+// setFromStarlark converts a set into a slice of its elements, in the
+// set's order, at depth+1.
+func (c *converter) setFromStarlark(v *starlark.Set, depth int) (any, error) {
+	out := make([]any, 0, v.Len())
+	iter := v.Iterate()
+	defer iter.Done()
+	var e starlark.Value
+	for i := 0; iter.Next(&e); i++ {
+		gv, err := c.fromStarlark(e, depth+1)
+		if err != nil {
+			return nil, at(err, fmt.Sprintf("[%d]", i))
+		}
+		out = append(out, gv)
+	}
+	return out, nil
 }
 
 // measure walks a Starlark value and fails if it is nested deeper or holds
@@ -256,6 +329,8 @@ func (c *converter) measure(v starlark.Value, depth int) error {
 	return nil
 }
 
+// measureSeq measures the elements of a list or tuple at depth+1,
+// counting scalars in one step.
 func (c *converter) measureSeq(v starlark.Indexable, depth int) error {
 	n, scalars := v.Len(), 0
 	for i := range n {

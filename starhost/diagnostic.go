@@ -31,7 +31,10 @@ type Diagnostic struct {
 	Backtrace string `json:"backtrace,omitempty"`
 }
 
-// An ErrorKind classifies a Diagnostic.
+// An ErrorKind classifies a Diagnostic, so that a front end can tell a
+// missing file from a syntax error without reading messages. Every
+// diagnostic the host makes has one of the kinds below; its JSON form is
+// the string.
 type ErrorKind string
 
 // The kinds of errors.
@@ -61,7 +64,7 @@ func (d *Diagnostic) Position() string {
 }
 
 // A DiagnosticList is an error made of several diagnostics, such as every
-// undefined name in a file. It is never empty.
+// undefined name in a file. The host never returns an empty one.
 type DiagnosticList []*Diagnostic
 
 // Error returns one "file:line:col: message" per line.
@@ -91,8 +94,11 @@ func (d *Diagnostic) withKind(k ErrorKind) *Diagnostic {
 
 // Diagnose extracts the positioned diagnostics from err: the innermost
 // Starlark error in its chain (a syntax or resolve error, a runtime error at
-// the innermost user frame, or a host diagnostic). Errors without a
-// position become a single diagnostic for fallbackFile at line 0.
+// the innermost user frame, or a host diagnostic), or those of each error
+// it joins. Errors without a position become a single ErrorInvalid
+// diagnostic for fallbackFile at line 0. It returns nil for a nil err and
+// at least one diagnostic otherwise. The diagnostics may be those inside
+// err: do not change them.
 func Diagnose(err error, fallbackFile string) DiagnosticList {
 	if err == nil {
 		return nil
@@ -133,6 +139,8 @@ func diagnoseChain(err error) DiagnosticList {
 	return found
 }
 
+// diagnoseOne returns the diagnostics of e itself (not of the errors it
+// wraps) when e is positioned; nil otherwise.
 func diagnoseOne(e error) DiagnosticList {
 	switch e := e.(type) {
 	case *Diagnostic:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -31,8 +32,10 @@ func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) (
 	return m.dispatch(ctx, pendingEvent{name: event, data: goData})
 }
 
-// DecodeEventData parses a JSON event payload: an object, or empty for
-// none. Numbers keep their exact value.
+// DecodeEventData parses a JSON event payload for Emit: an object, or
+// empty (only white space) for {}. Numbers are json.Number, so that they
+// keep their exact value (integers stay integers of any size). Anything
+// else, or trailing data, is an error that says what was found.
 func DecodeEventData(payload []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return map[string]any{}, nil
@@ -53,6 +56,26 @@ func DecodeEventData(payload []byte) (map[string]any, error) {
 	return obj, nil
 }
 
+// pendingEvent is an event waiting to be dispatched: the one Emit was
+// given, or a follow-up queued by ctx.emit.
+type pendingEvent struct {
+	name   string
+	data   any // plain Go data, already bounded
+	depth  int // 0 for the emitted event, n for the n-th follow-up
+	source string
+}
+
+// checkEventName enforces the rule for event names, for Emit and
+// ctx.emit alike: non-empty, not the wildcard, at most 200 bytes, no
+// whitespace.
+func checkEventName(name string) error {
+	if name == "" || name == Wildcard || len(name) > 200 || strings.ContainsAny(name, " \t\r\n") {
+		return fmt.Errorf("invalid event name %q: use a non-empty name without spaces, like \"mission_started\"", name)
+	}
+	return nil
+}
+
+// jsonKind names the JSON kind of a decoded value, for messages.
 func jsonKind(v any) string {
 	switch v.(type) {
 	case nil:
@@ -68,6 +91,11 @@ func jsonKind(v any) string {
 	}
 }
 
+// dispatch delivers first, then the follow-ups its handlers queue,
+// breadth first: each event to the subscribers of one snapshot, in
+// priority order. It returns every call's result in the order of the
+// calls. Bad data in the first event is an error; bad data in a follow-up
+// cannot happen (it was bounded by ctx.emit) and is skipped.
 func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, error) {
 	var results []Result
 	queue := []pendingEvent{first}
@@ -119,7 +147,7 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	}
 	c := &call{m: m, slot: s, depth: ev.depth, module: v.module}
 	thread := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
-	thread.SetLocal(callKey, c)
+	callLocal.set(thread, c)
 	start := time.Now()
 	var out starlark.Value
 	err := m.sb.guard(thread, "handler of", s.name, func() (err error) {
@@ -153,6 +181,8 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	return r, c.emits, true
 }
 
+// handlerDiag returns a diagnostic about handler h of version v, at the
+// handler's definition (or at the integration() call for a builtin).
 func (m *Manager) handlerDiag(h starlark.Callable, v *version, format string, args ...any) *Diagnostic {
 	pos := v.decl.pos
 	if fn, ok := h.(*starlark.Function); ok {

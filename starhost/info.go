@@ -19,9 +19,11 @@ type Info struct {
 	// Priority orders dispatch: CRITICAL first, LOW last.
 	Priority Priority `json:"priority"`
 	// Available is true while the integration is loaded and serving
-	// events (also during and after a failed reload).
+	// events (also during and after a failed reload); false only in an
+	// Info read just as the integration was removed.
 	Available bool `json:"available"`
-	// Subscriptions are the events it handles ("*" for every event).
+	// Subscriptions are the events it handles, sorted ("*" for every
+	// event); never empty.
 	Subscriptions []string `json:"subscriptions"`
 	// Module is the path of the .star file that declares it
 	// ("builtin:NAME.star" for a default).
@@ -33,34 +35,38 @@ type Info struct {
 	// Description is the declaration's description; "" when none.
 	Description string `json:"description"`
 	// Generation counts successful loads: 1 after the first load, +1 on
-	// every successful reload.
+	// every successful reload; never 0 in an Info the host returns.
 	Generation int `json:"generation"`
-	// LoadedAt is when the serving version was built.
+	// LoadedAt is when the serving version was built (local time).
 	LoadedAt time.Time `json:"loaded_at"`
 	// LastReload is how long the change that installed the serving
-	// version took, from plan to publish.
+	// version took, from plan to publish; a failed reload does not change
+	// it. JSON: microseconds.
 	LastReload Duration `json:"last_reload_us"`
 	// Failed is true when the last reload failed; the version of
-	// generation Generation still serves.
+	// generation Generation still serves. A successful reload clears it.
 	Failed bool `json:"failed"`
 	// LastError is why the last reload failed; nil when it did not.
 	LastError *Diagnostic `json:"last_error,omitempty"`
 	// LastHandlerError is the most recent handler failure; nil when none.
 	LastHandlerError *Diagnostic `json:"last_handler_error,omitempty"`
 	// Calls counts handler calls since the integration was first loaded
-	// (reloads keep counting).
+	// (reloads keep counting); 0 before the first.
 	Calls uint64 `json:"calls"`
-	// Errors counts the calls that failed.
+	// Errors counts the calls that failed (raised, timed out, or returned
+	// a value that cannot leave the sandbox); at most Calls.
 	Errors uint64 `json:"errors"`
 	// LatencyMean is the mean duration of all calls; 0 before the first.
+	// JSON: microseconds.
 	LatencyMean Duration `json:"latency_mean_us"`
-	// LatencyP99 is the 99th percentile of the recent calls (Recent).
+	// LatencyP99 is the 99th percentile (nearest rank) of the recent
+	// calls (Recent); 0 before the first. JSON: microseconds.
 	LatencyP99 Duration `json:"latency_p99_us"`
 	// Dependencies are the libraries the module loaded, transitively;
 	// empty, never nil.
 	Dependencies []string `json:"dependencies"`
-	// Files are the module and its libraries with the hashes of the
-	// content that was executed.
+	// Files are the module (first) and its libraries, with the hashes of
+	// the content that was executed.
 	Files []File `json:"files"`
 	// Recent holds the latencies of the most recent calls (up to 512),
 	// oldest first, for charts. It is not part of the JSON form.
@@ -77,10 +83,11 @@ type ModuleError struct {
 	// Errors are its diagnostics, with file:line:col where known; never
 	// empty.
 	Errors []Diagnostic `json:"errors"`
-	// At is when the failure was recorded.
+	// At is when the failure was recorded (local time).
 	At time.Time `json:"at"`
 }
 
+// newModuleError records now that module failed with err.
 func newModuleError(module string, err error) ModuleError {
 	me := ModuleError{Module: module, Err: err, At: time.Now()}
 	for _, d := range Diagnose(err, module) {
@@ -100,7 +107,9 @@ type View struct {
 	FailedModules []ModuleError `json:"failed_modules"`
 }
 
-// Snapshot returns what is live and what failed, read in one step.
+// Snapshot returns what is live and what failed, read from one published
+// snapshot, so that the two never disagree (a module is never both live
+// and failed). The View is the caller's to keep.
 func (m *Manager) Snapshot() View {
 	sn := m.snap.Load()
 	v := View{Integrations: make([]Info, len(sn.ordered)), FailedModules: sn.failedModules()}
@@ -128,7 +137,8 @@ func (m *Manager) IsAvailable(name string) bool {
 	return ok && !s.removed.Load()
 }
 
-// Names returns the names of every integration in dispatch order.
+// Names returns the names of every integration in dispatch order; empty
+// when none is loaded.
 func (m *Manager) Names() []string {
 	sn := m.snap.Load()
 	out := make([]string, len(sn.ordered))
@@ -138,9 +148,13 @@ func (m *Manager) Names() []string {
 	return out
 }
 
-// ErrNotFound is returned (wrapped) for an unknown integration name.
+// ErrNotFound is returned, wrapped, for an unknown integration name (by
+// ReloadIntegration, RemoveIntegration, State and ResetState); test for it
+// with errors.Is. The message lists the loaded names.
 var ErrNotFound = errors.New("no such integration")
 
+// slotNamed returns the live slot of name, or an ErrNotFound error that
+// lists the loaded names.
 func (m *Manager) slotNamed(name string) (*slot, error) {
 	s, ok := m.snap.Load().byName[name]
 	if !ok {
@@ -153,7 +167,9 @@ func (m *Manager) slotNamed(name string) (*slot, error) {
 	return s, nil
 }
 
-// State returns a copy of the named integration's state as plain Go data.
+// State returns a copy of the named integration's state (ctx.state) as
+// plain Go data, as the converter makes it (see Result.Value). It waits
+// for a handler call of the integration in progress.
 func (m *Manager) State(name string) (map[string]any, error) {
 	s, err := m.slotNamed(name)
 	if err != nil {
@@ -168,7 +184,8 @@ func (m *Manager) State(name string) (map[string]any, error) {
 	return v.(map[string]any), nil
 }
 
-// ResetState replaces the named integration's state with an empty dict.
+// ResetState replaces the named integration's state with an empty dict,
+// between two handler calls, and publishes a NoticeStateReset.
 func (m *Manager) ResetState(name string) error {
 	s, err := m.slotNamed(name)
 	if err != nil {

@@ -5,10 +5,13 @@ import "time"
 // Limits bound what one integration may do. The zero value of each field
 // selects its default; see [DefaultLimits].
 type Limits struct {
-	// Steps is the step budget of one execution (a module's top level or
-	// one handler call). Default 1,000,000.
+	// Steps is the step budget of one execution (a module's top level
+	// with the libraries it loads, one handler call, or one migrate), in
+	// Starlark execution steps (about one per bytecode instruction).
+	// Default 1,000,000.
 	Steps uint64
-	// Timeout is the wall-clock limit of one execution. Default 1s.
+	// Timeout is the wall-clock limit of one execution, as for Steps.
+	// Default 1s.
 	Timeout time.Duration
 	// MaxDepth is the deepest nesting of a value that crosses the
 	// boundary (event data, results, state, emitted data). Default 64.
@@ -17,7 +20,8 @@ type Limits struct {
 	// of every container) in a value that crosses the boundary, or in an
 	// integration's state. Default 100,000.
 	MaxValues int
-	// MaxSourceBytes is the largest accepted .star file. Default 1 MiB.
+	// MaxSourceBytes is the largest accepted .star file, in bytes.
+	// Default 1 MiB.
 	MaxSourceBytes int64
 	// MaxEmitDepth is how deep a chain of follow-up events (an event
 	// emitted by a handler of an event emitted by a handler...) may go
@@ -26,11 +30,13 @@ type Limits struct {
 	// MaxEmitsPerCall is how many follow-up events one handler call may
 	// emit. Default 64.
 	MaxEmitsPerCall int
-	// MaxLogBytes truncates one log line. Default 4096.
+	// MaxLogBytes truncates one log line (ctx.log or print), in bytes.
+	// Default 4096.
 	MaxLogBytes int
 }
 
-// DefaultLimits returns the limits used for every zero field of Limits.
+// DefaultLimits returns the limits used for every zero field of Limits,
+// each field set.
 func DefaultLimits() Limits {
 	return Limits{
 		Steps:           1_000_000,

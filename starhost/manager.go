@@ -23,10 +23,11 @@ type Options struct {
 	// SkipDefaultIntegrations keeps LoadDefaultIntegrations from loading
 	// the integrations in Defaults; their libraries stay loadable.
 	SkipDefaultIntegrations bool
-	// Roots are the user's integration folders, searched in order. An
+	// Roots are the user's integration folders, searched in order; a
+	// folder that does not exist yet is allowed (it has no modules). An
 	// integration in a root overrides a default of the same name; a
 	// relative module path given to AddIntegration is relative to the
-	// first root.
+	// first root. nil: none.
 	Roots []string
 	// Limits bound every integration; zero fields take their defaults.
 	Limits Limits
@@ -53,7 +54,8 @@ type Manager struct {
 	skipDefaults bool
 }
 
-// New returns a manager with no integrations loaded. It fails only when a
+// New returns a manager with no integrations loaded; call
+// LoadDefaultIntegrations (or AddIntegration) next. It fails only when a
 // root's path cannot be made absolute.
 func New(opts Options) (*Manager, error) {
 	limits := opts.Limits.withDefaults()
@@ -74,18 +76,23 @@ func New(opts Options) (*Manager, error) {
 // src returns the current sources (roots and defaults).
 func (m *Manager) src() *sources { return m.srcPtr.Load() }
 
-// Limits returns the limits in effect, defaults filled in.
+// Limits returns the limits in effect: Options.Limits with every zero
+// field at its default.
 func (m *Manager) Limits() Limits { return m.limits }
 
-// Roots returns the user integration folders, as absolute paths.
+// Roots returns the user integration folders as absolute paths, in
+// lookup order (Options.Roots, then those AddRoot added). The slice is the
+// caller's.
 func (m *Manager) Roots() []string { return slices.Clone(m.src().roots) }
 
-// Subscribe returns a subscription to lifecycle notices with a buffer of
-// the given size (256 if <= 0). Close it when done.
+// Subscribe returns a subscription to lifecycle notices from now on, with
+// a buffer of the given number of notices (256 if <= 0). A subscriber that
+// falls behind loses notices (Subscription.Dropped) and never slows the
+// host. Close it when done.
 func (m *Manager) Subscribe(buffer int) *Subscription { return m.notices.subscribe(buffer) }
 
 // Notify publishes a notice from outside the host (the file watcher, a
-// front end) to every subscriber.
+// front end) to every subscriber; a zero n.Time is set to now.
 func (m *Manager) Notify(n Notice) { m.notices.publish(n) }
 
 // LoadDefaultIntegrations loads the host's default set: the embedded
@@ -111,8 +118,10 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 }
 
 // ReloadIntegration rebuilds the named integration from its module on the
-// side and swaps it in atomically. On failure the old version keeps
-// serving, the error is recorded (Info.LastError) and returned.
+// side and swaps it in atomically (the Python API's reload_integration);
+// its state carries over, through its migrate hook if it has one. On
+// failure the old version keeps serving, the error is recorded
+// (Info.LastError) and returned. An unknown name fails with ErrNotFound.
 func (m *Manager) ReloadIntegration(ctx context.Context, name string) error {
 	s, err := m.slotNamed(name)
 	if err != nil {
@@ -123,8 +132,10 @@ func (m *Manager) ReloadIntegration(ctx context.Context, name string) error {
 }
 
 // ReloadAllIntegrations rebuilds every integration in parallel and swaps
-// all that built successfully in one step. The result maps every name to
-// nil or its error; failed ones keep their old version.
+// all that built successfully in one step (the Python API's
+// reload_all_integrations). The result maps every name loaded when it
+// started to nil or its error; failed ones keep their old version. It is
+// empty, not nil, when nothing is loaded.
 func (m *Manager) ReloadAllIntegrations(ctx context.Context) map[string]error {
 	var items []planItem
 	for _, s := range m.snap.Load().ordered {
@@ -182,8 +193,9 @@ func (m *Manager) modulePath(module string) (string, error) {
 }
 
 // RemoveIntegration removes the named integration (the Python API's
-// remove_integration). Events already being dispatched to it finish;
-// later events do not reach it.
+// remove_integration); its state is dropped. Events already being
+// dispatched to it finish; later events do not reach it. An unknown name
+// fails with ErrNotFound. The module file is not touched.
 func (m *Manager) RemoveIntegration(ctx context.Context, name string) error {
 	s, err := m.slotNamed(name)
 	if err != nil {
@@ -198,7 +210,8 @@ func (m *Manager) RemoveIntegration(ctx context.Context, name string) error {
 
 // AddRoot adds a user integration folder at run time and loads the
 // modules in it; later ReloadFiles calls treat new files in it as modules.
-// Adding a folder twice is a no-op.
+// Adding a folder twice is a no-op. The error joins the problems of the
+// modules that failed to load.
 func (m *Manager) AddRoot(ctx context.Context, dir string) error {
 	abs, err := m.addRoot(dir)
 	if err != nil || abs == "" {
@@ -246,7 +259,7 @@ type Outcome struct {
 	// Integration is the integration concerned; "" when the module failed
 	// before it declared anything.
 	Integration string
-	// Module is the module's path.
+	// Module is the module's path (absolute, or "builtin:...").
 	Module string
 	// Removed is true when the integration was removed: its module was
 	// deleted or no longer declares it.

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// NoticeKind says what a Notice reports.
+// NoticeKind says what a Notice reports; its JSON form is the string, and
+// the control API's event stream uses it as the SSE event name.
 type NoticeKind string
 
 // The kinds of lifecycle notices.
@@ -31,7 +32,8 @@ const (
 type Notice struct {
 	// Kind says what the notice reports.
 	Kind NoticeKind `json:"kind"`
-	// Time is when the host published it.
+	// Time is when the host published it (local time); never zero in a
+	// notice a subscriber receives.
 	Time time.Time `json:"time"`
 	// Integration is the integration concerned; "" for a module-level or
 	// watcher notice.
@@ -43,14 +45,16 @@ type Notice struct {
 	// failures); 0 when none.
 	Generation int `json:"generation,omitempty"`
 	// Duration is how long the load, reload or handler call took; 0 when
-	// not timed.
+	// not timed. JSON: microseconds.
 	Duration Duration `json:"duration_us,omitempty"`
-	// Level is "info", "warn" or "error" for log notices; "" otherwise.
+	// Level is "debug", "info", "warn" or "error" for log notices; ""
+	// otherwise.
 	Level string `json:"level,omitempty"`
-	// Message is the text of a log line, or a short explanation.
+	// Message is the text of a log line, or a short explanation (the
+	// error's message for a failure); "" when there is none.
 	Message string `json:"message,omitempty"`
 	// Event is the event concerned (event, handler_failed and result
-	// notices).
+	// notices); "" otherwise.
 	Event string `json:"event,omitempty"`
 	// Depth is 0 for an event from the engine, n for the n-th follow-up
 	// (event notices only).
@@ -140,7 +144,8 @@ type noticeHub struct {
 	n    atomic.Int32
 }
 
-// A Subscription receives notices on C until Close is called.
+// A Subscription receives notices on C until Close is called. Get one
+// from Manager.Subscribe; the zero value is not usable.
 type Subscription struct {
 	// C delivers the notices, in order, until Close.
 	C       <-chan Notice
@@ -150,7 +155,8 @@ type Subscription struct {
 	once    sync.Once
 }
 
-// Dropped returns how many notices were lost because C was full.
+// Dropped returns how many notices were lost because C was full, since
+// the subscription began.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 
 // Close stops delivery and closes C. It is safe to call more than once.
@@ -164,6 +170,8 @@ func (s *Subscription) Close() {
 	})
 }
 
+// subscribe adds a subscriber with a buffer of the given size (256 if
+// <= 0).
 func (h *noticeHub) subscribe(buffer int) *Subscription {
 	if buffer <= 0 {
 		buffer = 256
@@ -180,8 +188,12 @@ func (h *noticeHub) subscribe(buffer int) *Subscription {
 	return s
 }
 
+// active reports whether anyone subscribes, so that notices nobody reads
+// are not even built.
 func (h *noticeHub) active() bool { return h.n.Load() > 0 }
 
+// publish sends n to every subscriber without blocking (a full buffer
+// drops it, counted), stamping a zero Time with now.
 func (h *noticeHub) publish(n Notice) {
 	if !h.active() {
 		return
@@ -198,12 +210,4 @@ func (h *noticeHub) publish(n Notice) {
 		}
 	}
 	h.mu.Unlock()
-}
-
-// logLine publishes one line an integration logged (ctx.log or print),
-// truncated to Limits.MaxLogBytes.
-func (m *Manager) logLine(integration, level, msg string) {
-	msg = truncate(msg, m.limits.MaxLogBytes)
-	m.notices.publish(Notice{Kind: NoticeLog, Integration: integration, Level: level, Message: msg})
-	m.log.Debug("integration log", "integration", integration, "level", level, "msg", msg)
 }

@@ -84,10 +84,13 @@ type fileGroups struct {
 	modules map[string]bool
 }
 
+// newFileGroups returns empty groups.
 func newFileGroups() *fileGroups {
 	return &fileGroups{parent: map[string]string{}, modules: map[string]bool{}}
 }
 
+// find returns the representative of x's group, shortening the path on
+// the way.
 func (g *fileGroups) find(x string) string {
 	for {
 		p, ok := g.parent[x]

@@ -142,8 +142,10 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 	return nil
 }
 
+// isBuiltin reports whether module is an embedded default.
 func isBuiltin(module string) bool { return strings.HasPrefix(module, BuiltinPrefix) }
 
+// findDecl returns the declaration of name, or nil.
 func findDecl(decls []*declaration, name string) *declaration {
 	for _, d := range decls {
 		if d.name == name {
@@ -153,6 +155,7 @@ func findDecl(decls []*declaration, name string) *declaration {
 	return nil
 }
 
+// declNames lists the declared names, for messages.
 func declNames(decls []*declaration) string {
 	names := make([]string, len(decls))
 	for i, d := range decls {

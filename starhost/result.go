@@ -24,18 +24,22 @@ type Result struct {
 	// Generation is the version of the integration that handled it
 	// (1 after the first load, +1 per successful reload).
 	Generation int `json:"generation"`
-	// Depth is 0 for the emitted event, n for the n-th follow-up.
+	// Depth is 0 for the emitted event, n for the n-th follow-up (see
+	// ctx.emit and Limits.MaxEmitDepth).
 	Depth int `json:"depth"`
 	// OK is true when the handler returned normally and its value could
 	// leave the sandbox; Error is then nil.
 	OK bool `json:"ok"`
-	// Value is the handler's return value as plain Go data (nil for None
-	// and for a failed call). Its JSON key is "result".
+	// Value is the handler's return value as plain Go data: nil (None),
+	// bool, int64 or *big.Int, float64, string, []any or map[string]any;
+	// a struct becomes a map, a tuple or set a slice, a time its RFC 3339
+	// text. nil for a failed call. Its JSON key is "result".
 	Value any `json:"result"`
 	// Error is why the call failed, with the file:line:col of the user's
 	// code where known; nil (JSON null) when OK.
 	Error *Diagnostic `json:"error"`
-	// Duration is how long the call took, handler and host work together.
+	// Duration is how long the call took, handler and host work together
+	// (conversions, the state check). JSON: microseconds.
 	Duration Duration `json:"duration_us"`
 }
 
@@ -45,13 +49,14 @@ type Result struct {
 // fields whose JSON name ends in "_us". The zero value is no time.
 type Duration time.Duration
 
-// Std returns d as a time.Duration.
+// Std returns d as a time.Duration, for arithmetic and formatting.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // String formats d the way time.Duration does ("41.2µs").
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// Micros returns d in microseconds.
+// Micros returns d in microseconds, with the nanoseconds as the
+// fraction.
 func (d Duration) Micros() float64 { return float64(d) / float64(time.Microsecond) }
 
 // MarshalJSON writes d as microseconds, e.g. 41.2.
@@ -59,7 +64,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, d.Micros(), 'f', -1, 64), nil
 }
 
-// UnmarshalJSON reads a number of microseconds.
+// UnmarshalJSON reads a number of microseconds, rounded to the
+// nanosecond; NaN and values past time.Duration's range are errors.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var us float64
 	if err := json.Unmarshal(b, &us); err != nil {

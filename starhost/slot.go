@@ -22,6 +22,7 @@ type version struct {
 	buildTook  time.Duration
 }
 
+// subscribes reports whether v handles event, by name or by wildcard.
 func (v *version) subscribes(event string) bool {
 	_, ok := v.decl.handlers[event]
 	if !ok {
@@ -59,12 +60,15 @@ type slot struct {
 	stats      latencyStats
 }
 
+// newSlot returns the slot of a new integration, with an empty state and
+// no version yet.
 func newSlot(name string) *slot {
 	s := &slot{name: name, state: starlark.NewDict(0)}
 	s.ctx = &handlerContext{slot: s}
 	return s
 }
 
+// setError records the error of the slot's last reload.
 func (s *slot) setError(err error) {
 	s.mu.Lock()
 	s.lastErr = err
@@ -81,6 +85,7 @@ type latencyStats struct {
 	lastHandlerErr error
 }
 
+// add counts one call that took d and failed with err (nil: succeeded).
 func (st *latencyStats) add(d time.Duration, err error) {
 	st.calls++
 	st.total += d
@@ -105,6 +110,8 @@ func (st *latencyStats) recent() []time.Duration {
 	return append(out, st.ring[:st.next]...)
 }
 
+// percentile returns the p-th percentile (0 to 100) of ds by nearest
+// rank; 0 for none.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0

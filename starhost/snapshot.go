@@ -15,6 +15,8 @@ type snapshot struct {
 	wildcard []*slot            // subscribers of "*" only, for events nobody names
 }
 
+// newSnapshot indexes slots (by name, by event, in dispatch order) with
+// the failed modules.
 func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	sn := &snapshot{failed: failed, byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
 	ordered := append([]*slot(nil), slots...)
@@ -51,6 +53,7 @@ func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	return sn
 }
 
+// subscribers returns the slots that handle event, in dispatch order.
 func (sn *snapshot) subscribers(event string) []*slot {
 	if l, ok := sn.byEvent[event]; ok {
 		return l

@@ -34,6 +34,8 @@ type sources struct {
 	maxBytes  int64
 }
 
+// newSources makes the roots absolute (a root that does not exist yet is
+// kept) and reads files of at most maxBytes.
 func newSources(roots []string, defaults fs.FS, maxBytes int64) (*sources, error) {
 	s := &sources{defaults: defaults, maxBytes: maxBytes}
 	for _, r := range roots {
@@ -94,6 +96,8 @@ func (s *sources) read(p string) ([]byte, error) {
 	return data, nil
 }
 
+// errText returns the message of err without the path a *fs.PathError
+// adds (the diagnostic names the file already).
 func errText(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -125,6 +129,7 @@ func checkSource(name string, data []byte, maxBytes int64) error {
 	return nil
 }
 
+// posDiag returns a diagnostic at the line and column of a byte offset.
 func posDiag(name string, data []byte, offset int, msg string) *Diagnostic {
 	line := 1 + bytes.Count(data[:offset], []byte{'\n'})
 	lineStart := bytes.LastIndexByte(data[:offset], '\n') + 1
@@ -147,6 +152,7 @@ func (s *sources) rootOf(module string) string {
 	return filepath.Dir(module)
 }
 
+// within reports whether path p is root or inside it (lexically).
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
@@ -260,17 +266,20 @@ func (s *sources) listModules() (defaults []string, user []string, err error) {
 	return defaults, user, nil
 }
 
-// IsSkippedDir reports whether the host skips a folder of this name when
-// it looks for integration modules: lib folders (libraries), hidden
-// folders and testdata.
+// IsSkippedDir reports whether the host skips a folder of this name (not
+// a path) when it looks for integration modules: lib folders (libraries),
+// hidden folders and testdata.
 func IsSkippedDir(name string) bool { return skipDir(name) }
 
+// skipDir is IsSkippedDir.
 func skipDir(name string) bool {
 	return name == LibDir || strings.HasPrefix(name, ".") || name == "testdata"
 }
 
-// IsModuleFile reports whether a file name is a .star source that is not
-// hidden and not an editor temporary or backup.
+// IsModuleFile reports whether a file name (not a path: use
+// filepath.Base) is a .star source that is not hidden and not an editor
+// temporary or backup. It is the one rule for what the host loads and
+// what the watcher reports.
 func IsModuleFile(name string) bool {
 	return strings.HasSuffix(name, ".star") && !strings.HasPrefix(name, ".") && !strings.Contains(name, "___jb_")
 }

@@ -1,6 +1,12 @@
 // Package client is a small Go client of afstudio's control API (package
 // control): what an engine written in Go, or a test, uses to deliver
-// events and manage integrations.
+// events and manage integrations. Its methods carry the names of the
+// starhost.Manager methods they reach (Emit, ReloadIntegration,
+// AddIntegration, ...), with the same arguments and results; see the
+// starhost package documentation for the mapping to the Python API.
+//
+// Every method returns an *Error when the API answers with an error
+// status, and the transport's error when it cannot be reached.
 package client
 
 import (
@@ -12,34 +18,50 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// Client talks to one afstudio host.
+// Client talks to one afstudio host. Get one from New or NewDialer; it is
+// safe for concurrent use and reuses connections.
 type Client struct {
 	base  string
 	token string
 	http  *http.Client
 }
 
-// New returns a client for the API at base (e.g. "http://127.0.0.1:7777")
-// with the token that `afstudio token` prints.
+// New returns a client for the API at base (e.g. "http://127.0.0.1:7777";
+// a trailing slash is ignored) with the token that `afstudio token`
+// prints. It makes no request.
 func New(base, token string) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{}}
 }
 
-// Error is an error response of the API.
+// Error is an error response of the API: any status of 300 or more. Test
+// for it with errors.As.
 type Error struct {
+	// Status is the HTTP status code: 400 bad request, 401 wrong token,
+	// 404 unknown name or path, 405 wrong method, 413 body too large, 422
+	// the host refused the change (a failed reload or add), 500 an
+	// internal error.
 	Status int
-	Body   struct {
-		Error      string               `json:"error"`
+	// Body is the API's JSON error body; its fields are zero when the
+	// body was not JSON.
+	Body struct {
+		// Error says what is wrong and what to do.
+		Error string `json:"error"`
+		// Diagnostic is the error in the user's code, with
+		// file:line:col where known (a failed reload or add); nil
+		// otherwise.
 		Diagnostic *starhost.Diagnostic `json:"diagnostic"`
 	}
 }
 
+// Error returns "afstudio API: STATUS: MESSAGE", followed by the
+// diagnostic as "file:line:col: message" when there is one.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("afstudio API: %d: %s", e.Status, e.Body.Error)
 	if e.Body.Diagnostic != nil {
@@ -48,6 +70,9 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// do sends one request (body encoded as JSON unless nil) and decodes a
+// successful answer into out (unless nil); an error status becomes an
+// *Error.
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -85,7 +110,18 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// Health reports whether the host answers.
+// segment escapes a name (an integration or event name) as one path
+// segment, so that "/", "?", "#", "%" and the names "." and ".." reach the
+// API as part of the name.
+func segment(name string) string {
+	if name == "." || name == ".." {
+		return strings.Repeat("%2E", len(name))
+	}
+	return url.PathEscape(name)
+}
+
+// Health reports whether the host answers (GET /v1/health, which needs
+// no token): nil when it does.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/v1/health", nil, nil)
 }
@@ -98,21 +134,28 @@ func (c *Client) Snapshot(ctx context.Context) (starhost.View, error) {
 	return out, err
 }
 
-// IntegrationInfo returns one integration's info.
+// IntegrationInfo returns one integration's info (GET
+// /v1/integrations/{name}); an unknown name is an *Error with Status 404
+// (Manager.IntegrationInfo's false).
 func (c *Client) IntegrationInfo(ctx context.Context, name string) (starhost.Info, error) {
 	var out starhost.Info
-	err := c.do(ctx, http.MethodGet, "/v1/integrations/"+name, nil, &out)
+	err := c.do(ctx, http.MethodGet, "/v1/integrations/"+segment(name), nil, &out)
 	return out, err
 }
 
-// ReloadIntegration reloads one integration and returns its new info.
+// ReloadIntegration reloads one integration (POST
+// /v1/integrations/{name}/reload) and returns its new info. A failed
+// reload is an *Error with Status 422 and the Diagnostic; the old version
+// keeps serving.
 func (c *Client) ReloadIntegration(ctx context.Context, name string) (starhost.Info, error) {
 	var out starhost.Info
-	err := c.do(ctx, http.MethodPost, "/v1/integrations/"+name+"/reload", nil, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/integrations/"+segment(name)+"/reload", nil, &out)
 	return out, err
 }
 
-// ReloadAllIntegrations reloads every integration.
+// ReloadAllIntegrations reloads every integration (POST /v1/reload) and
+// returns each one's outcome by name; a failed reload is a result with OK
+// false, not an error.
 func (c *Client) ReloadAllIntegrations(ctx context.Context) (map[string]control.ReloadResult, error) {
 	var out struct {
 		Results map[string]control.ReloadResult `json:"results"`
@@ -123,42 +166,53 @@ func (c *Client) ReloadAllIntegrations(ctx context.Context) (map[string]control.
 
 // AddIntegration adds integrations from a module inside the host's
 // folders (relative to the first): the one named class, or every one the
-// module declares when class is "". It returns their infos.
+// module declares when class is "" (POST /v1/integrations). It returns
+// their infos. A module that fails to load is an *Error with Status 422
+// and the Diagnostic; a path outside the folders one with Status 400.
 func (c *Client) AddIntegration(ctx context.Context, module, class string) ([]starhost.Info, error) {
 	var out control.AddResponse
 	err := c.do(ctx, http.MethodPost, "/v1/integrations", control.AddRequest{Module: module, Class: class}, &out)
 	return out.Integrations, err
 }
 
-// RemoveIntegration removes an integration.
+// RemoveIntegration removes an integration (DELETE
+// /v1/integrations/{name}); an unknown name is an *Error with Status 404.
 func (c *Client) RemoveIntegration(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/integrations/"+name, nil, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/integrations/"+segment(name), nil, nil)
 }
 
-// Emit delivers one event and returns each handler's result.
+// Emit delivers one event (POST /v1/events/{event}; nil data is {}) and
+// returns each handler's result, as Manager.Emit does. A handler that
+// fails is a Result with OK false; a bad event name or data is an *Error
+// with Status 400.
 func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
 	var out control.EmitResponse
-	err := c.do(ctx, http.MethodPost, "/v1/events/"+event, data, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/events/"+segment(event), data, &out)
 	return out.Results, err
 }
 
-// EmitBatch delivers many events in one request.
+// EmitBatch delivers many events in one request (POST /v1/events, at
+// most control.MaxBatch) and returns one BatchResult per event, in order.
 func (c *Client) EmitBatch(ctx context.Context, events []control.BatchEvent) ([]control.BatchResult, error) {
 	var out control.BatchResponse
 	err := c.do(ctx, http.MethodPost, "/v1/events", control.BatchRequest{Events: events}, &out)
 	return out.Events, err
 }
 
-// Open asks a running studio to add files, as if dropped on its window.
+// Open asks a running studio to add files (absolute .star paths), as if
+// dropped on its window (POST /v1/open); a headless host answers 404.
 func (c *Client) Open(ctx context.Context, files []string) error {
 	return c.do(ctx, http.MethodPost, "/v1/open", control.OpenRequest{Files: files}, nil)
 }
 
-// Notices streams lifecycle notices and handler results until ctx ends or
-// the connection closes; each is passed to fn.
+// Notices streams lifecycle notices and handler results (GET
+// /v1/notices) until ctx ends or the connection closes; each is passed to
+// fn, on the calling goroutine, in order. It returns nil when ctx ends or
+// the host ends the stream, and the read error when the connection
+// breaks.
 func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/notices", nil)
 	if err != nil {
@@ -195,7 +249,7 @@ func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
 
 // NewDialer returns a client that reaches the API over the connections
 // dial makes, such as the studio's single-instance Unix socket or named
-// pipe, rather than over TCP.
+// pipe, rather than over TCP; token is as for New.
 func NewDialer(dial func(ctx context.Context) (net.Conn, error), token string) *Client {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
 	return &Client{base: "http://afstudio", token: token, http: &http.Client{Transport: tr}}

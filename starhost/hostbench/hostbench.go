@@ -68,36 +68,25 @@ func WriteModules(dir string, n int) ([]string, error) {
 	return paths, nil
 }
 
-// Config says what to measure.
+// Config says what to measure. The zero value measures 100 generated
+// integrations with 300 reloads and one second of emitting.
 type Config struct {
 	// Dir is a folder of the user's integrations to measure (copied to a
 	// scratch folder first, so that reloads can change sources without
-	// touching the user's files). Empty: N generated integrations.
+	// touching the user's files). "": N generated integrations (Module).
 	Dir string
-	// N is the number of generated integrations (default 100).
+	// N is the number of generated integrations; ignored with Dir. 0 or
+	// less: 100.
 	N int
-	// Reloads is the number of single reloads timed (default 300).
+	// Reloads is the number of single reloads timed. 0 or less: 300.
 	Reloads int
-	// EmitFor is how long Emit throughput is measured (default 1s).
+	// EmitFor is how long Emit throughput is measured, once with one
+	// emitting goroutine and once with GOMAXPROCS. 0 or less: 1s.
 	EmitFor time.Duration
 }
 
-// Report holds the measurements. JSON keys are those of `afstudio bench
-// --json`.
-type Report struct {
-	N                     int     `json:"n"`
-	ReloadP50MS           float64 `json:"reload_p50_ms"`
-	ReloadP99MS           float64 `json:"reload_p99_ms"`
-	ReloadAllMS           float64 `json:"reload_all_ms"`
-	EmitHandlerCallsPerS  float64 `json:"emit_handler_calls_per_s"`
-	EmitHandlerCallsPerS1 float64 `json:"emit_handler_calls_per_s_single_goroutine"`
-	RetainedKiBPerIntegr  float64 `json:"retained_kib_per_integration"`
-	Emitters              int     `json:"emitters"`
-	GOMAXPROCS            int     `json:"gomaxprocs"`
-}
-
-// Run measures a host loaded from cfg.Dir or from generated integrations.
-func Run(ctx context.Context, cfg Config) (Report, error) {
+// withDefaults returns cfg with every unset field at its default.
+func (cfg Config) withDefaults() Config {
 	if cfg.N <= 0 {
 		cfg.N = 100
 	}
@@ -107,6 +96,57 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.EmitFor <= 0 {
 		cfg.EmitFor = time.Second
 	}
+	return cfg
+}
+
+// Report holds the measurements of one Run. Its JSON form is what
+// `afstudio bench --json` prints; the keys are given with each field.
+// Latencies are in milliseconds (float, microsecond resolution), as the
+// keys ending in "_ms" say.
+type Report struct {
+	// Integrations is how many integrations the host had loaded (JSON
+	// "n").
+	Integrations int `json:"n"`
+	// ReloadOneP50Millis is the median time of one ReloadIntegration of
+	// an integration whose source changed, in milliseconds, over
+	// Config.Reloads reloads (JSON "reload_p50_ms").
+	ReloadOneP50Millis float64 `json:"reload_p50_ms"`
+	// ReloadOneP99Millis is the 99th percentile of the same reloads, in
+	// milliseconds (JSON "reload_p99_ms").
+	ReloadOneP99Millis float64 `json:"reload_p99_ms"`
+	// ReloadAllMedianMillis is the median wall time of
+	// ReloadAllIntegrations over 15 runs, in milliseconds (JSON
+	// "reload_all_ms").
+	ReloadAllMedianMillis float64 `json:"reload_all_ms"`
+	// HandlerCallsPerSecond is how many handler calls Emit completed per
+	// second with Emitters goroutines emitting at once (JSON
+	// "emit_handler_calls_per_s").
+	HandlerCallsPerSecond float64 `json:"emit_handler_calls_per_s"`
+	// HandlerCallsPerSecondOneEmitter is the same with one goroutine
+	// emitting (JSON "emit_handler_calls_per_s_single_goroutine").
+	HandlerCallsPerSecondOneEmitter float64 `json:"emit_handler_calls_per_s_single_goroutine"`
+	// RetainedKiBPerIntegration is the growth of the in-use heap from
+	// before the host was created to after it loaded, after garbage
+	// collection, in KiB, divided by Integrations (JSON
+	// "retained_kib_per_integration").
+	RetainedKiBPerIntegration float64 `json:"retained_kib_per_integration"`
+	// Emitters is the number of goroutines that emitted at once for
+	// HandlerCallsPerSecond: GOMAXPROCS (JSON "emitters").
+	Emitters int `json:"emitters"`
+	// GOMAXPROCS is runtime.GOMAXPROCS during the run (JSON
+	// "gomaxprocs").
+	GOMAXPROCS int `json:"gomaxprocs"`
+}
+
+// Run measures a host loaded from cfg.Dir or from generated integrations:
+// it loads them in a scratch folder (removed afterwards), reloads one
+// integration cfg.Reloads times with a real source change each time,
+// reloads all of them 15 times, and emits response_received for
+// cfg.EmitFor from one goroutine and then from GOMAXPROCS. The host has
+// no default integrations. On an error after the load, the report holds
+// what was measured so far.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg = cfg.withDefaults()
 	scratch, err := os.MkdirTemp("", "afstudio-bench-")
 	if err != nil {
 		return Report{}, err
@@ -119,59 +159,80 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	} else if _, err := WriteModules(scratch, cfg.N); err != nil {
 		return Report{}, err
 	}
-
-	before := heapInUse()
-	m, err := starhost.New(starhost.Options{Roots: []string{scratch}})
-	if err != nil {
-		return Report{}, err
-	}
-	if err := m.LoadDefaultIntegrations(ctx); err != nil {
-		return Report{}, fmt.Errorf("load: %w", err)
-	}
-	list := m.Snapshot().Integrations
-	if len(list) == 0 {
-		return Report{}, fmt.Errorf("no integrations to measure in %s", cfg.Dir)
-	}
-	rep := Report{N: len(list), GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	rep.RetainedKiBPerIntegr = float64(heapInUse()-before) / 1024 / float64(len(list))
-
-	// Reload one integration, changing its source every time.
-	target := list[len(list)/2]
-	src, err := os.ReadFile(target.Module)
+	m, rep, err := load(ctx, scratch, cfg.Dir)
 	if err != nil {
 		return rep, err
 	}
-	times := make([]time.Duration, 0, cfg.Reloads)
-	for i := range cfg.Reloads {
+	list := m.Snapshot().Integrations
+	if rep.ReloadOneP50Millis, rep.ReloadOneP99Millis, err = reloadOne(ctx, m, list[len(list)/2], cfg.Reloads); err != nil {
+		return rep, err
+	}
+	if rep.ReloadAllMedianMillis, err = reloadAll(ctx, m, 15); err != nil {
+		return rep, err
+	}
+	rep.HandlerCallsPerSecondOneEmitter = emitRate(ctx, m, 1, cfg.EmitFor)
+	rep.Emitters = runtime.GOMAXPROCS(0)
+	rep.HandlerCallsPerSecond = emitRate(ctx, m, rep.Emitters, cfg.EmitFor)
+	return rep, nil
+}
+
+// load starts a host on the folder dir and loads it, measuring the heap
+// it retains. It fails when nothing loaded; userDir names the folder the
+// user gave ("" for generated integrations) in that error.
+func load(ctx context.Context, dir, userDir string) (*starhost.Manager, Report, error) {
+	before := heapInUse()
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	if err != nil {
+		return nil, Report{}, err
+	}
+	if err := m.LoadDefaultIntegrations(ctx); err != nil {
+		return nil, Report{}, fmt.Errorf("load: %w", err)
+	}
+	n := len(m.Names())
+	if n == 0 {
+		return nil, Report{}, fmt.Errorf("no integrations to measure in %s", userDir)
+	}
+	rep := Report{Integrations: n, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	rep.RetainedKiBPerIntegration = float64(heapInUse()-before) / 1024 / float64(n)
+	return m, rep, nil
+}
+
+// reloadOne reloads target n times, changing its source before each
+// reload, and returns the median and 99th percentile in milliseconds.
+func reloadOne(ctx context.Context, m *starhost.Manager, target starhost.Info, n int) (p50, p99 float64, err error) {
+	src, err := os.ReadFile(target.Module)
+	if err != nil {
+		return 0, 0, err
+	}
+	times := make([]time.Duration, 0, n)
+	for i := range n {
 		changed := fmt.Appendf(slices.Clone(src), "\n# bench revision %d\n", i+1)
 		if err := os.WriteFile(target.Module, changed, 0o644); err != nil {
-			return rep, err
+			return 0, 0, err
 		}
 		start := time.Now()
 		if err := m.ReloadIntegration(ctx, target.Name); err != nil {
-			return rep, fmt.Errorf("reload %s: %w", target.Name, err)
+			return 0, 0, fmt.Errorf("reload %s: %w", target.Name, err)
 		}
 		times = append(times, time.Since(start))
 	}
-	rep.ReloadP50MS = ms(quantile(times, 0.50))
-	rep.ReloadP99MS = ms(quantile(times, 0.99))
+	return ms(quantile(times, 0.50)), ms(quantile(times, 0.99)), nil
+}
 
+// reloadAll times ReloadAllIntegrations runs times and returns the median
+// in milliseconds; any integration that fails to reload is an error.
+func reloadAll(ctx context.Context, m *starhost.Manager, runs int) (float64, error) {
 	var all []time.Duration
-	for range 15 {
+	for range runs {
 		start := time.Now()
 		for name, err := range m.ReloadAllIntegrations(ctx) {
 			if err != nil {
-				return rep, fmt.Errorf("reload all: %s: %w", name, err)
+				return 0, fmt.Errorf("reload all: %s: %w", name, err)
 			}
 		}
 		all = append(all, time.Since(start))
 	}
-	rep.ReloadAllMS = ms(quantile(all, 0.5))
-
-	rep.EmitHandlerCallsPerS1 = emitRate(ctx, m, 1, cfg.EmitFor)
-	rep.Emitters = runtime.GOMAXPROCS(0)
-	rep.EmitHandlerCallsPerS = emitRate(ctx, m, rep.Emitters, cfg.EmitFor)
-	return rep, nil
+	return ms(quantile(all, 0.5)), nil
 }
 
 // emitRate emits response_received from the given number of goroutines
@@ -196,6 +257,8 @@ func emitRate(ctx context.Context, m *starhost.Manager, emitters int, d time.Dur
 	return float64(calls.Load()) / time.Since(start).Seconds()
 }
 
+// heapInUse returns the bytes of in-use heap spans after two garbage
+// collections.
 func heapInUse() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -204,6 +267,8 @@ func heapInUse() uint64 {
 	return ms.HeapInuse
 }
 
+// quantile returns the q-quantile (0 to 1) of ds by nearest rank; ds must
+// not be empty.
 func quantile(ds []time.Duration, q float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -211,17 +276,19 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
+// ms returns d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Format renders a report for people.
+// Format renders a report for people, one measurement a line, as
+// `afstudio bench` prints it.
 func (r Report) Format() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "integrations:                 %d\n", r.N)
-	fmt.Fprintf(&b, "reload one, p50:              %.3f ms\n", r.ReloadP50MS)
-	fmt.Fprintf(&b, "reload one, p99:              %.3f ms\n", r.ReloadP99MS)
-	fmt.Fprintf(&b, "reload all (median of 15):    %.2f ms\n", r.ReloadAllMS)
-	fmt.Fprintf(&b, "handler calls/s, 1 emitter:   %.0f\n", r.EmitHandlerCallsPerS1)
-	fmt.Fprintf(&b, "handler calls/s, %d emitters:  %.0f\n", r.Emitters, r.EmitHandlerCallsPerS)
-	fmt.Fprintf(&b, "retained memory/integration:  %.1f KiB\n", r.RetainedKiBPerIntegr)
+	fmt.Fprintf(&b, "integrations:                 %d\n", r.Integrations)
+	fmt.Fprintf(&b, "reload one, p50:              %.3f ms\n", r.ReloadOneP50Millis)
+	fmt.Fprintf(&b, "reload one, p99:              %.3f ms\n", r.ReloadOneP99Millis)
+	fmt.Fprintf(&b, "reload all (median of 15):    %.2f ms\n", r.ReloadAllMedianMillis)
+	fmt.Fprintf(&b, "handler calls/s, 1 emitter:   %.0f\n", r.HandlerCallsPerSecondOneEmitter)
+	fmt.Fprintf(&b, "handler calls/s, %d emitters:  %.0f\n", r.Emitters, r.HandlerCallsPerSecond)
+	fmt.Fprintf(&b, "retained memory/integration:  %.1f KiB\n", r.RetainedKiBPerIntegration)
 	return b.String()
 }

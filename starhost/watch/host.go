@@ -9,9 +9,13 @@ import (
 )
 
 // ForHost returns a watcher of the host's user roots that applies every
-// batch to the host (starhost.Manager.ReloadFiles) and turns watcher
-// problems and vanished files into notices, so that every front end sees
-// them. opts.Roots defaults to the host's roots.
+// batch to the host (starhost.Manager.ReloadFiles with the changed and
+// removed files) and turns watcher problems (NoticeWatchError) and
+// vanished files (a warning NoticeLog) into notices, so that every front
+// end sees them. A nil opts.Roots means the host's roots, and a nil
+// opts.Loaded the hashes of the files the host's live versions were built
+// from, so a file saved between the load and Run is reloaded at once.
+// Call Run to start it.
 func ForHost(m *starhost.Manager, opts Options) *Watcher {
 	if opts.Roots == nil {
 		opts.Roots = m.Roots()

@@ -11,6 +11,10 @@
 // temporaries and swap files; and marks a vanished file missing for a grace
 // period before reporting it removed, because many saves are a remove
 // followed by a create.
+//
+// ForHost connects a watcher to a starhost.Manager: each batch goes to
+// Manager.ReloadFiles, and problems become notices. New gives a watcher
+// for any other consumer.
 package watch
 
 import (
@@ -18,7 +22,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/afstudio/afstudio/starhost"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -30,14 +33,21 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/afstudio/afstudio/starhost"
 )
 
-// Options configure a Watcher. Zero durations take their defaults.
+// Options configure a Watcher. The zero value watches nothing (add folders
+// with AddRoot) with the default timings: zero durations take their
+// defaults.
 type Options struct {
-	// Roots are the folders to watch, with all their sub-folders.
+	// Roots are the folders to watch, with all their sub-folders except
+	// hidden ones; relative paths are made absolute, duplicates dropped.
+	// A root that does not exist yet is reported as a Problem and
+	// watched once it appears.
 	Roots []string
-	// Quiet is how long a burst must be silent before its batch is
-	// handed over. Default 25ms.
+	// Quiet is how long a burst of events must be silent before its
+	// batch is handed over. Default 25ms.
 	Quiet time.Duration
 	// MaxDelay bounds how long a batch waits while events keep coming.
 	// Default 250ms.
@@ -48,16 +58,19 @@ type Options struct {
 	// Poll is how often missing roots and missing files are looked at.
 	// Default 250ms.
 	Poll time.Duration
-	// Loaded, if set, returns the content hash of every file the consumer
-	// has already loaded. A file that changed between that load and the
+	// Loaded, if set, returns the SHA-256 of every file the consumer has
+	// already loaded, by absolute path; Run calls it once, at start. A file that changed between that load and the
 	// start of watching is then reported in the first batch instead of
 	// being taken as the baseline. Nil: the files found at start are the
 	// baseline.
 	Loaded func() map[string][32]byte
-	// Logger receives debug logs; nil discards them.
+	// Logger receives the watcher's logs (each event and batch at debug
+	// level); nil discards them.
 	Logger *slog.Logger
 }
 
+// withDefaults returns o with every unset duration and the logger at
+// their defaults.
 func (o Options) withDefaults() Options {
 	if o.Quiet <= 0 {
 		o.Quiet = 25 * time.Millisecond
@@ -77,7 +90,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// A Batch is what changed in one burst.
+// A Batch is what changed in one burst: absolute paths of module files
+// (starhost.IsModuleFile), each list sorted, a path in at most one list.
+// A batch handed over is never empty.
 type Batch struct {
 	// Changed files appeared or have new content (by SHA-256).
 	Changed []string
@@ -89,21 +104,32 @@ type Batch struct {
 	Missing []string
 }
 
+// empty reports whether b holds no path.
 func (b Batch) empty() bool { return len(b.Changed)+len(b.Removed)+len(b.Missing) == 0 }
 
 // A Problem is a watcher failure: a root that vanished or cannot be read,
 // the inotify watch limit, an event queue overflow. The watcher keeps
 // running after every problem.
 type Problem struct {
+	// Path is the folder or file concerned: a root, a sub-folder, or the
+	// watched roots joined with ", " for a failure of the whole watcher.
 	Path string
-	Err  error
+	// Err is what went wrong; never nil. For the watch limit it says how
+	// to raise it; fsnotify.ErrEventOverflow is matched with errors.Is.
+	Err error
 }
 
+// Error returns "watch PATH: ERR".
 func (p *Problem) Error() string { return fmt.Sprintf("watch %s: %v", p.Path, p.Err) }
+
+// Unwrap returns Err, for errors.Is and errors.As.
 func (p *Problem) Unwrap() error { return p.Err }
 
 // A Watcher watches roots and calls its handlers from the goroutine that
-// runs Run, one call at a time.
+// runs Run, one call at a time; a handler that blocks delays the next
+// batch, and events keep being gathered meanwhile. Get one from New or
+// ForHost; the zero value is not usable. Its methods are safe for
+// concurrent use.
 type Watcher struct {
 	opts      Options
 	onBatch   func(context.Context, Batch)
@@ -124,8 +150,9 @@ type Watcher struct {
 	rootMissing map[string]bool
 }
 
-// New returns a watcher; Run starts it. onBatch receives each non-empty
-// batch; onProblem each failure (it may be nil).
+// New returns a watcher of opts.Roots; Run starts it. onBatch receives
+// each non-empty batch and must not be nil; onProblem receives each
+// failure (nil ignores them).
 func New(opts Options, onBatch func(context.Context, Batch), onProblem func(*Problem)) *Watcher {
 	if onProblem == nil {
 		onProblem = func(*Problem) {}
@@ -183,46 +210,27 @@ func (w *Watcher) SetPaused(p bool) { w.paused.Store(p) }
 // Paused reports whether delivery is paused.
 func (w *Watcher) Paused() bool { return w.paused.Load() }
 
-// Batches returns how many batches have been delivered.
+// Batches returns how many batches have been delivered to onBatch.
 func (w *Watcher) Batches() uint64 { return w.batches.Load() }
 
 // Run watches until ctx is cancelled; it returns nil then, or an error if
-// the watcher could not be created at all.
+// the watcher could not be created at all. It calls the handlers given to
+// New from its own goroutine, one call at a time. Call it once.
 func (w *Watcher) Run(ctx context.Context) error {
 	fsw, err := fsnotify.NewBufferedWatcher(1024)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer fsw.Close()
-	w.fsw = fsw
-	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
-	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
-	w.takeRoots()
-	for _, root := range w.roots() {
-		if err := w.addTree(root, false); err != nil {
-			w.rootMissing[root] = true
-			w.onProblem(&Problem{Path: root, Err: err})
-		}
-	}
-	startQuiet := false
-	if w.opts.Loaded != nil {
-		// Files saved between the consumer's load and the first scan.
-		for p, sum := range w.opts.Loaded() {
-			if cur, ok := w.known[p]; ok && cur != sum {
-				w.known[p] = sum
-				w.pending[p] = true
-				startQuiet = true
-			}
-		}
-	}
-	quiet := time.NewTimer(time.Hour)
+	changedSinceLoad := w.start(fsw)
+	quiet := time.NewTimer(time.Hour) // fires when the pending batch is due
 	quiet.Stop()
-	if startQuiet {
+	if changedSinceLoad {
 		quiet.Reset(0)
 	}
+	defer quiet.Stop()
 	poll := time.NewTicker(w.opts.Poll)
 	defer poll.Stop()
-	defer quiet.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -232,38 +240,95 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return nil
 			}
 			if w.handle(ev) {
-				if w.firstEvent.IsZero() {
-					w.firstEvent = time.Now()
-				}
-				wait := min(w.opts.Quiet, time.Until(w.firstEvent.Add(w.opts.MaxDelay)))
-				quiet.Reset(max(wait, 0))
+				w.burst(quiet)
 			}
 		case err, ok := <-fsw.Errors:
 			if !ok {
 				return nil
 			}
-			w.onProblem(&Problem{Path: strings.Join(w.roots(), ", "), Err: err})
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.rescan() // events were lost: look at everything again
-				quiet.Reset(w.opts.Quiet)
-			}
+			w.fsError(err, quiet)
 		case <-w.wake:
-			for _, root := range w.takeRoots() {
-				if err := w.addTree(root, false); err != nil {
-					w.rootMissing[root] = true
-					w.onProblem(&Problem{Path: root, Err: err})
-				}
-			}
+			w.addRoots(w.takeRoots())
 		case <-quiet.C:
 			w.flush(ctx)
 		case <-poll.C:
-			if w.poll() {
-				quiet.Reset(0)
-			}
-			if !w.Paused() && len(w.pending) > 0 && w.firstEvent.IsZero() {
-				quiet.Reset(0) // resumed with changes waiting
-			}
+			w.tick(quiet)
 		}
+	}
+}
+
+// start sets up the state the Run goroutine owns and watches the roots,
+// recording the hash of every file found as the baseline. It reports
+// whether files changed between the consumer's load and now
+// (Options.Loaded), so that their batch is due at once.
+func (w *Watcher) start(fsw *fsnotify.Watcher) bool {
+	w.fsw = fsw
+	w.known, w.missing, w.pending = map[string][32]byte{}, map[string]time.Time{}, map[string]bool{}
+	w.dirs, w.rootMissing = map[string]bool{}, map[string]bool{}
+	w.takeRoots()
+	w.addRoots(w.roots())
+	return w.changedSinceLoad()
+}
+
+// addRoots watches each root; a root that cannot be watched is reported
+// and looked at again on every poll.
+func (w *Watcher) addRoots(roots []string) {
+	for _, root := range roots {
+		if err := w.addTree(root, false); err != nil {
+			w.rootMissing[root] = true
+			w.onProblem(&Problem{Path: root, Err: err})
+		}
+	}
+}
+
+// changedSinceLoad makes pending every file whose content differs from
+// the hash Options.Loaded reports for it, and reports whether there was
+// one.
+func (w *Watcher) changedSinceLoad() bool {
+	if w.opts.Loaded == nil {
+		return false
+	}
+	changed := false
+	for p, sum := range w.opts.Loaded() {
+		if cur, ok := w.known[p]; ok && cur != sum {
+			w.known[p] = sum
+			w.pending[p] = true
+			changed = true
+		}
+	}
+	return changed
+}
+
+// burst (re)starts the quiet window after an event that made a file
+// pending: the batch is due after Options.Quiet of silence, and no later
+// than Options.MaxDelay after the burst's first event.
+func (w *Watcher) burst(quiet *time.Timer) {
+	if w.firstEvent.IsZero() {
+		w.firstEvent = time.Now()
+	}
+	wait := min(w.opts.Quiet, time.Until(w.firstEvent.Add(w.opts.MaxDelay)))
+	quiet.Reset(max(wait, 0))
+}
+
+// fsError reports an error of the file-system watcher. After a queue
+// overflow events were lost, so every file is looked at again.
+func (w *Watcher) fsError(err error, quiet *time.Timer) {
+	w.onProblem(&Problem{Path: strings.Join(w.roots(), ", "), Err: err})
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.rescan()
+		quiet.Reset(w.opts.Quiet)
+	}
+}
+
+// tick is the periodic look (Options.Poll) at missing roots and files;
+// it makes the batch due at once when the look found changes, or when
+// delivery was resumed with changes waiting.
+func (w *Watcher) tick(quiet *time.Timer) {
+	if w.poll() {
+		quiet.Reset(0)
+	}
+	if !w.Paused() && len(w.pending) > 0 && w.firstEvent.IsZero() {
+		quiet.Reset(0) // resumed with changes waiting
 	}
 }
 
@@ -344,6 +409,8 @@ func (w *Watcher) addTree(dir string, markFiles bool) error {
 	})
 }
 
+// limitHint adds how to raise the inotify watch limit to an error that
+// hit it.
 func limitHint(err error) error {
 	if errors.Is(err, syscallENOSPC) {
 		return fmt.Errorf("%w: the inotify watch limit is reached; raise it with sysctl fs.inotify.max_user_watches=524288", err)
@@ -404,41 +471,49 @@ func (w *Watcher) poll() bool {
 	return added
 }
 
-// flush hands over the pending files as one batch.
+// flush hands over the pending files as one batch, sorted, unless
+// delivery is paused (they then stay pending) or nothing really changed.
 func (w *Watcher) flush(ctx context.Context) {
 	if w.Paused() {
 		w.firstEvent = time.Time{}
 		return
 	}
+	b := w.takeBatch()
+	if b.empty() {
+		return
+	}
+	slices.Sort(b.Changed)
+	slices.Sort(b.Removed)
+	slices.Sort(b.Missing)
+	w.batches.Add(1)
+	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
+	w.onBatch(ctx, b)
+}
+
+// takeBatch sorts every pending file into the batch and clears the
+// pending set: a file with new content is changed; one that vanished is
+// missing, or removed when it has been missing past the grace period or
+// when another file appeared in the same burst (a rename); an unchanged
+// file and a temporary that came and went are left out.
+func (w *Watcher) takeBatch() Batch {
 	var b Batch
-	var appeared bool
+	appeared := false
 	var vanished []string
 	for p := range w.pending {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			if _, wasKnown := w.known[p]; !wasKnown {
-				delete(w.missing, p)
-				continue // a temporary that came and went
+			if w.unreadable(p, &b) {
+				vanished = append(vanished, p)
 			}
-			if since, ok := w.missing[p]; ok {
-				if time.Since(since) >= w.opts.MissingGrace {
-					b.Removed = append(b.Removed, p)
-					delete(w.missing, p)
-					delete(w.known, p)
-				}
-				continue
-			}
-			vanished = append(vanished, p)
 			continue
 		}
 		delete(w.missing, p)
 		sum := sha256.Sum256(data)
-		if old, ok := w.known[p]; ok && old == sum {
+		old, wasKnown := w.known[p]
+		if wasKnown && old == sum {
 			continue // a chmod, a touch, or saving unchanged content
 		}
-		if _, ok := w.known[p]; !ok {
-			appeared = true
-		}
+		appeared = appeared || !wasKnown
 		w.known[p] = sum
 		b.Changed = append(b.Changed, p)
 	}
@@ -455,13 +530,25 @@ func (w *Watcher) flush(ctx context.Context) {
 			b.Missing = append(b.Missing, p)
 		}
 	}
-	if b.empty() {
-		return
+	return b
+}
+
+// unreadable settles a pending file that cannot be read. It reports
+// whether the file just vanished (it was known and is not missing yet).
+// A file never known (a temporary that came and went) is forgotten; one
+// missing past the grace period is added to b.Removed.
+func (w *Watcher) unreadable(p string, b *Batch) (vanished bool) {
+	if _, wasKnown := w.known[p]; !wasKnown {
+		delete(w.missing, p)
+		return false
 	}
-	slices.Sort(b.Changed)
-	slices.Sort(b.Removed)
-	slices.Sort(b.Missing)
-	w.batches.Add(1)
-	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
-	w.onBatch(ctx, b)
+	if since, ok := w.missing[p]; ok {
+		if time.Since(since) >= w.opts.MissingGrace {
+			b.Removed = append(b.Removed, p)
+			delete(w.missing, p)
+			delete(w.known, p)
+		}
+		return false
+	}
+	return true
 }

@@ -3,75 +3,49 @@ package starhost
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
 
-// Priority orders the integrations that handle one event: CRITICAL first,
-// LOW last; ties are broken by name.
-type Priority int
-
-// The priorities, most urgent first.
-const (
-	Critical Priority = iota
-	High
-	Normal
-	Low
-)
-
-var priorityNames = [...]string{"CRITICAL", "HIGH", "NORMAL", "LOW"}
-
-// String returns the priority's name as written in integrations.
-func (p Priority) String() string {
-	if p < Critical || p > Low {
-		return fmt.Sprintf("Priority(%d)", int(p))
-	}
-	return priorityNames[p]
-}
-
-// MarshalText encodes the priority as its name.
-func (p Priority) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
-
-// UnmarshalText decodes a priority name.
-func (p *Priority) UnmarshalText(b []byte) error {
-	v, err := ParsePriority(string(b))
-	*p = v
-	return err
-}
-
-// ParsePriority parses "CRITICAL", "HIGH", "NORMAL" or "LOW".
-func ParsePriority(s string) (Priority, error) {
-	for i, n := range priorityNames {
-		if s == n {
-			return Priority(i), nil
-		}
-	}
-	return Normal, fmt.Errorf("unknown priority %q; use one of %s", s, strings.Join(priorityNames[:], ", "))
-}
-
-// Wildcard is the event name that subscribes a handler to every event.
+// Wildcard is the event name that subscribes a handler to every event:
+// handlers = {"*": fn}. An integration's handler for an event's own name
+// wins over its wildcard handler. Wildcard is not a valid event name for
+// Emit or ctx.emit.
 const Wildcard = "*"
 
-// A declaration is one call of integration() in a module's top level.
+// A declaration is one call of integration() in a module's top level,
+// validated: a valid name, a known priority, at least one handler, and
+// callables that take the right arguments.
 type declaration struct {
 	name        string
 	description string
 	priority    Priority
-	handlers    map[string]starlark.Callable
-	events      []string // sorted keys of handlers
-	migrate     starlark.Callable
-	pos         syntax.Position
+	handlers    map[string]starlark.Callable // by event name, Wildcard included
+	events      []string                     // sorted keys of handlers
+	migrate     starlark.Callable            // nil when the integration has no migrate
+	pos         syntax.Position              // of the integration() call
 }
 
-const declarationsKey = "starhost.declarations"
+// integrationBuiltins are the predeclared names of the integration
+// capability: the integration builtin and the priority constants.
+func integrationBuiltins() starlark.StringDict {
+	d := starlark.StringDict{"integration": starlark.NewBuiltin("integration", declare)}
+	for _, name := range priorityNames {
+		d[name] = starlark.String(name)
+	}
+	return d
+}
 
 // declare implements the integration builtin:
 //
 //	integration(name, priority="NORMAL", description="", handlers={}, migrate=None)
+//
+// It validates the call and appends a declaration to the module's list
+// (declarationsLocal), so it works only in an integration module's top
+// level; a second declaration of the same name in one module fails.
 func declare(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	decls, ok := thread.Local(declarationsKey).(*[]*declaration)
+	decls, ok := declarationsLocal.get(thread)
 	if !ok {
 		return nil, fmt.Errorf("integration() may only be called at the top level of an integration file, not in a handler or a loaded library")
 	}
@@ -94,22 +68,9 @@ func declare(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, fmt.Errorf("integration %q: %w", name, err)
 	}
 	d.priority = p
-	if handlers == nil || handlers.Len() == 0 {
-		return nil, fmt.Errorf("integration %q has no handlers; pass handlers = {\"event_name\": function}", name)
+	if err := d.setHandlers(handlers); err != nil {
+		return nil, err
 	}
-	for _, item := range handlers.Items() {
-		ev, ok := item[0].(starlark.String)
-		if !ok || ev == "" {
-			return nil, fmt.Errorf("integration %q: handler key %s must be a non-empty event name string (or \"*\" for every event)", name, item[0])
-		}
-		fn, err := checkCallable(item[1], fmt.Sprintf("handler for %q", string(ev)), 2, "(event, ctx)")
-		if err != nil {
-			return nil, fmt.Errorf("integration %q: %w", name, err)
-		}
-		d.handlers[string(ev)] = fn
-		d.events = append(d.events, string(ev))
-	}
-	sort.Strings(d.events)
 	if migrate != starlark.None {
 		fn, err := checkCallable(migrate, "migrate", 1, "(old_state)")
 		if err != nil {
@@ -126,6 +87,31 @@ func declare(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	return starlark.None, nil
 }
 
+// setHandlers checks the handlers argument of integration() (a non-empty
+// dict from event names to functions taking (event, ctx)) and records it
+// in d.
+func (d *declaration) setHandlers(handlers *starlark.Dict) error {
+	if handlers == nil || handlers.Len() == 0 {
+		return fmt.Errorf("integration %q has no handlers; pass handlers = {\"event_name\": function}", d.name)
+	}
+	for _, item := range handlers.Items() {
+		ev, ok := item[0].(starlark.String)
+		if !ok || ev == "" {
+			return fmt.Errorf("integration %q: handler key %s must be a non-empty event name string (or \"*\" for every event)", d.name, item[0])
+		}
+		fn, err := checkCallable(item[1], fmt.Sprintf("handler for %q", string(ev)), 2, "(event, ctx)")
+		if err != nil {
+			return fmt.Errorf("integration %q: %w", d.name, err)
+		}
+		d.handlers[string(ev)] = fn
+		d.events = append(d.events, string(ev))
+	}
+	sort.Strings(d.events)
+	return nil
+}
+
+// checkName checks an integration name: non-empty, only ASCII letters,
+// digits, '_', '-' and '.'.
 func checkName(name string) error {
 	if name == "" {
 		return fmt.Errorf("integration name must not be empty")
@@ -139,7 +125,8 @@ func checkName(name string) error {
 }
 
 // checkCallable checks that v can be called with nargs positional
-// arguments; for Starlark functions it checks the parameters.
+// arguments; for Starlark functions it checks the parameters. what and
+// sig describe the callable and the expected signature in messages.
 func checkCallable(v starlark.Value, what string, nargs int, sig string) (starlark.Callable, error) {
 	c, ok := v.(starlark.Callable)
 	if !ok {
@@ -176,6 +163,7 @@ func checkCallable(v starlark.Value, what string, nargs int, sig string) (starla
 	return fn, nil
 }
 
+// boolInt returns 1 for true, 0 for false.
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -183,6 +171,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// plural returns "1 noun" or "n nouns".
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
