@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost/hostbench"
 )
 
@@ -36,6 +37,7 @@ func cmdBench(ctx context.Context, args []string, std stdio) error {
 	if fs.NArg() > 0 {
 		return usagef("bench takes no arguments, got %q", fs.Args())
 	}
+	o.cfg.Defaults = integrations.FS // the default library is always loadable, as in the host
 	rep, err := hostbench.Run(ctx, o.cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)

@@ -8,6 +8,7 @@ package hostbench
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -80,6 +81,11 @@ type Config struct {
 	Reloads int
 	// EmitFor is how long Emit throughput is measured (default 1s).
 	EmitFor time.Duration
+	// Defaults are the default integrations' files (integrations.FS), so
+	// that the measured modules can load their libraries (lib/stats.star)
+	// as in the real host; the default integrations themselves are not
+	// loaded or measured. Nil: no defaults.
+	Defaults fs.FS
 }
 
 // Report holds the measurements. JSON keys are those of `afstudio bench
@@ -121,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 
 	before := heapInUse()
-	m, err := starhost.New(starhost.Options{Roots: []string{scratch}})
+	m, err := starhost.New(starhost.Options{Roots: []string{scratch}, Defaults: cfg.Defaults, SkipDefaultIntegrations: true})
 	if err != nil {
 		return Report{}, err
 	}
