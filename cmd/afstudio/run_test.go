@@ -138,9 +138,16 @@ type hostProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser // kept open: the host reads events there
 	addr   chan string
-	lines  chan map[string]any
+	lines  chan stdoutLine
 	mu     sync.Mutex
 	stderr strings.Builder
+}
+
+// stdoutLine is one line the host wrote on stdout, as written and
+// decoded.
+type stdoutLine struct {
+	raw []byte
+	m   map[string]any
 }
 
 // servingLine is the log line of a control API starting.
@@ -161,7 +168,7 @@ func startHost(t *testing.T, bin string, env []string, args ...string) *hostProc
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &hostProc{cmd: cmd, stdin: stdin, addr: make(chan string, 1), lines: make(chan map[string]any, 4096)}
+	p := &hostProc{cmd: cmd, stdin: stdin, addr: make(chan string, 1), lines: make(chan stdoutLine, 4096)}
 	go p.readStderr(stderr)
 	go p.readStdout(t, stdout)
 	t.Cleanup(func() {
@@ -194,7 +201,7 @@ func (p *hostProc) readStdout(t *testing.T, r io.Reader) {
 			continue
 		}
 		select {
-		case p.lines <- m:
+		case p.lines <- stdoutLine{raw: slices.Clone(sc.Bytes()), m: m}:
 		default: // nobody is reading: drop
 		}
 	}
@@ -222,6 +229,12 @@ func (p *hostProc) waitAddr(t *testing.T) string {
 // waitFor returns the first stdout line for which match is true.
 func (p *hostProc) waitFor(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
+	return p.waitForLine(t, what, match).m
+}
+
+// waitForLine is waitFor, returning the line as written too.
+func (p *hostProc) waitForLine(t *testing.T, what string, match func(map[string]any) bool) stdoutLine {
+	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
@@ -229,7 +242,7 @@ func (p *hostProc) waitFor(t *testing.T, what string, match func(map[string]any)
 			if !ok {
 				t.Fatalf("output ended before %s:\n%s", what, p.log())
 			}
-			if match(l) {
+			if match(l.m) {
 				return l
 			}
 		case <-timeout:
