@@ -2,27 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// readmeExample returns the README's example integration that starts
-// with the line first, up to the end of its code block.
-func readmeExample(t *testing.T, first string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "\n"+first+"\n")
-	src, _, closed := strings.Cut(rest, "\n```")
-	if !ok || !closed {
-		t.Fatalf("README.md has no code block starting with %q", first)
-	}
-	return first + "\n" + src + "\n"
-}
 
 // TestBenchDirLoadsDefaultLibrary: `afstudio bench --dir` measures the
 // README's slow_missions.star, which loads the default lib/stats.star.

@@ -41,6 +41,14 @@ func normalise(raw []byte) string {
 	return durationField.ReplaceAllString(string(raw), `"duration_us":0`)
 }
 
+// timeField is a notice's time, which differs between two runs too.
+var timeField = regexp.MustCompile(`"time":"[^"]*"`)
+
+// normaliseNotice is normalise, with the time emptied too.
+func normaliseNotice(raw []byte) string {
+	return timeField.ReplaceAllString(normalise(raw), `"time":""`)
+}
+
 // TestResultShapeIsOneAcrossFrontEnds: for the same call, the JSON of a
 // handler result is byte for byte the same (but for duration_us) in
 // `afstudio emit`, on the headless host's stdout, in the control API's
@@ -91,9 +99,7 @@ func TestResultShapeIsOneAcrossFrontEnds(t *testing.T) {
 				t.Errorf("%s: the result of %s differs from afstudio emit's:\n%s: %s\nafstudio emit: %s", path, event, path, results[i], want[i])
 			}
 		}
-		timeField := regexp.MustCompile(`"time":"[^"]*"`)
-		n1 := timeField.ReplaceAllString(normalise([]byte(stdinNotices[i])), `"time":""`)
-		n2 := timeField.ReplaceAllString(normalise([]byte(streamNotices[i])), `"time":""`)
+		n1, n2 := normaliseNotice([]byte(stdinNotices[i])), normaliseNotice([]byte(streamNotices[i]))
 		if n1 != n2 {
 			t.Errorf("the result notice of %s differs:\nheadless stdout:  %s\nGET /v1/notices: %s", event, n1, n2)
 		}
