@@ -77,7 +77,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Tab: o.tab, Select: o.sel, Logger: log, API: api})
 	defer instance.Serve(api.Handler(), log)()
 	serveAPIAtStart(api, o.listen, a.Preferences(), log)
-	for _, f := range files {
+	for _, f := range files { // TODO(issue 9, studio.Options.Files): goes, see startHost
 		s.Remember(f)
 	}
 	defer closeOnSignal(ctx, s.Window())()
@@ -100,9 +100,12 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, f
 	}
 	stopLogging := logNotices(ctx, m, log)
 	loadReporting(ctx, m, stderr)
-	// TODO(issue 9): studio.Options.Files (the studio engineer's branch)
-	// replaces this loop, the watching of the files' folders and the
-	// Remember loop in cmdStudio.
+	// TODO(issue 9, studio.Options.Files): once the studio branch that
+	// adds studio.Options.Files is merged, delete this loop and the
+	// AddRoot loop below (the studio adds, watches and remembers the
+	// files of earlier sessions and Options.Files itself), drop the files
+	// parameter, and pass the files in studio.Options{Files: files} in
+	// cmdStudio instead of its Remember loop.
 	files = append(studio.RememberedFiles(prefs), files...)
 	for _, f := range files {
 		if _, err := m.AddIntegration(ctx, f, ""); err != nil {
