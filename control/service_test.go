@@ -3,6 +3,8 @@ package control_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -118,4 +120,30 @@ func TestServiceUserToken(t *testing.T) {
 	if s.Token() != tok || len(tok) != 64 {
 		t.Errorf("Token() = %q, want the user's token %q", s.Token(), tok)
 	}
+}
+
+// A Service serves the control API of a host on an address, and can be
+// stopped and served again (the studio's Settings tab does both).
+func ExampleService() {
+	m, err := starhost.New(starhost.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := control.NewService(m, control.ServiceOptions{Options: control.Options{Token: strings.Repeat("ab", 32)}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr, err := api.Serve("127.0.0.1:0") // a free port
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = client.New("http://"+addr, api.Token()).Health(context.Background())
+	fmt.Println("health:", err)
+	if err := api.Stop(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("stopped: %q\n", api.Addr())
+	// Output:
+	// health: <nil>
+	// stopped: ""
 }
