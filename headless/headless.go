@@ -125,13 +125,19 @@ func New(m *starhost.Manager, out io.Writer, opts Options) *Host {
 // and returns the first error writing the output, if any. Call it after
 // Serve has returned; it is safe to call more than once.
 func (h *Host) Close() error {
-	h.once.Do(h.sub.Close)
+	h.once.Do(func() {
+		h.sub.Close()
+		if n := h.sub.Dropped(); n > 0 {
+			h.log.Warn("notices were lost because the output did not keep up (results never are)", "lost", n)
+		}
+	})
 	<-h.done
 	return h.writeErr()
 }
 
-// Dropped returns how many notices were lost because the output could
-// not keep up (results are never dropped).
+// Dropped returns how many notices were lost because the output did not
+// keep up with the host: at most 4096 wait to be written. Results are
+// never dropped.
 func (h *Host) Dropped() uint64 { return h.sub.Dropped() }
 
 // Serve reads events from in, one JSON line each, emits each to the host

@@ -265,6 +265,48 @@ func TestServeEnds(t *testing.T) {
 	})
 }
 
+// TestSlowOutput: when the output stalls, notices beyond the buffer are
+// lost (and counted), results never are.
+func TestSlowOutput(t *testing.T) {
+	m := newManager(t)
+	out := &gatedWriter{gate: make(chan struct{})}
+	h := New(m, out, Options{})
+	ctx := context.Background()
+	if err := m.LoadDefaultIntegrations(ctx); err != nil { // the loaded notice: its write waits at the gate
+		t.Fatal(err)
+	}
+	for i := range 5000 {
+		m.Notify(starhost.Notice{Kind: starhost.NoticeLog, Integration: "echo", Message: fmt.Sprint("filler ", i)})
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- h.Serve(ctx, strings.NewReader(`{"event": "ping", "data": {"n": 7}}`+"\n")) }()
+	close(out.gate)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h.Dropped() == 0 {
+		t.Error("Dropped() = 0; 5000 notices cannot all have waited in the buffer")
+	}
+	lines := decodeLines(t, out.String())
+	if last := brief(lines[len(lines)-1]); last != `result echo ping {"pong":7}` {
+		t.Errorf("last line %q, want the result", last)
+	}
+}
+
+// gatedWriter is a lockedBuffer whose writes wait until gate is closed.
+type gatedWriter struct {
+	gate chan struct{}
+	lockedBuffer
+}
+
+func (w *gatedWriter) Write(p []byte) (int, error) {
+	<-w.gate
+	return w.lockedBuffer.Write(p)
+}
+
 func TestReadLine(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -43,8 +43,8 @@ var (
 )
 
 func main() {
-	if len(os.Args) > 1 && isCommandName(os.Args[1]) {
-		attachParentConsole() // a command-line subcommand, not the window
+	if len(os.Args) > 1 && (isCommandName(os.Args[1]) || aliasOf(os.Args[1]) != "") {
+		attachParentConsole() // a command-line subcommand (or -h, -v), not the window
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
