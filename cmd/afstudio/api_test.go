@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,101 +30,6 @@ func apiEnv(t *testing.T) (env []string, configDir string) {
 		env = append(env, kv)
 	}
 	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+configDir), configDir
-}
-
-// apiProc is a running `afstudio run --headless --listen ...`.
-type apiProc struct {
-	cmd    *exec.Cmd
-	addr   chan string
-	lines  chan map[string]any
-	mu     sync.Mutex
-	stderr strings.Builder
-}
-
-func (p *apiProc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
-
-var servingLine = regexp.MustCompile(`msg="control API serving" addr=(http://127\.0\.0\.1:[0-9]+)`)
-
-func startAPIHost(t *testing.T, bin string, env []string, args ...string) *apiProc {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"run", "--headless"}, args...)...)
-	cmd.Env = env
-	stdin, err := cmd.StdinPipe() // kept open: the host also reads events there
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &apiProc{cmd: cmd, addr: make(chan string, 1), lines: make(chan map[string]any, 1024)}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.stderr.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				p.addr <- m[1]
-			}
-		}
-	}()
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var m map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				t.Errorf("stdout line is not JSON: %q", sc.Text())
-				continue
-			}
-			select {
-			case p.lines <- m:
-			default: // nobody is reading: drop
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return p
-}
-
-func (p *apiProc) waitAddr(t *testing.T) string {
-	t.Helper()
-	select {
-	case a := <-p.addr:
-		return a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no \"control API serving\" line on stderr within 20s:\n%s", p.log())
-		return ""
-	}
-}
-
-// waitLine returns the first stdout line for which match is true.
-func (p *apiProc) waitLine(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("output ended before %s:\n%s", what, p.log())
-			}
-			if match(l) {
-				return l
-			}
-		case <-timeout:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // TestAPIProcess runs the real binary (built once for its subtests).
@@ -153,7 +55,7 @@ func testAPIServe(t *testing.T, bin string) {
 	}
 	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
 	write(src)
-	p := startAPIHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
+	p := startHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
 	addr := p.waitAddr(t)
 
 	tokenFile := filepath.Join(configDir, "afstudio", "token")
@@ -199,7 +101,7 @@ func testAPIServe(t *testing.T, bin string) {
 		t.Fatalf("emit: %+v", rs)
 	}
 	// The host reports API results on its stdout like any other.
-	l := p.waitLine(t, "result line on stdout", func(l map[string]any) bool { return l["kind"] == "result" && l["integration"] == "greeter" })
+	l := p.waitFor(t, "result line on stdout", func(l map[string]any) bool { return l["kind"] == "result" && l["integration"] == "greeter" })
 	if l["event"] != "ping" {
 		t.Fatalf("stdout result line: %v", l)
 	}
@@ -247,16 +149,7 @@ func testAPIServe(t *testing.T, bin string) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit on SIGTERM: %v\n%s", err, p.log())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the host did not stop on SIGTERM")
-	}
+	p.waitExit(t, "SIGTERM")
 	if err := c.Health(ctx); err == nil {
 		t.Fatal("the API still answers after the host stopped")
 	}

@@ -3,37 +3,48 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost/hostbench"
 )
 
+// benchOptions are the flags of `afstudio bench`.
+type benchOptions struct {
+	cfg    hostbench.Config
+	asJSON bool
+}
+
+func (o *benchOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.cfg.Dir, "dir", "", "measure the integrations in folder `DIR` (copied to a scratch folder) instead of generated ones")
+	fs.IntVar(&o.cfg.N, "n", 100, "measure `N` generated integrations")
+	fs.IntVar(&o.cfg.Reloads, "reloads", 300, "time `N` single reloads")
+	fs.DurationVar(&o.cfg.EmitFor, "emit-for", time.Second, "how long (a `DURATION`) to measure Emit throughput")
+	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object")
+}
+
 // cmdBench measures reload latency, reload-all time and Emit throughput on
 // generated integrations or on the user's folder (copied first).
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", stderr, "bench [--dir DIR] [--n N] [--json]")
-	var cfg hostbench.Config
-	asJSON := false
-	fs.StringVar(&cfg.Dir, "dir", "", "measure the integrations in this folder (copied to a scratch folder) instead of generated ones")
-	fs.IntVar(&cfg.N, "n", 100, "number of generated integrations")
-	fs.IntVar(&cfg.Reloads, "reloads", 300, "number of single reloads to time")
-	fs.DurationVar(&cfg.EmitFor, "emit-for", time.Second, "how long to measure Emit throughput")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
+func cmdBench(ctx context.Context, args []string, std stdio) error {
+	var o benchOptions
+	fs := newFlagSet("bench", std.stderr)
+	o.register(fs)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, fs.Args())
+		return usagef("bench takes no arguments, got %q", fs.Args())
 	}
-	rep, err := hostbench.Run(ctx, cfg)
+	o.cfg.Defaults = integrations.FS // the default library is always loadable, as in the host
+	rep, err := hostbench.Run(ctx, o.cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	if asJSON {
-		return json.NewEncoder(stdout).Encode(rep)
+	if o.asJSON {
+		return json.NewEncoder(std.stdout).Encode(rep)
 	}
-	_, err = fmt.Fprint(stdout, rep.Format())
+	_, err = fmt.Fprint(std.stdout, rep.Format())
 	return err
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,21 +16,21 @@ import (
 // in the sandbox, declarations validated), without running handlers, and
 // prints one PATH:LINE:COL: message line per problem. Folders are searched
 // for integration modules. Exit status 1 if any file is invalid.
-func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", stderr, "check PATH...")
-	if err := fs.Parse(args); err != nil {
-		return parseStatus(err)
+func cmdCheck(_ context.Context, args []string, std stdio) error {
+	fs := newFlagSet("check", std.stderr)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
+		return badUsage(fs)
 	}
+	stdout := std.stdout
 	var files []string
 	for _, arg := range fs.Args() {
 		found, err := modulesIn(arg)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", arg, err)
-			return 1
+			return exitStatus(1)
 		}
 		files = append(files, found...)
 	}
@@ -64,10 +64,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if bad > 0 {
-		return 1
+		return exitStatus(1)
 	}
-	fmt.Fprintf(stderr, "ok: %d file(s), %d integration(s)\n", len(files), len(declared))
-	return 0
+	fmt.Fprintf(std.stderr, "ok: %d file(s), %d integration(s)\n", len(files), len(declared))
+	return nil
 }
 
 // modulesIn returns arg itself for a file, or the integration modules

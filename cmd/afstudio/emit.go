@@ -4,24 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// cmdEmit loads the host, emits one event and prints one JSON object per
-// handler call. Exit status 1 if any handler failed.
-func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("emit", stderr, "emit [--dir DIR]... [--no-defaults] EVENT [JSON]")
+// cmdEmit loads the host, emits one event and prints one starhost.Result
+// per handler call, one JSON object per line. Exit status 1 if any
+// handler failed.
+func cmdEmit(ctx context.Context, args []string, std stdio) error {
 	var hf hostFlags
+	fs := newFlagSet("emit", std.stderr)
 	hf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return parseStatus(err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
-		fs.Usage()
-		return 2
+		return badUsage(fs)
 	}
 	event, payload := fs.Arg(0), "{}"
 	if fs.NArg() == 2 {
@@ -29,33 +28,29 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	data, err := starhost.DecodeEventData([]byte(payload))
 	if err != nil {
-		fmt.Fprintln(stderr, "afstudio: JSON argument:", err)
-		return 2
+		return usagef("JSON argument: %v", err)
 	}
-	m, err := hf.open(ctx, stderr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	m, err := hf.open(ctx, std.stderr, newLogger(std.stderr, slog.LevelError))
 	if err != nil {
-		fmt.Fprintln(stderr, "afstudio:", err)
-		return 1
+		return err
 	}
 	results, err := m.Emit(ctx, event, data)
 	if err != nil {
-		fmt.Fprintln(stderr, "afstudio:", err)
-		return 2
+		return usagef("%v", err)
 	}
-	enc := json.NewEncoder(stdout)
+	if len(results) == 0 {
+		fmt.Fprintf(std.stderr, "no integration handles %q\n", event)
+	}
+	enc := json.NewEncoder(std.stdout)
 	failed := false
 	for _, r := range results {
 		failed = failed || !r.OK
 		if err := enc.Encode(r); err != nil {
-			fmt.Fprintln(stderr, "afstudio:", err)
-			return 1
+			return fmt.Errorf("write the results: %w", err)
 		}
 	}
-	if len(results) == 0 {
-		fmt.Fprintf(stderr, "no integration handles %q\n", event)
-	}
 	if failed {
-		return 1
+		return exitStatus(1)
 	}
-	return 0
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,11 +25,11 @@ type hostFlags struct {
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
-	fs.Var(&h.dirs, "dir", "an integration folder to load (repeatable); its integrations override defaults of the same name")
+	fs.Var(&h.dirs, "dir", "load the integrations in folder `DIR` (repeatable); they override defaults of the same name")
 	fs.BoolVar(&h.noDefaults, "no-defaults", false, "do not load the embedded default integrations (their lib/ libraries stay loadable)")
 }
 
-// open creates a manager and loads the integrations (see load).
+// open creates a manager and loads the integrations (see loadReporting).
 func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger) (*starhost.Manager, error) {
 	m, err := h.newManager(log)
 	if err != nil {
@@ -68,21 +67,7 @@ func loadReporting(ctx context.Context, m *starhost.Manager, stderr io.Writer) {
 	}
 }
 
-func newFlagSet(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: afstudio %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseStatus is the exit status for a flag parsing error: 0 for -h, 2
-// for a bad flag (the flag package has printed the usage).
-func parseStatus(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
+// newLogger returns the text logger of the long-running commands.
+func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -3,17 +3,31 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/watch"
 )
 
-// watchRoots watches the host's user roots until ctx is cancelled.
-func watchRoots(ctx context.Context, m *starhost.Manager, quiet time.Duration, log *slog.Logger) {
-	w := watch.ForHost(m, watch.Options{Quiet: quiet, Logger: log})
-	if err := w.Run(ctx); err != nil {
-		log.Error("file watching is off", "error", err)
-		m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Message: err.Error()})
+// watchHost watches the host's folders (watch.ForHost), and any added
+// later with the watcher's AddRoot, until stop is called: the one wiring
+// of the watcher, for the headless host and the studio. quiet is the
+// burst quiet window (0: the watcher's default). If watching fails, the
+// host keeps serving: the failure is logged and published as a
+// watch_error notice.
+func watchHost(ctx context.Context, m *starhost.Manager, quiet time.Duration, log *slog.Logger) (w *watch.Watcher, stop func()) {
+	w = watch.ForHost(m, watch.Options{Quiet: quiet, Logger: log})
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.Run(ctx); err != nil {
+			log.Error("file watching is off", "error", err)
+			m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Message: err.Error()})
+		}
+	})
+	return w, func() {
+		cancel()
+		wg.Wait()
 	}
 }

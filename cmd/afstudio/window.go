@@ -3,137 +3,201 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
 
+	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/instance"
 	"github.com/afstudio/afstudio/starhost"
-	"github.com/afstudio/afstudio/starhost/watch"
 	"github.com/afstudio/afstudio/studio"
 )
 
+// studioOptions are the flags of the studio window (no command).
+type studioOptions struct {
+	host        hostFlags
+	noWatch     bool
+	tab         string
+	sel         string
+	listen      string
+	allowRemote bool
+}
+
+func (o *studioOptions) register(fs *flag.FlagSet) {
+	o.host.register(fs)
+	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the integration folders")
+	fs.StringVar(&o.tab, "tab", "details", "the `TAB` to show first: details, console, events or log")
+	fs.StringVar(&o.sel, "select", "", "the integration `NAME` to select first")
+	registerListen(fs, &o.listen, &o.allowRemote, "serve the control API on `ADDR` (also switchable in the Settings tab), e.g. 127.0.0.1:7777")
+}
+
 // cmdStudio opens the studio window: `afstudio [flags] [FILE.star...]`.
-// The files are added (and remembered) as if dropped on the window.
-func cmdStudio(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlagSet("studio", stderr, "[--dir DIR]... [--no-defaults] [--no-watch] [--listen ADDR [--allow-remote]] [--tab TAB] [--select NAME] [FILE.star...]")
-	var hf hostFlags
-	hf.register(fs)
-	noWatch := fs.Bool("no-watch", false, "do not watch the integration folders")
-	tab := fs.String("tab", "details", "the tab to show first: details, console, events or log")
-	sel := fs.String("select", "", "the integration to select first")
-	listen := fs.String("listen", "", "serve the control API on this address (also switchable in the Settings tab), e.g. 127.0.0.1:7777")
-	allowRemote := fs.Bool("allow-remote", false, "allow --listen on an address other than loopback")
-	if err := fs.Parse(args); err != nil {
+// The files are added (and remembered) as if dropped on the window; when
+// a studio already runs for this user, it gets them instead.
+func cmdStudio(ctx context.Context, args []string, std stdio) error {
+	var o studioOptions
+	fs := newFlagSet("", std.stderr)
+	o.register(fs)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	for _, f := range fs.Args() {
-		if !strings.HasSuffix(f, ".star") {
-			return fmt.Errorf("%w: %s is not a .star file (afstudio opens integration files; see afstudio help)", errUsage, f)
-		}
+	files, err := starFiles(fs.Args())
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if fs.NArg() > 0 {
-		// A studio already running for this user takes the files.
-		handed, err := handOff(ctx, fs.Args())
-		if err != nil {
-			return err
-		}
-		if handed {
-			log.Info("handed the files to the running studio", "files", fs.Args())
-			return nil
-		}
+	log := newLogger(std.stderr, slog.LevelInfo)
+	if handed, err := handOff(ctx, files, log); handed || err != nil {
+		return err
 	}
 	if err := checkDisplay(); err != nil {
 		return err
 	}
 	a := newApp()
-	prefs := a.Preferences()
-	if len(hf.dirs) == 0 {
-		dir, err := defaultIntegrationDir()
-		if err != nil {
-			return err
-		}
-		hf.dirs = append(hf.dirs, dir)
-	}
-	for _, d := range studio.RememberedFolders(prefs) {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			hf.dirs = append(hf.dirs, d)
-		}
-	}
-	m, err := hf.newManager(log)
+	hctx, stopHost := context.WithCancel(ctx)
+	defer stopHost()
+	m, w, stopHostWork, err := o.startHost(hctx, a.Preferences(), files, std.stderr, log)
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	hctx, stopHost := context.WithCancel(ctx)
-	defer stopHost()
-	logNotices(hctx, &wg, m, log)
-	loadReporting(hctx, m, stderr)
-	files := append(studio.RememberedFiles(prefs), fs.Args()...)
-	for _, f := range files {
-		if _, err := m.AddIntegration(hctx, f, ""); err != nil {
-			log.Warn("could not load a remembered file", "file", f, "error", err)
-		}
-	}
-
-	var w *watch.Watcher
-	if !*noWatch {
-		w = watch.ForHost(m, watch.Options{Logger: log})
-		for _, f := range files {
-			w.AddRoot(filepath.Dir(f))
-		}
-		wg.Go(func() {
-			if err := w.Run(hctx); err != nil {
-				m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Message: err.Error()})
-			}
-		})
-	}
-	var sw studio.Watcher
-	if w != nil {
-		sw = w
-	}
+	defer stopHostWork()
 	var s *studio.Studio
-	api, err := newAPIServer(m, func(files []string) error { return s.OpenFiles(files) }, *allowRemote, log)
+	api, err := control.NewService(m, control.ServiceOptions{AllowRemote: o.allowRemote,
+		Options: control.Options{Version: version, Logger: log, Open: func(files []string) error { return s.OpenFiles(files) }}})
 	if err != nil {
 		return err
 	}
 	defer api.Stop()
-	s = studio.New(a, m, sw, studio.Options{Dirs: hf.dirs, Tab: *tab, Select: *sel, Logger: log, API: api})
-	stopInstance := serveInstance(api.handler, log)
-	defer stopInstance()
-	if on, addr := studio.APIEnabled(prefs); *listen != "" || on {
-		if *listen != "" {
-			addr = *listen
-		}
-		if _, err := api.Serve(addr); err != nil {
-			log.Warn("control API not started", "error", err)
-		}
-	}
-	for _, f := range fs.Args() {
+	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Tab: o.tab, Select: o.sel, Logger: log, API: api})
+	defer instance.Serve(api.Handler(), log)()
+	serveAPIAtStart(api, o.listen, a.Preferences(), log)
+	for _, f := range files { // TODO(issue 9, studio.Options.Files): goes, see startHost
 		s.Remember(f)
 	}
-	// A signal closes the window like the user would.
+	defer closeOnSignal(ctx, s.Window())()
+	log.Info("studio window open", "integrations", len(m.Names()), "folders", o.host.dirs)
+	s.ShowAndRun()
+	return nil
+}
+
+// startHost creates the studio's host over the folders of the flags (or
+// the default folder) and those of earlier sessions, follows its notices
+// in the log, loads it, adds the files of earlier sessions and files, and
+// watches it (w is nil with --no-watch). stop stops the logging and the
+// watching.
+func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, files []string, stderr io.Writer, log *slog.Logger) (m *starhost.Manager, w studio.Watcher, stop func(), err error) {
+	if o.host.dirs, err = studioDirs(o.host.dirs, prefs); err != nil {
+		return nil, nil, nil, err
+	}
+	if m, err = o.host.newManager(log); err != nil {
+		return nil, nil, nil, err
+	}
+	stopLogging := logNotices(ctx, m, log)
+	loadReporting(ctx, m, stderr)
+	// TODO(issue 9, studio.Options.Files): once the studio branch that
+	// adds studio.Options.Files is merged, delete this loop and the
+	// AddRoot loop below (the studio adds, watches and remembers the
+	// files of earlier sessions and Options.Files itself), drop the files
+	// parameter, and pass the files in studio.Options{Files: files} in
+	// cmdStudio instead of its Remember loop.
+	files = append(studio.RememberedFiles(prefs), files...)
+	for _, f := range files {
+		if _, err := m.AddIntegration(ctx, f, ""); err != nil {
+			log.Warn("could not load a remembered file", "file", f, "error", err)
+		}
+	}
+	if o.noWatch {
+		return m, nil, stopLogging, nil
+	}
+	watcher, stopWatching := watchHost(ctx, m, 0, log)
+	for _, f := range files {
+		watcher.AddRoot(filepath.Dir(f))
+	}
+	return m, watcher, func() { stopWatching(); stopLogging() }, nil
+}
+
+// starFiles checks that every argument is a .star file and returns them
+// made absolute.
+func starFiles(args []string) ([]string, error) {
+	files := make([]string, len(args))
+	for i, f := range args {
+		if !hasStarSuffix(f) {
+			return nil, usagef("%s is not a .star file (afstudio opens integration files; see afstudio help)", f)
+		}
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", f, err)
+		}
+		files[i] = abs
+	}
+	return files, nil
+}
+
+// handOff gives files to a studio already running for this user, if
+// there are files and one runs; handed is true when it took them.
+func handOff(ctx context.Context, files []string, log *slog.Logger) (handed bool, err error) {
+	if len(files) == 0 {
+		return false, nil
+	}
+	handed, err = instance.HandOff(ctx, files)
+	if handed {
+		log.Info("handed the files to the running studio", "files", files)
+	}
+	return handed, err
+}
+
+// studioDirs returns the integration folders of the studio: those given
+// with --dir, or the default folder, then the folders the user added in
+// earlier sessions that still exist.
+func studioDirs(dirs []string, prefs fyne.Preferences) ([]string, error) {
+	if len(dirs) == 0 {
+		dir, err := defaultIntegrationDir()
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, dir)
+	}
+	for _, d := range studio.RememberedFolders(prefs) {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs, nil
+}
+
+// serveAPIAtStart serves the control API when --listen asks for it or the
+// Settings tab left it on.
+func serveAPIAtStart(api *control.Service, listen string, prefs fyne.Preferences, log *slog.Logger) {
+	on, addr := studio.APIEnabled(prefs)
+	if listen != "" {
+		on, addr = true, listen
+	}
+	if !on {
+		return
+	}
+	if _, err := api.Serve(addr); err != nil {
+		log.Warn("control API not started", "error", err)
+	}
+}
+
+// closeOnSignal closes the window when ctx ends (SIGINT, SIGTERM), as
+// the user would; call the returned function once the window is closed.
+func closeOnSignal(ctx context.Context, win fyne.Window) (stop func()) {
 	closed := make(chan struct{})
-	defer close(closed)
 	go func() {
 		select {
 		case <-ctx.Done():
-			fyne.Do(func() { s.Window().Close() })
+			fyne.Do(win.Close)
 		case <-closed:
 		}
 	}()
-	log.Info("studio window open", "integrations", len(m.Names()), "folders", hf.dirs)
-	s.ShowAndRun()
-	stopHost()
-	return nil
+	return func() { close(closed) }
 }
 
 // checkDisplay tells a user without a display (an SSH session, a
@@ -169,8 +233,11 @@ func defaultIntegrationDir() (string, error) {
 // logNotices writes integration logs, handler failures and watcher
 // problems to the log (standard error), so that what the window shows can
 // also be followed in a terminal; the host logs loads and reloads itself.
-func logNotices(ctx context.Context, wg *sync.WaitGroup, m *starhost.Manager, log *slog.Logger) {
+// It follows the host until ctx ends or stop is called.
+func logNotices(ctx context.Context, m *starhost.Manager, log *slog.Logger) (stop func()) {
 	sub := m.Subscribe(1024)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer sub.Close()
 		for {
@@ -180,11 +247,13 @@ func logNotices(ctx context.Context, wg *sync.WaitGroup, m *starhost.Manager, lo
 			case n := <-sub.C:
 				switch n.Kind {
 				case starhost.NoticeLog, starhost.NoticeHandlerFailed, starhost.NoticeWatchError, starhost.NoticeStateReset:
-				default:
-					continue // events are not logged; the host logs its own lifecycle
+					log.Info(n.String(), "kind", string(n.Kind))
 				}
-				log.Info(n.String(), "kind", string(n.Kind))
 			}
 		}
 	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }

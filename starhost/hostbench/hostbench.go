@@ -8,6 +8,7 @@ package hostbench
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,6 +84,11 @@ type Config struct {
 	// EmitFor is how long Emit throughput is measured, once with one
 	// emitting goroutine and once with GOMAXPROCS. 0 or less: 1s.
 	EmitFor time.Duration
+	// Defaults are the default integrations' files (integrations.FS), so
+	// that the measured modules can load their libraries (lib/stats.star)
+	// as in the real host; the default integrations themselves are not
+	// loaded or measured. Nil: no defaults.
+	Defaults fs.FS
 }
 
 // withDefaults returns cfg with every unset field at its default.
@@ -159,7 +165,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	} else if _, err := WriteModules(scratch, cfg.N); err != nil {
 		return Report{}, err
 	}
-	m, rep, err := load(ctx, scratch, cfg.Dir)
+	m, rep, err := load(ctx, scratch, cfg.Dir, cfg.Defaults)
 	if err != nil {
 		return rep, err
 	}
@@ -178,10 +184,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 // load starts a host on the folder dir and loads it, measuring the heap
 // it retains. It fails when nothing loaded; userDir names the folder the
-// user gave ("" for generated integrations) in that error.
-func load(ctx context.Context, dir, userDir string) (*starhost.Manager, Report, error) {
+// user gave ("" for generated integrations) in that error. defaults (Config.Defaults) makes the default library loadable; the default integrations are not loaded.
+func load(ctx context.Context, dir, userDir string, defaults fs.FS) (*starhost.Manager, Report, error) {
 	before := heapInUse()
-	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}, Defaults: defaults, SkipDefaultIntegrations: true})
 	if err != nil {
 		return nil, Report{}, err
 	}

@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package instance
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// instanceAddr returns the single-instance named pipe,
+// endpoint returns the single-instance named pipe,
 // \\.\pipe\afstudio-SID, named for the user's security identifier.
-func instanceAddr() (string, error) {
+func endpoint() (string, error) {
 	sid, err := userSID()
 	if err != nil {
 		return "", err
@@ -23,13 +23,13 @@ func instanceAddr() (string, error) {
 	return `\\.\pipe\afstudio-` + sid, nil
 }
 
-// listenInstance creates the named pipe at addr. Only the user may
+// listen creates the named pipe at addr. Only the user may
 // connect (the pipe's DACL allows the user's SID alone), and go-winio
 // rejects remote clients. When Windows (or wine) refuses that security
 // descriptor, the pipe gets the default one (the user, administrators
 // and SYSTEM may connect) and a warning is logged; the API token still
 // guards every request.
-func listenInstance(addr string, log *slog.Logger) (net.Listener, error) {
+func listen(addr string, log *slog.Logger) (net.Listener, error) {
 	sid, err := userSID()
 	if err != nil {
 		return nil, err
@@ -46,11 +46,11 @@ func listenInstance(addr string, log *slog.Logger) (net.Listener, error) {
 	return ln, nil
 }
 
-// dialInstance connects to the named pipe at addr, waiting while it is
+// dial connects to the named pipe at addr, waiting while it is
 // busy until ctx ends, and checks that the process serving it runs as
 // this user: pipe names are shared by every user of the machine, and the
 // hand-off sends the user's API token.
-func dialInstance(ctx context.Context, addr string) (net.Conn, error) {
+func dial(ctx context.Context, addr string) (net.Conn, error) {
 	conn, err := winio.DialPipeContext(ctx, addr)
 	if err != nil {
 		return nil, err

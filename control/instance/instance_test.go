@@ -1,4 +1,4 @@
-package main
+package instance
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/client"
 	"github.com/afstudio/afstudio/starhost"
 )
@@ -28,11 +29,11 @@ func isolateInstance(t *testing.T) {
 	t.Setenv("APPDATA", filepath.Join(home, "AppData"))
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	if runtime.GOOS == "windows" {
-		addr, err := instanceAddr()
+		addr, err := endpoint()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if instanceAnswers(context.Background(), addr, time.Second) {
+		if answers(context.Background(), addr, time.Second) {
 			t.Skipf("a studio of this user serves %s", addr)
 		}
 	}
@@ -47,23 +48,23 @@ func TestHandOff(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var opened []string
-	api, err := newAPIServer(m, func(files []string) error {
+	api, err := control.NewService(m, control.ServiceOptions{Options: control.Options{Logger: log, Open: func(files []string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		opened = append(opened, files...)
 		return nil
-	}, false, log)
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := serveInstance(api.handler, log)
+	stop := Serve(api.Handler(), log)
 	defer stop()
 
 	dir := t.TempDir()
 	t.Chdir(dir)
-	handed, err := handOff(context.Background(), []string{"a.star", filepath.Join("sub", "b.star")})
+	handed, err := HandOff(context.Background(), []string{"a.star", filepath.Join("sub", "b.star")})
 	if err != nil || !handed {
-		t.Fatalf("handOff = %v, %v; want the running studio to take the files", handed, err)
+		t.Fatalf("HandOff = %v, %v; want the running studio to take the files", handed, err)
 	}
 	want := []string{filepath.Join(dir, "a.star"), filepath.Join(dir, "sub", "b.star")}
 	mu.Lock()
@@ -73,12 +74,12 @@ func TestHandOff(t *testing.T) {
 		t.Fatalf("the studio opened %q, want %q", got, want)
 	}
 
-	addr, err := instanceAddr()
+	addr, err := endpoint()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := func(ctx context.Context) (net.Conn, error) { return dialInstance(ctx, addr) }
-	err = client.NewDialer(dial, "wrong").Open(context.Background(), want)
+	dialer := func(ctx context.Context) (net.Conn, error) { return dial(ctx, addr) }
+	err = client.NewDialer(dialer, "wrong").Open(context.Background(), want)
 	if e := (*client.Error)(nil); !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
 		t.Fatalf("open with a wrong token over the instance endpoint: %v, want 401", err)
 	}
@@ -86,8 +87,8 @@ func TestHandOff(t *testing.T) {
 
 func TestHandOffNoStudio(t *testing.T) {
 	isolateInstance(t)
-	handed, err := handOff(context.Background(), []string{"a.star"})
+	handed, err := HandOff(context.Background(), []string{"a.star"})
 	if err != nil || handed {
-		t.Fatalf("handOff with no studio = %v, %v; want false, nil", handed, err)
+		t.Fatalf("HandOff with no studio = %v, %v; want false, nil", handed, err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package main
+package instance
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/afstudio/afstudio/control"
 )
 
-// instanceAddr returns the single-instance Unix socket: afstudio.sock in
+// endpoint returns the single-instance Unix socket: afstudio.sock in
 // $XDG_RUNTIME_DIR, or studio.sock beside the API token.
-func instanceAddr() (string, error) {
+func endpoint() (string, error) {
 	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
 		return filepath.Join(dir, "afstudio.sock"), nil
 	}
@@ -26,10 +26,10 @@ func instanceAddr() (string, error) {
 	return filepath.Join(filepath.Dir(path), "studio.sock"), nil
 }
 
-// listenInstance listens on the socket at addr, readable only by the
+// listen listens on the socket at addr, readable only by the
 // user. The caller has checked that nobody answers there, so a socket
 // file left by a studio that crashed is removed first.
-func listenInstance(addr string, _ *slog.Logger) (net.Listener, error) {
+func listen(addr string, _ *slog.Logger) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(addr), 0o700); err != nil {
 		return nil, fmt.Errorf("create the folder of %s: %w", addr, err)
 	}
@@ -45,8 +45,8 @@ func listenInstance(addr string, _ *slog.Logger) (net.Listener, error) {
 	return ln, nil
 }
 
-// dialInstance connects to the socket at addr.
-func dialInstance(ctx context.Context, addr string) (net.Conn, error) {
+// dial connects to the socket at addr.
+func dial(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "unix", addr)
 }

@@ -1,4 +1,15 @@
-package main
+// Package instance makes the studio a single-instance application: a
+// running studio serves the control API on an endpoint private to the
+// user (Serve), and a second `afstudio FILE.star` hands it the files
+// (HandOff) instead of opening another window.
+//
+// The endpoint is a Unix socket readable only by the user
+// (instance_unix.go) or, on Windows, a named pipe named for the user's
+// security identifier whose server is checked to run as the user before
+// the token is sent (instance_windows.go); endpoint, listen and dial are
+// that per-platform part. The API's bearer token guards every request on
+// it, as on TCP.
+package instance
 
 import (
 	"context"
@@ -14,20 +25,16 @@ import (
 	"github.com/afstudio/afstudio/control/client"
 )
 
-// The single-instance hand-off: a running studio serves the control API
-// on an endpoint private to the user, and a second `afstudio FILE.star`
-// gives it the files instead of opening another window. The endpoint is
-// a Unix socket (instance_unix.go) or a named pipe (instance_windows.go);
-// instanceAddr, listenInstance and dialInstance are the per-platform part.
-
-// handOff gives files to a studio already running for this user. It
-// returns false when none answers.
-func handOff(ctx context.Context, files []string) (bool, error) {
-	addr, err := instanceAddr()
+// HandOff gives files (made absolute) to a studio already running for
+// this user, through POST /v1/open on the single-instance endpoint. It
+// returns false, nil when no studio answers there: the caller then
+// becomes the studio.
+func HandOff(ctx context.Context, files []string) (bool, error) {
+	addr, err := endpoint()
 	if err != nil {
 		return false, nil
 	}
-	if !instanceAnswers(ctx, addr, time.Second) {
+	if !answers(ctx, addr, time.Second) {
 		return false, nil // nobody listens: this process becomes the studio
 	}
 	tok, err := control.UserToken()
@@ -40,7 +47,7 @@ func handOff(ctx context.Context, files []string) (bool, error) {
 			return false, fmt.Errorf("hand %s to the running studio: %w", f, err)
 		}
 	}
-	c := client.NewDialer(func(ctx context.Context) (net.Conn, error) { return dialInstance(ctx, addr) }, tok)
+	c := client.NewDialer(func(ctx context.Context) (net.Conn, error) { return dial(ctx, addr) }, tok)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Open(ctx, abs); err != nil {
@@ -49,21 +56,21 @@ func handOff(ctx context.Context, files []string) (bool, error) {
 	return true, nil
 }
 
-// serveInstance serves h (the control API, which checks the bearer token)
-// on the single-instance endpoint until the returned stop function is
-// called. When the endpoint is taken or unavailable it logs a warning and
-// the studio runs without it.
-func serveInstance(h http.Handler, log *slog.Logger) (stop func()) {
-	addr, err := instanceAddr()
+// Serve serves h (the control API, which checks the bearer token) on the
+// single-instance endpoint until the returned stop function is called.
+// When the endpoint is taken or unavailable it logs a warning and returns
+// a stop function that does nothing: the studio runs without it.
+func Serve(h http.Handler, log *slog.Logger) (stop func()) {
+	addr, err := endpoint()
 	if err != nil {
 		log.Warn("single-instance endpoint unavailable", "error", err)
 		return func() {}
 	}
-	if instanceAnswers(context.Background(), addr, 200*time.Millisecond) {
+	if answers(context.Background(), addr, 200*time.Millisecond) {
 		log.Warn("another studio already serves the single-instance endpoint", "addr", addr)
 		return func() {}
 	}
-	ln, err := listenInstance(addr, log)
+	ln, err := listen(addr, log)
 	if err != nil {
 		log.Warn("single-instance endpoint unavailable", "addr", addr, "error", err)
 		return func() {}
@@ -84,12 +91,12 @@ func serveInstance(h http.Handler, log *slog.Logger) (stop func()) {
 	}
 }
 
-// instanceAnswers reports whether something accepts connections at addr
+// answers reports whether something accepts connections at addr
 // within timeout.
-func instanceAnswers(ctx context.Context, addr string, timeout time.Duration) bool {
+func answers(ctx context.Context, addr string, timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conn, err := dialInstance(ctx, addr)
+	conn, err := dial(ctx, addr)
 	if err != nil {
 		return false
 	}
