@@ -500,9 +500,8 @@ func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 // publishResults makes handler results of API events visible on the
 // notices stream.
 func (h *Handler) publishResults(rs []starhost.Result) {
-	for i := range rs {
-		r := &rs[i]
-		h.m.Notify(starhost.Notice{Kind: starhost.NoticeResult, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Result: r})
+	for _, r := range rs {
+		h.m.Notify(r.Notice())
 	}
 }
 

@@ -196,9 +196,9 @@ func (h *Host) handle(ctx context.Context, l inputLine) []starhost.Notice {
 	}
 	now := time.Now()
 	out := make([]starhost.Notice, len(results))
-	for i := range results {
-		r := &results[i]
-		out[i] = starhost.Notice{Kind: starhost.NoticeResult, Time: now, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Result: r}
+	for i, r := range results {
+		out[i] = r.Notice()
+		out[i].Time = now
 	}
 	return out
 }

@@ -77,3 +77,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = Duration(math.Round(us * float64(time.Microsecond)))
 	return nil
 }
+
+// Notice returns the notice that reports r on a notice stream (kind
+// "result", with r under "result"), as the headless host writes it and the
+// control API streams it. Its Time is left zero: Manager.Notify stamps it,
+// or the caller sets it.
+func (r Result) Notice() Notice {
+	return Notice{Kind: NoticeResult, Integration: r.Integration, Event: r.Event, Generation: r.Generation, Result: &r}
+}
