@@ -93,7 +93,7 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 	r.p99.Hidden = false
 	r.p99.Position1 = fyne.NewPos(pad, y)
 	r.p99.Position2 = fyne.NewPos(size.Width-pad, y)
-	r.label.Text = fmt.Sprintf("last %d calls · max %s · p99 %s (red line)", len(samples), fmtDuration(top), fmtDuration(p99))
+	r.label.Text = fmt.Sprintf("last %d calls · max %s · p99 %s (red line)", len(samples), formatDuration(top), formatDuration(p99))
 	r.label.Move(fyne.NewPos(pad, pad/2))
 }
 

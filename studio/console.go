@@ -300,7 +300,7 @@ func (c *eventConsole) showResults(seq int, event string, results []starhost.Res
 		if failed > 0 {
 			short += fmt.Sprintf(", %d failed", failed)
 		}
-		summary = fmt.Sprintf("%s: %s in %s", event, short, shortDuration(took))
+		summary = fmt.Sprintf("%s: %s in %s", event, short, formatDuration(took))
 	}
 	if err != nil {
 		c.showError(err.Error())
@@ -357,28 +357,6 @@ func (c *eventConsole) clearDetail() {
 	c.detail.SetText("Select a result to see it in full.")
 }
 
-// pluralCount says "1 call", "2 calls".
-func pluralCount(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// eventDepthLabel names an event in a result or stream row: an event from
-// the engine as is, a follow-up indented behind an arrow, with its depth
-// when it is a follow-up of a follow-up.
-func eventDepthLabel(event string, depth int) string {
-	switch {
-	case depth <= 0:
-		return event
-	case depth == 1:
-		return "↳ " + event
-	default:
-		return fmt.Sprintf("%s↳ %s (depth %d)", strings.Repeat("  ", depth-1), event, depth)
-	}
-}
-
 // resultText is a handler call's result as compact JSON, or its error
 // (file:line:col: message).
 func resultText(r starhost.Result) string {
@@ -394,7 +372,7 @@ func resultText(r starhost.Result) string {
 // resultDetail is everything about one handler call: the result as
 // indented JSON, or the error with its Starlark backtrace.
 func resultDetail(r starhost.Result) string {
-	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, shortDuration(r.Duration.Std()))
+	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, formatDuration(r.Duration.Std()))
 	if !r.OK {
 		if r.Error == nil {
 			return head + "failed"
@@ -467,7 +445,7 @@ func (v *resultRowView) set(r starhost.Result) {
 	v.event.SetText(eventDepthLabel(r.Event, r.Depth))
 	v.name.SetText(r.Integration)
 	v.body.SetText(resultText(r))
-	v.taken.SetText(shortDuration(r.Duration.Std()))
+	v.taken.SetText(formatDuration(r.Duration.Std()))
 }
 
 // historyRowView shows one sent event: its name and outcome over the
