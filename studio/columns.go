@@ -19,6 +19,7 @@ func newColumns(widths []float32, objects ...fyne.CanvasObject) *fyne.Container 
 	return container.New(columnsLayout{widths}, objects...)
 }
 
+// MinSize is the fixed widths and the gaps, by the tallest object.
 func (l columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	var w, h float32
 	for i, o := range objects {
@@ -30,6 +31,7 @@ func (l columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(w+l.gaps(len(objects)), h)
 }
 
+// Layout places the objects left to right in their widths.
 func (l columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 	fixed := l.gaps(len(objects))
 	for i := range objects {

@@ -81,7 +81,7 @@ type eventConsole struct {
 // newEventConsole builds the console. send dispatches an event (a
 // Manager's Emit); it is called off the UI goroutine. knownEvents lists
 // the events integrations subscribe to; it is called on the UI goroutine
-// (by refreshEvents), so it must not wait (Manager.List never waits for a
+// (by refreshEvents), so it must not wait (Manager.Snapshot never waits for a
 // handler).
 func newEventConsole(send func(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error), knownEvents func() []string) *eventConsole {
 	c := &eventConsole{send: send, knownEvents: knownEvents, do: fyne.Do}
@@ -418,6 +418,7 @@ func newResultRowView() *resultRowView {
 	return v
 }
 
+// CreateRenderer lays the row out in columns shared by every result row.
 func (v *resultRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		theme.Size(theme.SizeNameInlineIcon),
@@ -471,6 +472,8 @@ func newHistoryRowView() *historyRowView {
 	return v
 }
 
+// CreateRenderer lays the row out on two lines: event and outcome, then
+// time and payload.
 func (v *historyRowView) CreateRenderer() fyne.WidgetRenderer {
 	top := newColumns([]float32{0, labelWidth("12 calls, 1 failed", v.summary.TextStyle)}, v.event, v.summary)
 	bottom := newColumns([]float32{labelWidth("00:00:00", v.at.TextStyle), 0}, v.at, v.payload)

@@ -26,6 +26,7 @@ const (
 	statusLoadFailed                   // the module never loaded; nothing serves
 )
 
+// String names the status as the list's filter matches it.
 func (st rowStatus) String() string {
 	return [...]string{"live", "failed", "removed load", "not loaded"}[st]
 }
@@ -304,11 +305,13 @@ func (b *priorityBadge) set(p string) {
 	b.Refresh()
 }
 
+// MinSize is as wide as the widest priority, so that badges line up.
 func (b *priorityBadge) MinSize() fyne.Size {
 	s := fyne.MeasureText("CRITICAL", b.text.TextSize, b.text.TextStyle)
 	return fyne.NewSize(s.Width+theme.Padding()*2, s.Height+theme.Padding())
 }
 
+// CreateRenderer centres the coloured label.
 func (b *priorityBadge) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewCenter(container.NewStack(b.bg, container.NewPadded(b.text))))
 }

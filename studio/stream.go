@@ -214,6 +214,7 @@ func newStreamRowView() *streamRowView {
 	return v
 }
 
+// CreateRenderer lays the row out in columns shared by every stream row.
 func (v *streamRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		labelWidth("00:00:00.000", v.at.TextStyle),

@@ -5,8 +5,34 @@
 // The studio holds no host logic. It talks to the host through its public
 // API and lifecycle notices only; every host call runs off the UI
 // goroutine and every UI update from another goroutine goes through
-// fyne.Do. It never imports fyne.io/fyne/v2/app, so it builds and is
-// tested without cgo or a display (fyne.io/fyne/v2/test).
+// fyne.Do. Each read of the host is one Manager.Snapshot, from which the
+// list and the details are built together, so that they never disagree.
+// It never imports fyne.io/fyne/v2/app, so it builds and is tested
+// without cgo or a display (fyne.io/fyne/v2/test).
+//
+// One file for each thing the user sees, and for what they share:
+//
+//	studio.go     the window, its options, Start and Stop
+//	hostview.go   following the host: notices, one read for list and details
+//	actions.go    reload, remove, reset state, new integration, shortcuts
+//	add.go        adding files: drops, Add…, the hand-off, the last session
+//	actionbar.go  the toolbar
+//	list.go       the integration list: rows, their keys and labels
+//	details.go    the detail pane
+//	chart.go      the latency chart in the details
+//	statetree.go  the state tree in the details
+//	console.go    the event console tab
+//	samples.go    the console's standard events and sample payloads
+//	stream.go     the event stream tab
+//	logpane.go    the log tab
+//	settings.go   the settings tab (the control API)
+//	statusbar.go  the status bar
+//	rowbuffer.go  the bounded, filtered rows of the log and the stream
+//	columns.go    the table-like columns of result, log and stream rows
+//	format.go     how durations, times, counts and JSON are written
+//	editor.go     opening a file at a line in the user's editor
+//	template.go   the new integration template
+//	prefs.go      what is remembered between sessions
 package studio
 
 import (
@@ -38,7 +64,8 @@ type Watcher interface {
 // Options configure a Studio.
 type Options struct {
 	// Dirs are the user's integration folders, shown in the status bar;
-	// Dirs[0] is where "New integration" creates files.
+	// Dirs[0] is where "New integration" creates files. With none, "New
+	// integration" says to start with --dir.
 	Dirs []string
 	// OpenEditor opens a file at a line in the user's editor; nil uses
 	// $VISUAL, $EDITOR or the desktop's opener (see openInEditor).
@@ -48,7 +75,8 @@ type Options struct {
 	// (RememberedFiles); they are added as if dropped on the window, and
 	// remembered for the next start. Relative paths are taken from the
 	// working directory. A file whose module the host has already loaded
-	// (one in a folder it loads) is not added again.
+	// (one in a folder it loads) is not added again. nil adds only the
+	// remembered files.
 	Files []string
 	// Tab is the tab to show first: "details", "console", "events",
 	// "log" or "settings"; "" shows the details.
@@ -133,6 +161,7 @@ func New(a fyne.App, m *starhost.Manager, w Watcher, opts Options) *Studio {
 // Window returns the studio's window.
 func (s *Studio) Window() fyne.Window { return s.win }
 
+// build creates the window's parts and lays them out.
 func (s *Studio) build() {
 	s.list = newIntegrationList(s.selectRow)
 	s.details = newDetailsPane(detailsActions{
@@ -215,6 +244,8 @@ func (s *Studio) ShowAndRun() {
 	s.Stop()
 }
 
+// showTab shows the tab named as in Options.Tab; other names change
+// nothing.
 func (s *Studio) showTab(name string) {
 	idx := map[string]int{"details": 0, "console": 1, "events": 2, "stream": 2, "log": 3, "settings": 4}
 	if i, ok := idx[name]; ok {
