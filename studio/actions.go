@@ -2,15 +2,11 @@ package studio
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/storage"
 
 	"github.com/afstudio/afstudio/starhost"
 )
@@ -18,46 +14,41 @@ import (
 // The user's actions. Each runs host work on its own goroutine and comes
 // back to the UI through fyne.Do.
 
-// reload reloads one integration (Ctrl+R).
-func (s *Studio) reload(name string) {
-	if name == "" {
+// reload reloads the row with key (Ctrl+R): an integration, or a module
+// that never loaded, which is tried again.
+func (s *Studio) reload(key string) {
+	if key == "" {
 		return
 	}
-	if _, ok := s.m.IntegrationInfo(name); !ok {
-		s.reloadFailedModule(name)
-		return
-	}
-	s.status.busy(fmt.Sprintf("Reloading %s…", name))
+	label := s.list.label(key)
+	s.status.busy(fmt.Sprintf("Reloading %s…", label))
 	s.wg.Go(func() {
 		start := time.Now()
-		err := s.m.ReloadIntegration(s.ctx, name)
+		row, err := s.rowNow(key)
+		switch {
+		case err != nil:
+		case row.status == statusLoadFailed:
+			s.m.ReloadFiles(s.ctx, []string{row.module}) // the read below says whether it loads now
+		default:
+			err = s.m.ReloadIntegration(s.ctx, key)
+		}
 		took := time.Since(start)
-		rows := s.rowsFromHost()
+		h := s.readHost()
 		s.do(func() {
 			s.status.done()
-			if err != nil {
-				s.status.message(fmt.Sprintf("Reload of %s failed; the previous version keeps serving", name))
-			} else {
-				s.status.message(fmt.Sprintf("Reloaded %s in %s", name, fmtDuration(took)))
+			switch {
+			case row.key == "":
+				s.status.message(err.Error())
+			case row.status == statusLoadFailed && hasRow(h.rows, key):
+				s.status.message(fmt.Sprintf("%s still does not load", label))
+			case err != nil:
+				s.status.message(fmt.Sprintf("Reload of %s failed; the previous version keeps serving", label))
+			default:
+				s.status.message(fmt.Sprintf("Reloaded %s in %s", label, formatDuration(took)))
 			}
-			s.setRows(rows)
+			s.show(h)
 		})
 	})
-}
-
-// reloadFailedModule retries a module that never loaded.
-func (s *Studio) reloadFailedModule(name string) {
-	for _, fm := range s.m.Snapshot().FailedModules {
-		if failedRowName(fm.Module) == name {
-			module := fm.Module
-			s.wg.Go(func() {
-				s.m.ReloadFiles(s.ctx, []string{module})
-				rows := s.rowsFromHost()
-				s.do(func() { s.setRows(rows) })
-			})
-			return
-		}
-	}
 }
 
 // reloadAll reloads every integration (Ctrl+Shift+R), showing progress.
@@ -74,87 +65,49 @@ func (s *Studio) reloadAll() {
 				failed++
 			}
 		}
-		rows := s.rowsFromHost()
+		h := s.readHost()
 		s.do(func() {
 			s.status.done()
 			s.bar.setBusy(false)
-			s.status.message(fmt.Sprintf("Reloaded %d integrations in %s, %d failed", len(res)-failed, fmtDuration(took), failed))
-			s.setRows(rows)
+			s.status.message(fmt.Sprintf("Reloaded %d integrations in %s, %d failed", len(res)-failed, formatDuration(took), failed))
+			s.show(h)
 		})
 	})
 }
 
-// showAddDialog asks for a .star file to add (Ctrl+O).
-func (s *Studio) showAddDialog() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			s.report("Cannot open the file", err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		uri := r.URI()
-		r.Close()
-		s.HandleDrop([]fyne.URI{uri})
-	}, s.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".star"}))
-	if len(s.opts.Dirs) > 0 {
-		if l, err := storage.ListerForURI(storage.NewFileURI(s.opts.Dirs[0])); err == nil {
-			d.SetLocation(l)
-		}
-	}
-	d.Show()
-}
-
-// askRemove removes the selected integration after confirmation (Delete).
-func (s *Studio) askRemove(name string) {
-	if name == "" {
+// askRemove removes the row with key after confirmation (Delete): an
+// integration, or a module that never loaded. The file stays; the studio
+// forgets it (no longer loads it at start) once nothing of it is live.
+func (s *Studio) askRemove(key string) {
+	if key == "" {
 		return
 	}
-	s.confirm("Remove integration", fmt.Sprintf("Remove %s? It stops receiving events. Its file is not deleted.", name), func() {
+	s.confirm("Remove integration", fmt.Sprintf("Remove %s? It stops receiving events. Its file is not deleted.", s.list.label(key)), func() {
 		s.wg.Go(func() {
-			info, ok := s.m.IntegrationInfo(name)
-			var err error
-			if ok {
-				err = s.m.RemoveIntegration(s.ctx, name)
-			} else {
-				s.forgetFailedModule(name)
+			row, err := s.rowNow(key)
+			switch {
+			case err != nil:
+			case row.status == statusLoadFailed:
+				_, err = s.m.RemoveModule(s.ctx, row.module)
+			default:
+				err = s.m.RemoveIntegration(s.ctx, key)
 			}
-			rows := s.rowsFromHost()
+			h := s.readHost()
 			s.do(func() {
 				if err != nil {
 					s.report("Remove failed", err)
 				}
-				if ok && !moduleStillLoaded(rows, info.Module) {
-					forgetFile(s.app.Preferences(), info.Module)
+				if row.module != "" && rowOfModule(h.rows, row.module) == "" {
+					forgetFile(s.app.Preferences(), row.module)
 				}
-				if s.selected == name {
+				if s.selected == key {
 					s.selected = ""
 					s.current.Store("")
 				}
-				s.setRows(rows)
+				s.show(h)
 			})
 		})
 	})
-}
-
-func (s *Studio) forgetFailedModule(name string) {
-	for _, fm := range s.m.Snapshot().FailedModules {
-		if failedRowName(fm.Module) == name {
-			_, _ = s.m.RemoveModule(s.ctx, fm.Module)
-			s.do(func() { forgetFile(s.app.Preferences(), fm.Module) })
-		}
-	}
-}
-
-func moduleStillLoaded(rows []integrationRow, module string) bool {
-	for _, r := range rows {
-		if r.module == module {
-			return true
-		}
-	}
-	return false
 }
 
 // resetState empties an integration's state after confirmation.
@@ -162,12 +115,12 @@ func (s *Studio) resetState(name string) {
 	s.confirm("Reset state", fmt.Sprintf("Reset the state of %s to {}? This cannot be undone.", name), func() {
 		s.wg.Go(func() {
 			err := s.m.ResetState(name)
-			snap := s.snapshotOf(name)
+			h := s.readHost()
 			s.do(func() {
 				if err != nil {
 					s.report("Reset failed", err)
 				}
-				s.details.show(snap)
+				s.show(h)
 			})
 		})
 	})
@@ -198,14 +151,14 @@ func (s *Studio) newIntegration() {
 			s.m.ReloadFiles(s.ctx, []string{path})
 			err = s.opts.OpenEditor(path, templateHandlerLine)
 		}
-		rows := s.rowsFromHost()
+		h := s.readHost()
 		s.do(func() {
 			if err != nil {
 				s.report("New integration", err)
 			}
-			s.setRows(rows)
+			s.show(h)
 			if name != "" {
-				s.selectIntegration(name)
+				s.selectRow(name)
 				s.status.message("Created " + path)
 			}
 		})
@@ -235,52 +188,4 @@ func (s *Studio) addShortcuts() {
 			s.askRemove(s.selected)
 		}
 	})
-}
-
-// addPaths adds dropped or opened files and folders to the host, watches
-// them and remembers them for the next start.
-func (s *Studio) addPaths(files, folders []string) {
-	ctx := s.ctx
-	s.wg.Go(func() {
-		var added []string
-		var problems []string
-		for _, dir := range folders {
-			if err := s.m.AddRoot(ctx, dir); err != nil {
-				problems = append(problems, err.Error())
-			}
-			if s.w != nil {
-				s.w.AddRoot(dir)
-			}
-			added = append(added, dir)
-		}
-		for _, f := range files {
-			if _, err := s.m.AddIntegration(ctx, f, ""); err != nil {
-				problems = append(problems, err.Error())
-			}
-			if s.w != nil {
-				s.w.AddRoot(filepath.Dir(f))
-			}
-			added = append(added, f)
-		}
-		rows := s.rowsFromHost()
-		s.do(func() {
-			for _, f := range files {
-				rememberFile(s.app.Preferences(), f)
-			}
-			for _, d := range folders {
-				rememberFolder(s.app.Preferences(), d)
-			}
-			s.setRows(rows)
-			msg := fmt.Sprintf("Added %d item(s)", len(added))
-			if len(problems) > 0 {
-				msg += fmt.Sprintf(", %d with errors (shown as failed)", len(problems))
-			}
-			s.status.message(msg)
-		})
-	})
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }

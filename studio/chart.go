@@ -36,8 +36,10 @@ func (c *latencyChart) setSamples(s []time.Duration) {
 	c.Refresh()
 }
 
+// MinSize is room for a readable chart: 240×96.
 func (c *latencyChart) MinSize() fyne.Size { return fyne.NewSize(240, 96) }
 
+// CreateRenderer builds the chart's background, bars, p99 line and labels.
 func (c *latencyChart) CreateRenderer() fyne.WidgetRenderer {
 	r := &chartRenderer{c: c, bg: canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground)),
 		p99:   canvas.NewLine(theme.Color(theme.ColorNameError)),
@@ -59,6 +61,7 @@ type chartRenderer struct {
 	empty *canvas.Text
 }
 
+// Layout scales the bars to the slowest call and draws the p99 line.
 func (r *chartRenderer) Layout(size fyne.Size) {
 	r.bg.Resize(size)
 	samples := r.c.samples
@@ -93,12 +96,14 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 	r.p99.Hidden = false
 	r.p99.Position1 = fyne.NewPos(pad, y)
 	r.p99.Position2 = fyne.NewPos(size.Width-pad, y)
-	r.label.Text = fmt.Sprintf("last %d calls · max %s · p99 %s (red line)", len(samples), fmtDuration(top), fmtDuration(p99))
+	r.label.Text = fmt.Sprintf("last %d calls · max %s · p99 %s (red line)", len(samples), formatDuration(top), formatDuration(p99))
 	r.label.Move(fyne.NewPos(pad, pad/2))
 }
 
+// MinSize is the chart's.
 func (r *chartRenderer) MinSize() fyne.Size { return r.c.MinSize() }
 
+// Refresh follows the theme and redraws the samples.
 func (r *chartRenderer) Refresh() {
 	r.bg.FillColor = theme.Color(theme.ColorNameInputBackground)
 	r.label.Color = theme.Color(theme.ColorNameForeground)
@@ -106,6 +111,7 @@ func (r *chartRenderer) Refresh() {
 	canvas.Refresh(r.c)
 }
 
+// Objects are the background, the bars, the p99 line and the labels.
 func (r *chartRenderer) Objects() []fyne.CanvasObject {
 	objs := []fyne.CanvasObject{r.bg}
 	for _, b := range r.bars {
@@ -114,4 +120,5 @@ func (r *chartRenderer) Objects() []fyne.CanvasObject {
 	return append(objs, r.p99, r.label, r.empty)
 }
 
+// Destroy has nothing to release.
 func (r *chartRenderer) Destroy() {}

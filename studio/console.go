@@ -81,7 +81,7 @@ type eventConsole struct {
 // newEventConsole builds the console. send dispatches an event (a
 // Manager's Emit); it is called off the UI goroutine. knownEvents lists
 // the events integrations subscribe to; it is called on the UI goroutine
-// (by refreshEvents), so it must not wait (Manager.List never waits for a
+// (by refreshEvents), so it must not wait (Manager.Snapshot never waits for a
 // handler).
 func newEventConsole(send func(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error), knownEvents func() []string) *eventConsole {
 	c := &eventConsole{send: send, knownEvents: knownEvents, do: fyne.Do}
@@ -300,7 +300,7 @@ func (c *eventConsole) showResults(seq int, event string, results []starhost.Res
 		if failed > 0 {
 			short += fmt.Sprintf(", %d failed", failed)
 		}
-		summary = fmt.Sprintf("%s: %s in %s", event, short, shortDuration(took))
+		summary = fmt.Sprintf("%s: %s in %s", event, short, formatDuration(took))
 	}
 	if err != nil {
 		c.showError(err.Error())
@@ -357,28 +357,6 @@ func (c *eventConsole) clearDetail() {
 	c.detail.SetText("Select a result to see it in full.")
 }
 
-// pluralCount says "1 call", "2 calls".
-func pluralCount(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// eventDepthLabel names an event in a result or stream row: an event from
-// the engine as is, a follow-up indented behind an arrow, with its depth
-// when it is a follow-up of a follow-up.
-func eventDepthLabel(event string, depth int) string {
-	switch {
-	case depth <= 0:
-		return event
-	case depth == 1:
-		return "↳ " + event
-	default:
-		return fmt.Sprintf("%s↳ %s (depth %d)", strings.Repeat("  ", depth-1), event, depth)
-	}
-}
-
 // resultText is a handler call's result as compact JSON, or its error
 // (file:line:col: message).
 func resultText(r starhost.Result) string {
@@ -394,7 +372,7 @@ func resultText(r starhost.Result) string {
 // resultDetail is everything about one handler call: the result as
 // indented JSON, or the error with its Starlark backtrace.
 func resultDetail(r starhost.Result) string {
-	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, shortDuration(r.Duration.Std()))
+	head := fmt.Sprintf("%s (generation %d) handled %s, depth %d, in %s\n\n", r.Integration, r.Generation, r.Event, r.Depth, formatDuration(r.Duration.Std()))
 	if !r.OK {
 		if r.Error == nil {
 			return head + "failed"
@@ -440,6 +418,7 @@ func newResultRowView() *resultRowView {
 	return v
 }
 
+// CreateRenderer lays the row out in columns shared by every result row.
 func (v *resultRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		theme.Size(theme.SizeNameInlineIcon),
@@ -467,7 +446,7 @@ func (v *resultRowView) set(r starhost.Result) {
 	v.event.SetText(eventDepthLabel(r.Event, r.Depth))
 	v.name.SetText(r.Integration)
 	v.body.SetText(resultText(r))
-	v.taken.SetText(shortDuration(r.Duration.Std()))
+	v.taken.SetText(formatDuration(r.Duration.Std()))
 }
 
 // historyRowView shows one sent event: its name and outcome over the
@@ -493,6 +472,8 @@ func newHistoryRowView() *historyRowView {
 	return v
 }
 
+// CreateRenderer lays the row out on two lines: event and outcome, then
+// time and payload.
 func (v *historyRowView) CreateRenderer() fyne.WidgetRenderer {
 	top := newColumns([]float32{0, labelWidth("12 calls, 1 failed", v.summary.TextStyle)}, v.event, v.summary)
 	bottom := newColumns([]float32{labelWidth("00:00:00", v.at.TextStyle), 0}, v.at, v.payload)

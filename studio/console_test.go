@@ -405,25 +405,7 @@ func TestConsoleWithManager(t *testing.T) {
 	}
 }
 
-func TestResultFormatting(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{37 * time.Microsecond, "37 µs"},
-		{1234 * time.Microsecond, "1.23 ms"},
-		{1500 * time.Millisecond, "1.50 s"},
-	} {
-		if got := shortDuration(tc.d); got != tc.want {
-			t.Errorf("shortDuration(%v) = %q, want %q", tc.d, got, tc.want)
-		}
-	}
-	if got := eventDepthLabel("x", 0); got != "x" {
-		t.Errorf("depth 0 label = %q", got)
-	}
-	if got := eventDepthLabel("x", 3); got != "    ↳ x (depth 3)" {
-		t.Errorf("depth 3 label = %q", got)
-	}
+func TestResultText(t *testing.T) {
 	long := starhost.Result{OK: true, Value: strings.Repeat("a", 1000)}
 	if got := []rune(resultText(long)); len(got) != resultChars || got[len(got)-1] != '…' {
 		t.Errorf("a long result is shown as %d characters", len(got))

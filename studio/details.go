@@ -13,11 +13,12 @@ import (
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// detailSnapshot is everything the detail pane shows, read from the host
-// off the UI goroutine.
+// detailSnapshot is everything the detail pane shows for one row, read
+// from the host off the UI goroutine with the list's rows (see readHost).
 type detailSnapshot struct {
-	name     string
-	info     *starhost.Info        // nil for a module that never loaded
+	key      string                // the row's key (see integrationRow); "" for no row
+	title    string                // the row's label
+	info     *starhost.Info        // set for an integration
 	failed   *starhost.ModuleError // set for a module that never loaded
 	state    map[string]any
 	stateErr error
@@ -28,43 +29,67 @@ type detailSnapshot struct {
 type detailsActions struct {
 	openError  func(*starhost.Diagnostic)
 	resetState func(name string)
-	reload     func(name string)
+	reload     func(key string)
 }
 
-// detailsPane shows the selected integration.
+// detailsPane shows the selected row: for an integration, its facts,
+// latency and live state; for a module that never loaded, what is known
+// of it: its file, when it was tried, and its errors. It runs on the UI
+// goroutine.
 type detailsPane struct {
 	act     detailsActions
 	current detailSnapshot
 
 	title    *widget.Label
 	subtitle *widget.Label
+
+	live     *fyne.Container // an integration's facts, latency and state
 	fields   map[string]*widget.Label
 	chart    *latencyChart
 	state    *stateTree
 	stateMsg *widget.Label
+	resetBtn *widget.Button
+
+	module   *fyne.Container // a module that never loaded: its file and when
+	file     *widget.Label
+	failedAt *widget.Label
 
 	errBox    *fyne.Container
+	errTitle  *widget.Label
 	errPos    *widget.Label
 	errMsg    *widget.Label
+	errMore   *widget.Label // the other errors of a module, one per line
 	errSource *widget.Label
 	openBtn   *widget.Button
 
-	resetBtn  *widget.Button
 	reloadBtn *widget.Button
 	body      fyne.CanvasObject
 	empty     fyne.CanvasObject
 	root      *fyne.Container
 }
 
-// detailFields are the rows of the facts grid, in order.
-var detailFields = []string{"Description", "Module", "Export", "Priority", "Subscriptions", "Dependencies", "Generation", "Loaded at", "Last reload", "Calls", "Errors", "Latency mean", "Latency p99"}
+// detailFields are the rows of an integration's facts grid, in order; the
+// first six are the first column.
+var detailFields = []string{"Description", "Module", "Class", "Priority", "Subscriptions", "Dependencies", "Generation", "Loaded at", "Last reload", "Calls", "Errors", "Latency mean", "Latency p99"}
 
+// newDetailsPane builds the pane, showing nothing selected.
 func newDetailsPane(act detailsActions) *detailsPane {
 	d := &detailsPane{act: act, fields: map[string]*widget.Label{}}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.subtitle = widget.NewLabel("")
-	// Two columns of facts: what it is, and how it is doing.
+	d.reloadBtn = widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), func() { d.act.reload(d.current.key) })
+	header := container.NewBorder(nil, nil, nil, container.NewVBox(d.reloadBtn), container.NewVBox(d.title, d.subtitle))
+	top := container.NewVBox(header, widget.NewSeparator(), d.buildModule(), d.buildError(), d.buildLive())
+	d.body = container.NewVScroll(container.NewPadded(top))
+	d.empty = container.NewCenter(widget.NewLabel("Select an integration, or drop .star files here."))
+	d.root = container.NewStack(d.empty)
+	return d
+}
+
+// buildLive builds an integration's part: two columns of facts (what it
+// is, how it is doing), the latency chart and the state tree.
+func (d *detailsPane) buildLive() fyne.CanvasObject {
 	forms := [2]*fyne.Container{container.New(layout.NewFormLayout()), container.New(layout.NewFormLayout())}
 	for i, f := range detailFields {
 		v := widget.NewLabel("")
@@ -82,40 +107,68 @@ func newDetailsPane(act detailsActions) *detailsPane {
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
+	d.resetBtn = widget.NewButtonWithIcon("Reset state…", theme.ContentClearIcon(), func() { d.act.resetState(d.current.key) })
+	stateHeader := container.NewBorder(nil, nil, widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.resetBtn, d.stateMsg)
+	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
+	d.live = container.NewVBox(grid,
+		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
+		stateHeader, treeBox)
+	return d.live
+}
 
+// buildModule builds the part for a module that never loaded: its file
+// and when it was tried.
+func (d *detailsPane) buildModule() fyne.CanvasObject {
+	d.file = widget.NewLabel("")
+	d.file.Selectable = true
+	d.file.Wrapping = fyne.TextWrapBreak
+	d.failedAt = widget.NewLabel("")
+	bold := fyne.TextStyle{Bold: true}
+	d.module = container.New(layout.NewFormLayout(),
+		widget.NewLabelWithStyle("File", fyne.TextAlignTrailing, bold), d.file,
+		widget.NewLabelWithStyle("Tried at", fyne.TextAlignTrailing, bold), d.failedAt)
+	d.module.Hide()
+	return d.module
+}
+
+// buildError builds the error box: position, message, the source line
+// and a button that opens the editor there.
+func (d *detailsPane) buildError() fyne.CanvasObject {
+	d.errTitle = widget.NewLabelWithStyle("Last error", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.errPos = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.errPos.Importance = widget.DangerImportance
+	d.errPos.Wrapping = fyne.TextWrapBreak
 	d.errMsg = widget.NewLabel("")
 	d.errMsg.Wrapping = fyne.TextWrapWord
 	d.errMsg.Selectable = true
+	d.errMore = widget.NewLabel("")
+	d.errMore.Wrapping = fyne.TextWrapWord
+	d.errMore.Selectable = true
 	d.errSource = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	d.openBtn = widget.NewButtonWithIcon("Open in editor", theme.DocumentCreateIcon(), func() { d.act.openError(d.currentError()) })
-	d.errBox = container.NewVBox(
-		widget.NewLabelWithStyle("Last error", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		d.errPos, d.errMsg, d.errSource, container.NewHBox(d.openBtn))
-
-	d.resetBtn = widget.NewButtonWithIcon("Reset state…", theme.ContentClearIcon(), func() { d.act.resetState(d.current.name) })
-	d.reloadBtn = widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), func() { d.act.reload(d.current.name) })
-	header := container.NewBorder(nil, nil, nil, container.NewVBox(d.reloadBtn), container.NewVBox(d.title, d.subtitle))
-	stateHeader := container.NewBorder(nil, nil, widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.resetBtn, d.stateMsg)
-	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
-	top := container.NewVBox(header, widget.NewSeparator(), d.errBox, grid,
-		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
-		stateHeader, treeBox)
-	d.body = container.NewVScroll(container.NewPadded(top))
-	d.empty = container.NewCenter(widget.NewLabel("Select an integration, or drop .star files here."))
-	d.root = container.NewStack(d.empty)
-	return d
+	d.errBox = container.NewVBox(d.errTitle, d.errPos, d.errMsg, d.errSource, d.errMore, container.NewHBox(d.openBtn))
+	return d.errBox
 }
 
+// object returns the pane's UI.
 func (d *detailsPane) object() fyne.CanvasObject { return d.root }
 
+// currentError is the error shown: an integration's last reload error,
+// or the first error of a module that never loaded (at the module's file
+// when the error names none); nil when there is none.
 func (d *detailsPane) currentError() *starhost.Diagnostic {
 	if d.current.info != nil && d.current.info.LastError != nil {
 		return d.current.info.LastError
 	}
-	if d.current.failed != nil && len(d.current.failed.Errors) > 0 {
-		return &d.current.failed.Errors[0]
+	if fm := d.current.failed; fm != nil {
+		e := starhost.Diagnostic{File: fm.Module, Msg: "does not load"}
+		if len(fm.Errors) > 0 {
+			e = fm.Errors[0]
+		}
+		if e.File == "" {
+			e.File = fm.Module
+		}
+		return &e
 	}
 	return nil
 }
@@ -132,62 +185,79 @@ func (d *detailsPane) show(s detailSnapshot) {
 		d.root.Objects = []fyne.CanvasObject{d.body}
 		d.root.Refresh()
 	}
-	d.title.SetText(s.name)
-	set := func(k, v string) { d.fields[k].SetText(v) }
-	if in := s.info; in != nil {
-		status := "Live"
-		if in.Failed {
-			status = "Last reload failed: generation " + fmt.Sprint(in.Generation) + " keeps serving"
-		}
-		d.subtitle.SetText(status)
-		set("Description", orDash(in.Description))
-		set("Module", in.Module)
-		set("Export", in.Class)
-		set("Priority", in.Priority.String())
-		set("Subscriptions", strings.Join(in.Subscriptions, ", "))
-		set("Generation", fmt.Sprint(in.Generation))
-		set("Loaded at", in.LoadedAt.Format("2006-01-02 15:04:05"))
-		set("Last reload", fmtDuration(in.LastReload.Std()))
-		set("Dependencies", orDash(strings.Join(in.Dependencies, "\n")))
-		set("Calls", fmt.Sprint(in.Calls))
-		set("Errors", fmt.Sprint(in.Errors))
-		set("Latency mean", fmtDuration(in.LatencyMean.Std()))
-		set("Latency p99", fmtDuration(in.LatencyP99.Std()))
-		d.chart.setSamples(in.Recent)
-		d.reloadBtn.Enable()
-		d.resetBtn.Enable()
-		switch {
-		case s.stateErr != nil:
-			d.stateMsg.SetText(s.stateErr.Error())
-		default:
-			d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", len(s.state)))
-			d.state.set(s.state)
-		}
+	d.title.SetText(s.title)
+	if s.info != nil {
+		d.showIntegration(s)
 	} else {
-		d.subtitle.SetText("Not loaded: fix the error below and save; it loads on its own")
-		for _, f := range detailFields {
-			set(f, "–")
-		}
-		set("Module", s.failed.Module)
-		d.chart.setSamples(nil)
-		d.state.set(nil)
-		d.stateMsg.SetText("")
-		d.resetBtn.Disable()
+		d.showModule(s.failed)
 	}
-	if e := d.currentError(); e != nil {
-		d.errPos.SetText(e.Position())
-		d.errMsg.SetText(e.Msg)
-		d.errSource.SetText(strings.TrimSpace(s.errLine))
-		d.errSource.Hidden = s.errLine == ""
-		d.errBox.Show()
-	} else {
-		d.errBox.Hide()
-	}
+	d.showError(s)
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "–"
+// showIntegration fills in an integration's facts, chart and state.
+func (d *detailsPane) showIntegration(s detailSnapshot) {
+	in := s.info
+	status := "Live"
+	if in.Failed {
+		status = "Last reload failed: generation " + fmt.Sprint(in.Generation) + " keeps serving"
 	}
-	return s
+	d.subtitle.SetText(status)
+	set := func(k, v string) { d.fields[k].SetText(v) }
+	set("Description", orDash(in.Description))
+	set("Module", in.Module)
+	set("Class", in.Class)
+	set("Priority", in.Priority.String())
+	set("Subscriptions", strings.Join(in.Subscriptions, ", "))
+	set("Generation", fmt.Sprint(in.Generation))
+	set("Loaded at", in.LoadedAt.Format("2006-01-02 15:04:05"))
+	set("Last reload", formatDuration(in.LastReload.Std()))
+	set("Dependencies", orDash(strings.Join(in.Dependencies, "\n")))
+	set("Calls", fmt.Sprint(in.Calls))
+	set("Errors", fmt.Sprint(in.Errors))
+	set("Latency mean", formatDuration(in.LatencyMean.Std()))
+	set("Latency p99", formatDuration(in.LatencyP99.Std()))
+	d.chart.setSamples(in.Recent)
+	if s.stateErr != nil {
+		d.stateMsg.SetText(s.stateErr.Error())
+	} else {
+		d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", len(s.state)))
+		d.state.set(s.state)
+	}
+	d.errTitle.SetText("Last error")
+	d.module.Hide()
+	d.live.Show()
+}
+
+// showModule shows what is known of a module that never loaded.
+func (d *detailsPane) showModule(fm *starhost.ModuleError) {
+	d.subtitle.SetText("Not loaded: fix the error below and save; it loads on its own")
+	d.file.SetText(fm.Module)
+	d.failedAt.SetText(fm.At.Format("2006-01-02 15:04:05"))
+	d.errTitle.SetText("Error")
+	d.live.Hide()
+	d.module.Show()
+}
+
+// showError shows the current error, if any, with its source line and,
+// for a module, its other errors.
+func (d *detailsPane) showError(s detailSnapshot) {
+	e := d.currentError()
+	if e == nil {
+		d.errBox.Hide()
+		return
+	}
+	d.errPos.SetText(e.Position())
+	d.errMsg.SetText(e.Msg)
+	d.errSource.SetText(strings.TrimSpace(s.errLine))
+	d.errSource.Hidden = s.errLine == ""
+	var more []string
+	if s.failed != nil && len(s.failed.Errors) > 1 {
+		for _, o := range s.failed.Errors[1:] {
+			more = append(more, o.Error())
+		}
+	}
+	d.errMore.SetText(strings.Join(more, "\n"))
+	d.errMore.Hidden = len(more) == 0
+	d.errBox.Show()
+	d.errBox.Refresh()
 }

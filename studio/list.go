@@ -3,13 +3,13 @@ package studio
 import (
 	"fmt"
 	"image/color"
-	"sort"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -26,61 +26,108 @@ const (
 	statusLoadFailed                   // the module never loaded; nothing serves
 )
 
+// String names the status as the list's filter matches it.
 func (st rowStatus) String() string {
 	return [...]string{"live", "failed", "removed load", "not loaded"}[st]
 }
 
 // integrationRow is one line of the list.
 type integrationRow struct {
-	name       string
-	priority   string
+	// key identifies the row, for selection and actions: the
+	// integration's name, or the full path of a module that never loaded
+	// (two a.star in two folders are two rows).
+	key string
+	// label is what the row shows: the integration's name, or the
+	// module's file name, with as many of its folders as tell it apart
+	// from another row of the same file name.
+	label      string
+	priority   string // "" for a module that never loaded
 	generation int
 	status     rowStatus
 	module     string
 	message    string // the error, for failed rows
 }
 
-// rowsFor turns the host's view into list rows: modules that never loaded
-// first (they need attention), then integrations in dispatch order.
-func rowsFor(infos []starhost.Info, failed []starhost.ModuleError) []integrationRow {
-	var rows []integrationRow
-	for _, fm := range failed {
-		r := integrationRow{name: failedRowName(fm.Module), priority: "–", status: statusLoadFailed, module: fm.Module}
+// rowsFor turns one read of the host into list rows: modules that never
+// loaded first (they need attention), then integrations in dispatch
+// order.
+func rowsFor(v starhost.View) []integrationRow {
+	rows := make([]integrationRow, 0, len(v.FailedModules)+len(v.Integrations))
+	labels := moduleLabels(v.FailedModules)
+	for _, fm := range v.FailedModules {
+		r := integrationRow{key: fm.Module, label: labels[fm.Module], status: statusLoadFailed, module: fm.Module}
 		if len(fm.Errors) > 0 {
 			r.message = fm.Errors[0].Error()
 		}
 		rows = append(rows, r)
 	}
-	for _, in := range infos {
-		r := integrationRow{name: in.Name, priority: in.Priority.String(), generation: in.Generation, module: in.Module, status: statusLive}
+	for _, in := range v.Integrations {
+		r := integrationRow{key: in.Name, label: in.Name, priority: in.Priority.String(), generation: in.Generation, module: in.Module, status: statusLive}
 		if in.LastError != nil {
 			r.message = in.LastError.Error()
 			r.status = statusFailed
-			if strings.Contains(in.LastError.Msg, "no such file") || strings.Contains(in.LastError.Msg, "cannot read") {
+			if in.LastError.Kind == starhost.ErrorMissingFile {
 				r.status = statusMissingLoad
 			}
 		}
 		rows = append(rows, r)
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		return (rows[i].status == statusLoadFailed) && rows[j].status != statusLoadFailed
-	})
 	return rows
 }
 
-// integrationList is the left pane: a search field and the list.
+// moduleLabels names modules by their file name, adding as many parent
+// folders as it takes to tell apart modules of the same file name
+// ("one/a.star", "two/a.star").
+func moduleLabels(failed []starhost.ModuleError) map[string]string {
+	labels := make(map[string]string, len(failed))
+	for depth := 1; ; depth++ {
+		count := map[string]int{}
+		for _, fm := range failed {
+			count[pathTail(fm.Module, depth)]++
+		}
+		clash := false
+		for _, fm := range failed {
+			if _, done := labels[fm.Module]; done {
+				continue
+			}
+			tail := pathTail(fm.Module, depth)
+			if count[tail] == 1 || tail == filepath.ToSlash(fm.Module) {
+				labels[fm.Module] = tail
+			} else {
+				clash = true
+			}
+		}
+		if !clash {
+			return labels
+		}
+	}
+}
+
+// pathTail is the last n elements of a path, joined by "/".
+func pathTail(p string, n int) string {
+	parts := strings.Split(filepath.ToSlash(p), "/")
+	if n < len(parts) {
+		parts = parts[len(parts)-n:]
+	}
+	return strings.Join(parts, "/")
+}
+
+// integrationList is the left pane: a search field and the list. It runs
+// on the UI goroutine.
 type integrationList struct {
 	all      []integrationRow
 	shown    []integrationRow
 	filter   *widget.Entry
 	list     *widget.List
-	onSelect func(name string)
-	selected string
-	quiet    bool // set while selecting programmatically
+	onSelect func(key string)
+	selected string // the selected row's key
+	quiet    bool   // set while selecting programmatically
 	box      fyne.CanvasObject
 }
 
-func newIntegrationList(onSelect func(string)) *integrationList {
+// newIntegrationList builds an empty list; onSelect receives the key of a
+// row the user selects.
+func newIntegrationList(onSelect func(key string)) *integrationList {
 	l := &integrationList{onSelect: onSelect}
 	l.filter = widget.NewEntry()
 	l.filter.SetPlaceHolder("Filter integrations…")
@@ -96,7 +143,7 @@ func newIntegrationList(onSelect func(string)) *integrationList {
 		})
 	l.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(l.shown) && !l.quiet {
-			l.selected = l.shown[id].name
+			l.selected = l.shown[id].key
 			l.onSelect(l.selected)
 		}
 	}
@@ -105,34 +152,40 @@ func newIntegrationList(onSelect func(string)) *integrationList {
 	return l
 }
 
+// object returns the list's UI.
 func (l *integrationList) object() fyne.CanvasObject { return l.box }
 
+// setRows shows new rows; the same rows again change nothing.
 func (l *integrationList) setRows(rows []integrationRow) {
+	if slices.Equal(rows, l.all) {
+		return
+	}
 	l.all = rows
 	l.apply()
 }
 
-// apply filters the rows by the search text (name, priority, status or
+// apply filters the rows by the search text (label, priority, status or
 // module) and keeps the selection.
 func (l *integrationList) apply() {
-	q := strings.ToLower(strings.TrimSpace(l.filter.Text))
+	q := normFilter(l.filter.Text)
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
-		hay := strings.ToLower(r.name + " " + r.priority + " " + r.status.String() + " " + r.module)
+		hay := strings.ToLower(r.label + " " + r.priority + " " + r.status.String() + " " + r.module)
 		if q == "" || strings.Contains(hay, q) {
 			l.shown = append(l.shown, r)
 		}
 	}
 	l.list.Refresh()
-	l.selectName(l.selected)
+	l.selectKey(l.selected)
 }
 
-func (l *integrationList) selectName(name string) {
-	l.selected = name
+// selectKey selects the row with this key, without calling onSelect.
+func (l *integrationList) selectKey(key string) {
+	l.selected = key
 	l.quiet = true
 	defer func() { l.quiet = false }()
 	for i, r := range l.shown {
-		if r.name == name {
+		if r.key == key {
 			l.list.Select(i)
 			return
 		}
@@ -140,39 +193,59 @@ func (l *integrationList) selectName(name string) {
 	l.list.UnselectAll()
 }
 
+// label returns what the row with key shows, or the key when the list
+// has no such row (yet).
+func (l *integrationList) label(key string) string {
+	for _, r := range l.all {
+		if r.key == key {
+			return r.label
+		}
+	}
+	return key
+}
+
 // rows returns the visible rows (for tests).
 func (l *integrationList) rows() []integrationRow { return l.shown }
 
-// rowView draws one row: status icon, name, priority badge, generation.
+// rowView draws one row on one line: status icon, label, a red note for
+// failed rows ("reload failed", "not loaded"), priority badge and
+// generation. The label gives way (it is cut with an ellipsis) so that
+// the note never covers it.
 type rowView struct {
 	widget.BaseWidget
 	icon  *widget.Icon
 	name  *widget.Label
-	note  *canvas.Text
+	note  *widget.Label
+	noteC *fyne.Container // the note, centred on the name's line
 	badge *priorityBadge
 	gen   *widget.Label
 }
 
 func newRowView() *rowView {
-	v := &rowView{icon: widget.NewIcon(theme.ConfirmIcon()), name: widget.NewLabel("integration"), badge: newPriorityBadge(), gen: widget.NewLabel("g0")}
+	v := &rowView{icon: widget.NewIcon(theme.ConfirmIcon()), name: widget.NewLabel("integration"), note: widget.NewLabel(""), badge: newPriorityBadge(), gen: widget.NewLabel("g0")}
 	v.name.Truncation = fyne.TextTruncateEllipsis
-	v.note = canvas.NewText("", theme.Color(theme.ColorNameError))
-	v.note.TextSize = theme.CaptionTextSize()
+	v.note.Importance = widget.DangerImportance
+	v.note.SizeName = theme.SizeNameCaptionText
+	v.note.Hide()
+	v.noteC = container.NewCenter(v.note)
+	v.noteC.Hide()
 	v.ExtendBaseWidget(v)
 	return v
 }
 
+// CreateRenderer lays the row out in columns: the label takes the space
+// the icon, note, badge and generation leave.
 func (v *rowView) CreateRenderer() fyne.WidgetRenderer {
-	right := container.NewHBox(v.badge, v.gen)
-	mid := container.NewVBox(v.name)
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, v.icon, right, container.NewStack(mid, container.NewVBox(layout.NewSpacer(), v.note))))
+	right := container.NewHBox(v.noteC, v.badge, v.gen)
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, v.icon, right, v.name))
 }
 
+// set shows one row.
 func (v *rowView) set(r integrationRow) {
-	v.name.SetText(r.name)
+	v.name.SetText(r.label)
 	v.gen.SetText(fmt.Sprintf("g%d", r.generation))
 	v.badge.set(r.priority)
-	v.note.Text = ""
+	note := ""
 	v.name.TextStyle = fyne.TextStyle{}
 	switch r.status {
 	case statusLive:
@@ -180,19 +253,22 @@ func (v *rowView) set(r integrationRow) {
 	case statusFailed:
 		v.icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
-		v.note.Text = "reload failed"
+		note = "reload failed"
 	case statusMissingLoad:
 		v.icon.SetResource(theme.NewWarningThemedResource(theme.WarningIcon()))
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
-		v.note.Text = "removed load"
+		note = "removed load"
 	case statusLoadFailed:
 		v.icon.SetResource(theme.NewErrorThemedResource(theme.CancelIcon()))
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
-		v.note.Text = "not loaded"
+		note = "not loaded"
 		v.gen.SetText("")
 	}
+	v.note.SetText(note)
+	v.note.Hidden = note == ""
+	v.noteC.Hidden = v.note.Hidden
 	v.name.Refresh()
-	v.note.Refresh()
+	v.Refresh() // the note's width changes the layout
 }
 
 // priorityBadge is a small coloured label with the priority's name.
@@ -229,11 +305,13 @@ func (b *priorityBadge) set(p string) {
 	b.Refresh()
 }
 
+// MinSize is as wide as the widest priority, so that badges line up.
 func (b *priorityBadge) MinSize() fyne.Size {
 	s := fyne.MeasureText("CRITICAL", b.text.TextSize, b.text.TextStyle)
 	return fyne.NewSize(s.Width+theme.Padding()*2, s.Height+theme.Padding())
 }
 
+// CreateRenderer centres the coloured label.
 func (b *priorityBadge) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewCenter(container.NewStack(b.bg, container.NewPadded(b.text))))
 }

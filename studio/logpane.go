@@ -289,6 +289,7 @@ func newLogRowView() *logRowView {
 	return v
 }
 
+// CreateRenderer lays the row out in columns shared by every log row.
 func (v *logRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		theme.Size(theme.SizeNameInlineIcon),

@@ -23,10 +23,13 @@ func RememberedFiles(p fyne.Preferences) []string { return p.StringList(prefFile
 // RememberedFolders returns the folders the user added in earlier sessions.
 func RememberedFolders(p fyne.Preferences) []string { return p.StringList(prefFolders) }
 
+// rememberFile adds a file to those loaded at the next start.
 func rememberFile(p fyne.Preferences, path string) { addToList(p, prefFiles, path) }
 
+// rememberFolder adds a folder to those loaded at the next start.
 func rememberFolder(p fyne.Preferences, path string) { addToList(p, prefFolders, path) }
 
+// forgetFile removes a file from those loaded at the next start.
 func forgetFile(p fyne.Preferences, path string) {
 	list := p.StringList(prefFiles)
 	if i := slices.Index(list, path); i >= 0 {
@@ -34,6 +37,7 @@ func forgetFile(p fyne.Preferences, path string) {
 	}
 }
 
+// addToList appends value to the string list under key, once.
 func addToList(p fyne.Preferences, key, value string) {
 	list := p.StringList(key)
 	if !slices.Contains(list, value) {
@@ -61,7 +65,8 @@ func (s *Studio) saveLayout() {
 }
 
 // Remember records a file the user opened (from the command line or a
-// file association), so that it is loaded again at the next start.
+// file association), so that it is loaded again at the next start. Files
+// given in Options.Files are remembered without it.
 func (s *Studio) Remember(path string) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs

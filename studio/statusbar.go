@@ -2,6 +2,7 @@ package studio
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,11 +71,11 @@ func (b *statusBar) lastChange(n starhost.Notice) {
 	what := string(n.Kind)
 	who := n.Integration
 	if who == "" {
-		who = failedRowName(n.Module)
+		who = filepath.Base(n.Module)
 	}
 	text := fmt.Sprintf("last: %s %s", who, strings.ReplaceAll(what, "_", " "))
 	if n.Duration > 0 {
-		text += " in " + fmtDuration(n.Duration.Std())
+		text += " in " + formatDuration(n.Duration.Std())
 	}
 	b.last.SetText(text + " at " + n.Time.Format(time.TimeOnly))
 }

@@ -1,8 +1,6 @@
 package studio
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -216,6 +214,7 @@ func newStreamRowView() *streamRowView {
 	return v
 }
 
+// CreateRenderer lays the row out in columns shared by every stream row.
 func (v *streamRowView) CreateRenderer() fyne.WidgetRenderer {
 	widths := []float32{
 		labelWidth("00:00:00.000", v.at.TextStyle),
@@ -235,103 +234,4 @@ func (v *streamRowView) set(r streamRow) {
 	}
 	v.source.SetText(source)
 	v.data.SetText(r.data)
-}
-
-// columnsLayout lays objects out left to right, each in a fixed width; a
-// width of 0 takes the space left over (at most one column should). Rows
-// built with the same widths line up like a table, and new text in a row
-// needs no new layout. The flexible column asks for no width: text too
-// long for it runs on and is cut off at the list's edge, which costs far
-// less than a label's truncation on rows that change many times a second.
-type columnsLayout struct{ widths []float32 }
-
-// newColumns builds a row of objects in fixed widths (see columnsLayout).
-func newColumns(widths []float32, objects ...fyne.CanvasObject) *fyne.Container {
-	return container.New(columnsLayout{widths}, objects...)
-}
-
-func (l columnsLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
-	var w, h float32
-	for i, o := range objects {
-		if i < len(l.widths) {
-			w += l.widths[i]
-		}
-		h = max(h, o.MinSize().Height)
-	}
-	return fyne.NewSize(w+l.gaps(len(objects)), h)
-}
-
-func (l columnsLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	fixed := l.gaps(len(objects))
-	for i := range objects {
-		if i < len(l.widths) {
-			fixed += l.widths[i]
-		}
-	}
-	pad := theme.Size(theme.SizeNamePadding)
-	var x float32
-	for i, o := range objects {
-		w := float32(0)
-		if i < len(l.widths) {
-			w = l.widths[i]
-		}
-		if w == 0 {
-			w = max(0, size.Width-fixed)
-		}
-		o.Move(fyne.NewPos(x, 0))
-		o.Resize(fyne.NewSize(w, size.Height))
-		x += w + pad
-	}
-}
-
-func (l columnsLayout) gaps(n int) float32 {
-	if n < 2 {
-		return 0
-	}
-	return float32(n-1) * theme.Size(theme.SizeNamePadding)
-}
-
-// labelWidth is the width a label needs to show sample in style.
-func labelWidth(sample string, style fyne.TextStyle) float32 {
-	return fyne.MeasureText(sample, theme.TextSize(), style).Width + 2*theme.Size(theme.SizeNameInnerPadding)
-}
-
-// oneLineJSON formats plain Go data (event data, handler results) as
-// compact JSON, without HTML escaping.
-func oneLineJSON(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprintf("%v", v)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
-// clipRunes shortens s to at most n characters, ending in "…" when cut.
-func clipRunes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-// clockTime formats a time of day to the millisecond.
-func clockTime(t time.Time) string { return t.Format("15:04:05.000") }
-
-// shortDuration formats a handler's duration for people: µs below a
-// millisecond, ms below a second.
-func shortDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%d µs", d.Microseconds())
-	case d < time.Second:
-		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
-	default:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	}
 }

@@ -5,46 +5,85 @@
 // The studio holds no host logic. It talks to the host through its public
 // API and lifecycle notices only; every host call runs off the UI
 // goroutine and every UI update from another goroutine goes through
-// fyne.Do. It never imports fyne.io/fyne/v2/app, so it builds and is
-// tested without cgo or a display (fyne.io/fyne/v2/test).
+// fyne.Do. Each read of the host is one Manager.Snapshot, from which the
+// list and the details are built together, so that they never disagree.
+// It never imports fyne.io/fyne/v2/app, so it builds and is tested
+// without cgo or a display (fyne.io/fyne/v2/test).
+//
+// One file for each thing the user sees, and for what they share:
+//
+//	studio.go     the window, its options, Start and Stop
+//	hostview.go   following the host: notices, one read for list and details
+//	actions.go    reload, remove, reset state, new integration, shortcuts
+//	add.go        adding files: drops, Add…, the hand-off, the last session
+//	actionbar.go  the toolbar
+//	list.go       the integration list: rows, their keys and labels
+//	details.go    the detail pane
+//	chart.go      the latency chart in the details
+//	statetree.go  the state tree in the details
+//	console.go    the event console tab
+//	samples.go    the console's standard events and sample payloads
+//	stream.go     the event stream tab
+//	logpane.go    the log tab
+//	settings.go   the settings tab (the control API)
+//	statusbar.go  the status bar
+//	rowbuffer.go  the bounded, filtered rows of the log and the stream
+//	columns.go    the table-like columns of result, log and stream rows
+//	format.go     how durations, times, counts and JSON are written
+//	editor.go     opening a file at a line in the user's editor
+//	template.go   the new integration template
+//	prefs.go      what is remembered between sessions
 package studio
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/afstudio/afstudio/starhost"
 )
 
-// Watcher is the part of the file watcher the studio controls.
+// Watcher is the part of the file watcher the studio controls
+// (*watch.Watcher implements it).
 type Watcher interface {
+	// SetPaused pauses (true) or resumes (false) reloading on changes.
 	SetPaused(bool)
+	// Paused reports whether the watcher is paused.
 	Paused() bool
+	// AddRoot watches one more folder; it is safe to call from any
+	// goroutine while the watcher runs.
 	AddRoot(dir string)
 }
 
 // Options configure a Studio.
 type Options struct {
 	// Dirs are the user's integration folders, shown in the status bar;
-	// Dirs[0] is where "New integration" creates files.
+	// Dirs[0] is where "New integration" creates files. With none, "New
+	// integration" says to start with --dir.
 	Dirs []string
 	// OpenEditor opens a file at a line in the user's editor; nil uses
 	// $VISUAL, $EDITOR or the desktop's opener (see openInEditor).
 	OpenEditor func(path string, line int) error
-	// Tab is the tab to show first: "details", "console", "events" or
-	// "log". Select is the integration to select first.
-	Tab, Select string
+	// Files are .star files to add at start (typically the command
+	// line's), with the files the user added in earlier sessions
+	// (RememberedFiles); they are added as if dropped on the window, and
+	// remembered for the next start. Relative paths are taken from the
+	// working directory. A file whose module the host has already loaded
+	// (one in a folder it loads) is not added again. nil adds only the
+	// remembered files.
+	Files []string
+	// Tab is the tab to show first: "details", "console", "events",
+	// "log" or "settings"; "" shows the details.
+	Tab string
+	// Select is the row to select first: an integration's name, or the
+	// path of a module; "" selects the first row.
+	Select string
 	// Logger receives the studio's own logs; nil discards them.
 	Logger *slog.Logger
 	// API is the control API the settings tab turns on and off; nil when
@@ -76,8 +115,8 @@ type Studio struct {
 	tabs     *container.AppTabs
 	split    *container.Split
 
-	selected string       // the selected integration or failed module; UI goroutine only
-	current  atomic.Value // the same, as a string, for the refresh goroutine
+	selected string       // the selected row's key (see integrationRow); UI goroutine only
+	current  atomic.Value // the same, as a string, for readHost
 
 	// confirm asks before a destructive action; tests replace it.
 	confirm func(title, message string, ok func())
@@ -122,8 +161,9 @@ func New(a fyne.App, m *starhost.Manager, w Watcher, opts Options) *Studio {
 // Window returns the studio's window.
 func (s *Studio) Window() fyne.Window { return s.win }
 
+// build creates the window's parts and lays them out.
 func (s *Studio) build() {
-	s.list = newIntegrationList(s.selectIntegration)
+	s.list = newIntegrationList(s.selectRow)
 	s.details = newDetailsPane(detailsActions{
 		openError:  s.openError,
 		resetState: s.resetState,
@@ -172,16 +212,19 @@ func (s *Studio) build() {
 	})
 }
 
-// Start follows the host: it subscribes to notices, fills the list, and
-// refreshes the selected integration's details and state twice a second.
+// Start follows the host: it subscribes to notices, fills the list,
+// refreshes the selected integration's details and state twice a second,
+// and adds the files of the last session and Options.Files. Call it on
+// the UI goroutine (ShowAndRun does).
 func (s *Studio) Start() {
 	sub := s.m.Subscribe(4096)
-	s.wg.Go(func() { s.pumpNotices(sub) })
-	s.wg.Go(s.refreshLoop)
-	s.refreshList()
+	s.wg.Go(func() { s.follow(sub) })
 	if s.opts.Select != "" {
-		s.selectIntegration(s.opts.Select)
+		s.selectRow(s.opts.Select)
+	} else {
+		s.refresh()
 	}
+	s.addStartFiles()
 	s.showTab(s.opts.Tab)
 	s.status.setWatching(s.w != nil && !s.w.Paused(), s.w != nil)
 	s.status.setFolders(s.opts.Dirs)
@@ -201,6 +244,8 @@ func (s *Studio) ShowAndRun() {
 	s.Stop()
 }
 
+// showTab shows the tab named as in Options.Tab; other names change
+// nothing.
 func (s *Studio) showTab(name string) {
 	idx := map[string]int{"details": 0, "console": 1, "events": 2, "stream": 2, "log": 3, "settings": 4}
 	if i, ok := idx[name]; ok {
@@ -209,155 +254,6 @@ func (s *Studio) showTab(name string) {
 			s.console.refreshEvents()
 		}
 	}
-}
-
-// pumpNotices moves host notices to the UI in batches (at most one
-// fyne.Do every 50ms), so that a storm of events cannot flood the UI
-// goroutine.
-func (s *Studio) pumpNotices(sub *starhost.Subscription) {
-	defer sub.Close()
-	var batch []starhost.Notice
-	flush := time.NewTicker(50 * time.Millisecond)
-	defer flush.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case n := <-sub.C:
-			batch = append(batch, n)
-		case <-flush.C:
-			if len(batch) == 0 {
-				continue
-			}
-			b := batch
-			batch = nil
-			rows := s.rowsFromHost() // host calls stay off the UI goroutine
-			s.do(func() { s.applyNotices(b, rows) })
-		}
-	}
-}
-
-// applyNotices runs on the UI goroutine.
-func (s *Studio) applyNotices(batch []starhost.Notice, rows []integrationRow) {
-	changed := false
-	for _, n := range batch {
-		switch n.Kind {
-		case starhost.NoticeEvent:
-			s.stream.add(n)
-			continue
-		case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed:
-			changed = true
-			s.status.lastChange(n)
-		case starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
-			changed = true
-		}
-		s.logs.add(n)
-	}
-	if changed {
-		s.setRows(rows)
-	}
-}
-
-// refreshLoop refreshes the selected integration's details twice a second,
-// reading the host off the UI goroutine.
-func (s *Studio) refreshLoop() {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			name, _ := s.current.Load().(string)
-			s.showDetails(name, s.snapshotOf(name))
-		}
-	}
-}
-
-// refreshList reloads the list from the host (off the UI goroutine).
-func (s *Studio) refreshList() {
-	s.wg.Go(func() {
-		rows := s.rowsFromHost()
-		s.do(func() { s.setRows(rows) })
-	})
-}
-
-func (s *Studio) setRows(rows []integrationRow) {
-	s.list.setRows(rows)
-	live, failed := 0, 0
-	for _, r := range rows {
-		if r.status == statusLive {
-			live++
-		} else {
-			failed++
-		}
-	}
-	s.status.setCounts(live, failed)
-	if s.selected == "" && len(rows) > 0 {
-		s.selectIntegration(rows[0].name)
-		return
-	}
-	if s.selected != "" {
-		s.refreshDetails(s.selected)
-	}
-}
-
-// refreshDetails reads name's details from the host off the UI goroutine
-// and shows them if name is still selected by then.
-func (s *Studio) refreshDetails(name string) {
-	s.wg.Go(func() { s.showDetails(name, s.snapshotOf(name)) })
-}
-
-// showDetails shows a snapshot read off the UI goroutine, if its row is
-// still the selected one.
-func (s *Studio) showDetails(name string, snap detailSnapshot) {
-	s.do(func() {
-		if s.selected == name {
-			s.details.show(snap)
-		}
-	})
-}
-
-// rowsFromHost reads the list rows from the host.
-func (s *Studio) rowsFromHost() []integrationRow {
-	v := s.m.Snapshot()
-	return rowsFor(v.Integrations, v.FailedModules)
-}
-
-// snapshotOf reads what the detail pane shows for one row.
-func (s *Studio) snapshotOf(name string) detailSnapshot {
-	snap := detailSnapshot{name: name}
-	if name == "" {
-		return snap
-	}
-	if info, ok := s.m.IntegrationInfo(name); ok {
-		snap.info = &info
-		state, err := s.m.State(name)
-		snap.state, snap.stateErr = state, err
-		if info.LastError != nil {
-			snap.errLine = sourceLine(info.LastError.File, info.LastError.Line)
-		}
-		return snap
-	}
-	for _, fm := range s.m.Snapshot().FailedModules {
-		if failedRowName(fm.Module) == name {
-			f := fm
-			snap.failed = &f
-			if len(fm.Errors) > 0 {
-				snap.errLine = sourceLine(fm.Errors[0].File, fm.Errors[0].Line)
-			}
-		}
-	}
-	return snap
-}
-
-// selectIntegration shows one row's details (UI goroutine).
-func (s *Studio) selectIntegration(name string) {
-	s.selected = name
-	s.current.Store(name)
-	s.list.selectName(name)
-	s.bar.setSelection(name != "")
-	s.refreshDetails(name)
 }
 
 // knownEvents lists every event some integration subscribes to.
@@ -379,36 +275,4 @@ func (s *Studio) knownEvents() []string {
 func (s *Studio) report(title string, err error) {
 	s.log.Warn(title, "error", err)
 	s.notify(title, err.Error())
-}
-
-func failedRowName(module string) string {
-	return filepath.Base(module)
-}
-
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "–"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000)
-	case d < time.Second:
-		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
-	default:
-		return d.Round(time.Millisecond).String()
-	}
-}
-
-// OpenFiles adds files handed over by a second `afstudio FILE.star` (the
-// single-instance hand-off) as if dropped on the window, and brings the
-// window forward. It is safe to call from any goroutine.
-func (s *Studio) OpenFiles(files []string) error {
-	uris := make([]fyne.URI, len(files))
-	for i, f := range files {
-		uris[i] = storage.NewFileURI(f)
-	}
-	s.do(func() {
-		s.HandleDrop(uris)
-		s.win.RequestFocus()
-	})
-	return nil
 }

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
@@ -77,17 +81,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func dropOnUI(s *Studio, uris []fyne.URI) { runOnUI(func() { s.HandleDrop(uris) }) }
 
-func rowNames(s *Studio) []string {
-	var names []string
+// rowLabels returns what the visible rows show.
+func rowLabels(s *Studio) []string {
+	var labels []string
 	for _, r := range s.list.rows() {
-		names = append(names, r.name)
+		labels = append(labels, r.label)
 	}
-	return names
+	return labels
 }
 
-func rowNamed(s *Studio, name string) (integrationRow, bool) {
+// rowNamed returns the visible row that shows label.
+func rowNamed(s *Studio, label string) (integrationRow, bool) {
 	for _, r := range s.list.rows() {
-		if r.name == name {
+		if r.label == label {
 			return r, true
 		}
 	}
@@ -101,19 +107,19 @@ func goodModule(name, result string) string {
 func TestListShowsDefaultsInPriorityOrder(t *testing.T) {
 	s, _, _, _ := newTestStudio(t, nil)
 	eventually(t, "the defaults", func() bool { return len(s.list.rows()) == 4 })
-	if got := strings.Join(rowNames(s), ","); got != "analytics,alerts,afterimage,audit" {
+	if got := strings.Join(rowLabels(s), ","); got != "analytics,alerts,afterimage,audit" {
 		t.Fatalf("rows %s", got)
 	}
 	// The filter narrows the list.
 	runOnUI(func() { test.Type(s.list.filter, "aud") })
-	eventually(t, "the filter", func() bool { return len(s.list.rows()) == 1 && s.list.rows()[0].name == "audit" })
+	eventually(t, "the filter", func() bool { return len(s.list.rows()) == 1 && s.list.rows()[0].label == "audit" })
 }
 
 func TestSelectingShowsDetails(t *testing.T) {
 	s, m, _, _ := newTestStudio(t, nil)
 	eventually(t, "the defaults", func() bool { return len(s.list.rows()) == 4 })
 	m.Emit(context.Background(), "response_received", map[string]any{"mission_id": "m1", "latency_ms": 120})
-	runOnUI(func() { s.selectIntegration("analytics") })
+	runOnUI(func() { s.selectRow("analytics") })
 	eventually(t, "analytics details", func() bool {
 		return s.details.title.Text == "analytics" && s.details.fields["Priority"].Text == "CRITICAL" &&
 			s.details.fields["Calls"].Text == "1" && strings.Contains(s.details.fields["Dependencies"].Text, "lib/stats.star")
@@ -128,7 +134,7 @@ func TestReloadRemoveAndAddActOnTheHost(t *testing.T) {
 	s, m, dir, _ := newTestStudio(t, map[string]string{"mine.star": goodModule("mine", "v1")})
 	eventually(t, "mine", func() bool { _, ok := rowNamed(s, "mine"); return ok })
 	os.WriteFile(filepath.Join(dir, "mine.star"), []byte(goodModule("mine", "v2")), 0o644)
-	runOnUI(func() { s.selectIntegration("mine") })
+	runOnUI(func() { s.selectRow("mine") })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "generation 2 in the list", func() bool { r, _ := rowNamed(s, "mine"); return r.generation == 2 })
 	rs, _ := m.Emit(context.Background(), "ping", nil)
@@ -171,7 +177,7 @@ func TestDropAddsStarFilesAndRefusesOthers(t *testing.T) {
 			len(RememberedFiles(s.app.Preferences())) == 2
 	})
 	// Selecting the failed file shows its error and source line.
-	runOnUI(func() { s.selectIntegration("broken.star") })
+	runOnUI(func() { s.selectRow(bad) })
 	eventually(t, "the error in the details", func() bool {
 		return s.details.errPos.Text == bad+":2:1" && s.details.errSource.Text == ""
 	})
@@ -181,7 +187,7 @@ func TestFailedReloadShowsErrorAndOldVersionServes(t *testing.T) {
 	s, m, dir, _ := newTestStudio(t, map[string]string{"mine.star": goodModule("mine", "v1")})
 	path := filepath.Join(dir, "mine.star")
 	os.WriteFile(path, []byte("def h(event, ctx):\n    return undefined_thing\n\nintegration(name = \"mine\", handlers = {\"ping\": h})\n"), 0o644)
-	runOnUI(func() { s.selectIntegration("mine") })
+	runOnUI(func() { s.selectRow("mine") })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "the failed row", func() bool { r, _ := rowNamed(s, "mine"); return r.status == statusFailed })
 	eventually(t, "the error in the details", func() bool {
@@ -325,4 +331,212 @@ func TestOpenFilesAddsLikeADrop(t *testing.T) {
 	if !m.IsAvailable("opened") {
 		t.Fatal("not live")
 	}
+}
+
+// visibleTexts returns the text of every label and button that is drawn
+// under o: hidden objects and what they hold are left out.
+func visibleTexts(o fyne.CanvasObject) []string {
+	if o == nil || !o.Visible() {
+		return nil
+	}
+	switch w := o.(type) {
+	case *widget.Label:
+		return []string{w.Text}
+	case *widget.Button:
+		return []string{w.Text}
+	case *fyne.Container:
+		var out []string
+		for _, c := range w.Objects {
+			out = append(out, visibleTexts(c)...)
+		}
+		return out
+	case *container.Scroll:
+		return visibleTexts(w.Content)
+	case fyne.Widget:
+		var out []string
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			out = append(out, visibleTexts(c)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestTwoModulesOfTheSameFileName drops two broken a.star from two
+// folders: each is its own row (keyed by its path, labelled with its
+// folder), and selecting, retrying and removing one leaves the other
+// alone.
+func TestTwoModulesOfTheSameFileName(t *testing.T) {
+	s, m, _, _ := newTestStudio(t, nil)
+	root := t.TempDir()
+	one, two := filepath.Join(root, "one", "a.star"), filepath.Join(root, "two", "a.star")
+	for _, p := range []string{one, two} {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("def h(event, ctx)\n"), 0o644)
+	}
+	dropOnUI(s, []fyne.URI{storage.NewFileURI(one), storage.NewFileURI(two)})
+	eventually(t, "two rows for the two a.star", func() bool {
+		r1, ok1 := rowNamed(s, "one/a.star")
+		r2, ok2 := rowNamed(s, "two/a.star")
+		return ok1 && ok2 && r1.key == one && r2.key == two && r1.status == statusLoadFailed && r2.status == statusLoadFailed
+	})
+
+	runOnUI(func() { s.selectRow(two) })
+	eventually(t, "the second a.star's details", func() bool {
+		return s.details.title.Text == "two/a.star" && s.details.file.Text == two && s.details.errPos.Text == two+":2:1"
+	})
+
+	// Fixing the first and retrying it loads it; the second stays failed.
+	os.WriteFile(one, []byte(goodModule("first_a", "1")), 0o644)
+	runOnUI(func() { s.selectRow(one) })
+	runOnUI(func() { test.Tap(s.bar.reload) })
+	eventually(t, "first_a live and selected, two/a.star still failed", func() bool {
+		_, live := rowNamed(s, "first_a")
+		r2, ok2 := rowNamed(s, "a.star") // the only a.star left needs no folder
+		return live && ok2 && r2.key == two && s.selected == "first_a"
+	})
+	if !m.IsAvailable("first_a") {
+		t.Fatal("first_a is not live on the host")
+	}
+
+	// Removing the failed one removes it alone, and forgets its file.
+	runOnUI(func() { s.selectRow(two) })
+	runOnUI(func() { test.Tap(s.bar.remove) })
+	eventually(t, "the second a.star removed", func() bool {
+		_, ok := rowNamed(s, "a.star")
+		_, live := rowNamed(s, "first_a")
+		return !ok && live
+	})
+	if fm := m.Snapshot().FailedModules; len(fm) != 0 {
+		t.Fatalf("failed modules left on the host: %v", fm)
+	}
+	eventually(t, "only the first a.star remembered", func() bool {
+		return slices.Equal(RememberedFiles(s.app.Preferences()), []string{one})
+	})
+}
+
+// TestModuleThatNeverLoadedShowsWhatIsKnown: its details are its error
+// (file:line:col and message), its file and "Open in editor", not a
+// grid of dashes.
+func TestModuleThatNeverLoadedShowsWhatIsKnown(t *testing.T) {
+	s, _, dir, _ := newTestStudio(t, map[string]string{"broken.star": "x = 1\n\ndef h(event, ctx)\n    return x\n"})
+	path := filepath.Join(dir, "broken.star")
+	runOnUI(func() { s.selectRow(path) })
+	var texts []string
+	eventually(t, "the broken module's details", func() bool {
+		texts = visibleTexts(s.details.object())
+		return s.details.title.Text == "broken.star"
+	})
+	joined := strings.Join(texts, "\n")
+	for _, want := range []string{path, path + ":4:1", "got newline, want ':'", "return x", "Open in editor"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("the details do not show %q:\n%s", want, joined)
+		}
+	}
+	for _, text := range texts {
+		if text == "–" || slices.Contains(detailFields, text) && text != "Module" {
+			t.Errorf("the details show an integration's field %q for a module that never loaded:\n%s", text, joined)
+		}
+	}
+	var opened []string
+	runOnUI(func() {
+		s.opts.OpenEditor = func(p string, line int) error { opened = append(opened, fmt.Sprintf("%s:%d", p, line)); return nil }
+		test.Tap(s.details.openBtn)
+	})
+	if len(opened) != 1 || opened[0] != path+":4" {
+		t.Fatalf("Open in editor opened %v, want %s:4", opened, path)
+	}
+}
+
+// TestStartAddsRememberedAndGivenFiles: at start the studio adds the files
+// of earlier sessions and Options.Files (relative to the working
+// directory), remembers the given ones, and leaves alone a file the host
+// has loaded already (adding it would reload it).
+func TestStartAddsRememberedAndGivenFiles(t *testing.T) {
+	a := test.NewTempApp(t)
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	write := func(path, src string) {
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inRoot := filepath.Join(dir, "in_root.star")
+	remembered := filepath.Join(elsewhere, "remembered.star")
+	given := filepath.Join(elsewhere, "given.star")
+	write(inRoot, goodModule("in_root", "r"))
+	write(remembered, goodModule("remembered", "m"))
+	write(given, goodModule("given", "g"))
+	rememberFile(a.Preferences(), remembered)
+	rememberFile(a.Preferences(), inRoot)
+
+	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(elsewhere)
+	w := &fakeWatcher{}
+	s := New(a, m, w, Options{Dirs: []string{dir}, Files: []string{"given.star"}, RunOnUI: runOnUI})
+	runOnUI(s.Start)
+	t.Cleanup(s.Stop)
+	eventually(t, "the three integrations", func() bool {
+		_, ok1 := rowNamed(s, "in_root")
+		_, ok2 := rowNamed(s, "remembered")
+		_, ok3 := rowNamed(s, "given")
+		return ok1 && ok2 && ok3
+	})
+	if in, _ := m.IntegrationInfo("in_root"); in.Generation != 1 {
+		t.Errorf("in_root was loaded again at start: generation %d", in.Generation)
+	}
+	eventually(t, "the given file remembered", func() bool {
+		return slices.Equal(RememberedFiles(a.Preferences()), []string{remembered, inRoot, given})
+	})
+	if got := w.roots(); !slices.Contains(got, elsewhere) {
+		t.Errorf("the watcher watches %v, not the folder of the added files %s", got, elsewhere)
+	}
+}
+
+// fakeWatcher records the folders the studio asks it to watch.
+type fakeWatcher struct {
+	mu     sync.Mutex
+	paused bool
+	added  []string
+}
+
+func (w *fakeWatcher) SetPaused(p bool) { w.mu.Lock(); defer w.mu.Unlock(); w.paused = p }
+func (w *fakeWatcher) Paused() bool     { w.mu.Lock(); defer w.mu.Unlock(); return w.paused }
+func (w *fakeWatcher) AddRoot(dir string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.added = append(w.added, dir)
+}
+func (w *fakeWatcher) roots() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.added)
+}
+
+// TestDetailsStayLiveDuringAnEventStorm: while events keep coming (each
+// a notice), the selected integration's calls still update.
+func TestDetailsStayLiveDuringAnEventStorm(t *testing.T) {
+	s, m, _, _ := newTestStudio(t, nil)
+	eventually(t, "the defaults", func() bool { return len(s.list.rows()) == 4 })
+	runOnUI(func() { s.selectRow("analytics") })
+	eventually(t, "analytics details", func() bool { return s.details.title.Text == "analytics" })
+	ctx, stop := context.WithCancel(context.Background())
+	storm := make(chan struct{})
+	go func() {
+		defer close(storm)
+		for ctx.Err() == nil {
+			m.Emit(ctx, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 5})
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	defer func() { stop(); <-storm }()
+	eventually(t, "the calls counted while the events keep coming", func() bool {
+		n, _ := strconv.Atoi(s.details.fields["Calls"].Text)
+		return n >= 50
+	})
 }

@@ -79,7 +79,7 @@ func TestWindowE2E(t *testing.T) {
 	p := st.waitFor("greeter's new generation in the list", st.shows(on{"greeter", "g2"}, on{"0 failed"}))
 
 	st.click(p, "greeter's row", screen.Loose("greeter"))
-	st.waitFor("greeter's details", st.shows(on{"Export", "greeter"}, on{"Priority", "HIGH"}, on{"Subscriptions", "ping"}))
+	st.waitFor("greeter's details", st.shows(on{"Class", "greeter"}, on{"Priority", "HIGH"}, on{"Subscriptions", "ping"}))
 
 	st.do(st.d.Key(st.ctx, "ctrl+r"))
 	st.waitFor("the reload of Ctrl+R", st.shows(on{"greeter", "g3"}))
