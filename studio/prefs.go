@@ -1,7 +1,6 @@
 package studio
 
 import (
-	"path/filepath"
 	"slices"
 
 	"fyne.io/fyne/v2"
@@ -62,14 +61,4 @@ func (s *Studio) saveLayout() {
 		p.SetFloat(prefHeight, float64(size.Height))
 	}
 	p.SetFloat(prefSplitOffset, s.split.Offset)
-}
-
-// Remember records a file the user opened (from the command line or a
-// file association), so that it is loaded again at the next start. Files
-// given in Options.Files are remembered without it.
-func (s *Studio) Remember(path string) {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	rememberFile(s.app.Preferences(), path)
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // ControlAPI is the local control API server the settings view turns on
-// and off (cmd/afstudio implements it over package control).
+// and off (control.Service implements it).
 type ControlAPI interface {
 	// Serve starts serving on addr and returns the address it listens on.
 	Serve(addr string) (string, error)

@@ -62,7 +62,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	a := newApp()
 	hctx, stopHost := context.WithCancel(ctx)
 	defer stopHost()
-	m, w, stopHostWork, err := o.startHost(hctx, a.Preferences(), files, std.stderr, log)
+	m, w, stopHostWork, err := o.startHost(hctx, a.Preferences(), std.stderr, log)
 	if err != nil {
 		return err
 	}
@@ -74,12 +74,9 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer api.Stop()
-	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Tab: o.tab, Select: o.sel, Logger: log, API: api})
+	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api})
 	defer instance.Serve(api.Handler(), log)()
 	serveAPIAtStart(api, o.listen, a.Preferences(), log)
-	for _, f := range files { // TODO(issue 9, studio.Options.Files): goes, see startHost
-		s.Remember(f)
-	}
 	defer closeOnSignal(ctx, s.Window())()
 	log.Info("studio window open", "integrations", len(m.Names()), "folders", o.host.dirs)
 	s.ShowAndRun()
@@ -88,10 +85,10 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 
 // startHost creates the studio's host over the folders of the flags (or
 // the default folder) and those of earlier sessions, follows its notices
-// in the log, loads it, adds the files of earlier sessions and files, and
-// watches it (w is nil with --no-watch). stop stops the logging and the
-// watching.
-func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, files []string, stderr io.Writer, log *slog.Logger) (m *starhost.Manager, w studio.Watcher, stop func(), err error) {
+// in the log, loads it and watches it (w is nil with --no-watch). The
+// studio adds single files (remembered and given) itself. stop stops the
+// logging and the watching.
+func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, stderr io.Writer, log *slog.Logger) (m *starhost.Manager, w studio.Watcher, stop func(), err error) {
 	if o.host.dirs, err = studioDirs(o.host.dirs, prefs); err != nil {
 		return nil, nil, nil, err
 	}
@@ -100,25 +97,10 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, f
 	}
 	stopLogging := logNotices(ctx, m, log)
 	loadReporting(ctx, m, stderr)
-	// TODO(issue 9, studio.Options.Files): once the studio branch that
-	// adds studio.Options.Files is merged, delete this loop and the
-	// AddRoot loop below (the studio adds, watches and remembers the
-	// files of earlier sessions and Options.Files itself), drop the files
-	// parameter, and pass the files in studio.Options{Files: files} in
-	// cmdStudio instead of its Remember loop.
-	files = append(studio.RememberedFiles(prefs), files...)
-	for _, f := range files {
-		if _, err := m.AddIntegration(ctx, f, ""); err != nil {
-			log.Warn("could not load a remembered file", "file", f, "error", err)
-		}
-	}
 	if o.noWatch {
 		return m, nil, stopLogging, nil
 	}
 	watcher, stopWatching := watchHost(ctx, m, 0, log)
-	for _, f := range files {
-		watcher.AddRoot(filepath.Dir(f))
-	}
 	return m, watcher, func() { stopWatching(); stopLogging() }, nil
 }
 
