@@ -2,6 +2,7 @@ package starhost
 
 import (
 	"fmt"
+	"github.com/afstudio/afstudio/internal/plural"
 	"sort"
 
 	"go.starlark.net/starlark"
@@ -151,9 +152,9 @@ func checkCallable(v starlark.Value, what string, nargs int, sig string) (starla
 	}
 	switch {
 	case required > nargs:
-		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural(required, "required parameter"), sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural.Count(required, "required parameter"), sig)
 	case positional < nargs && !fn.HasVarargs():
-		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural(positional, "parameter"), sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural.Count(positional, "parameter"), sig)
 	}
 	for i := positional; i < fn.NumParams(); i++ {
 		if name, _ := fn.Param(i); i < fn.NumParams()-boolInt(fn.HasVarargs())-boolInt(fn.HasKwargs()) && fn.ParamDefault(i) == nil {
@@ -169,12 +170,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// plural returns "1 noun" or "n nouns".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

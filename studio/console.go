@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/afstudio/afstudio/internal/plural"
 	"slices"
 	"strings"
 	"sync"
@@ -296,7 +297,7 @@ func (c *eventConsole) showResults(seq int, event string, results []starhost.Res
 	case len(results) == 0:
 		summary, short = event+": no integration handles this event", "no handlers"
 	default:
-		short = pluralCount(len(results), "call")
+		short = plural.Count(len(results), "call")
 		if failed > 0 {
 			short += fmt.Sprintf(", %d failed", failed)
 		}

@@ -53,14 +53,6 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
-// pluralCount says "1 call", "2 calls".
-func pluralCount(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // eventDepthLabel names an event in a result or stream row: an event from
 // the engine as is, a follow-up indented behind an arrow, with its depth
 // when it is a follow-up of a follow-up.

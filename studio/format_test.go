@@ -36,9 +36,3 @@ func TestEventDepthLabel(t *testing.T) {
 		}
 	}
 }
-
-func TestPluralCount(t *testing.T) {
-	if got := pluralCount(1, "call") + ", " + pluralCount(2, "call") + ", " + pluralCount(0, "call"); got != "1 call, 2 calls, 0 calls" {
-		t.Errorf("pluralCount: %s", got)
-	}
-}
