@@ -23,6 +23,7 @@ import (
 	"github.com/afstudio/afstudio/control/client"
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // testToken is the bearer token of every test server.
@@ -40,20 +41,6 @@ const echoSrc = `def h(event, ctx):
 integration(name = "echo", priority = "HIGH", handlers = {"echo": h})
 `
 
-// writeFiles writes name -> content into dir, creating folders.
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // fixture is a host with the default integrations and a temporary root,
 // served by the API through httptest.
 type fixture struct {
@@ -63,26 +50,12 @@ type fixture struct {
 	c    *client.Client
 }
 
-func newManager(t testing.TB, root string) *starhost.Manager {
-	t.Helper()
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: []string{root}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return m
-}
-
 func newFixture(t *testing.T, files map[string]string, opts ...func(*control.Options)) *fixture {
 	t.Helper()
 	if files == nil {
 		files = map[string]string{"greeter.star": greeterV1, "echo.star": echoSrc}
 	}
-	root := t.TempDir()
-	writeFiles(t, root, files)
-	m := newManager(t, root)
+	m, root := hosttest.NewRoot(t, files, hosttest.Defaults(integrations.FS))
 	o := control.Options{Token: testToken, Version: "test"}
 	for _, f := range opts {
 		f(&o)
@@ -171,17 +144,6 @@ func apiStatus(err error) int {
 		return e.Status
 	}
 	return 0
-}
-
-func resultFrom(t *testing.T, rs []starhost.Result, integration string) starhost.Result {
-	t.Helper()
-	for _, r := range rs {
-		if r.Integration == integration {
-			return r
-		}
-	}
-	t.Fatalf("no result from %s in %+v", integration, rs)
-	return starhost.Result{}
 }
 
 // onlyAdded returns the one integration of an add response,
@@ -282,7 +244,7 @@ func TestInfo(t *testing.T) {
 func TestReload(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	writeFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
 	in, err := f.c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
@@ -294,12 +256,12 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
+	if r := hosttest.ResultOf(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
 		t.Fatalf("after reload: %+v", r)
 	}
 
 	// A broken file: 422 with file:line:col, and v2 keeps serving.
-	writeFiles(t, f.root, map[string]string{"greeter.star": "def h(event, ctx)\n    return 3\n"})
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": "def h(event, ctx)\n    return 3\n"})
 	r := f.authed(t, "POST", "/v1/integrations/greeter/reload", "")
 	wantStatus(t, r, http.StatusUnprocessableEntity)
 	if msg := r.errorText(t); !strings.Contains(msg, "previous version keeps serving") {
@@ -329,7 +291,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
+	if r := hosttest.ResultOf(t, rs, "greeter"); r.Value != "v2" || r.Generation != 2 || !r.OK {
 		t.Fatalf("the old version must keep serving after a failed reload: %+v", r)
 	}
 	in, err = f.c.IntegrationInfo(ctx, "greeter")
@@ -345,7 +307,7 @@ func TestReload(t *testing.T) {
 	r.errorText(t)
 
 	// Several problems at once: the first is the diagnostic, all are listed.
-	writeFiles(t, f.root, map[string]string{"greeter.star": "integration(name = \"greeter\", handlers = {\"ping\": one, \"pong\": two})\n"})
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": "integration(name = \"greeter\", handlers = {\"ping\": one, \"pong\": two})\n"})
 	r = f.authed(t, "POST", "/v1/integrations/greeter/reload", "")
 	wantStatus(t, r, http.StatusUnprocessableEntity)
 	var many struct {
@@ -363,7 +325,7 @@ func TestReload(t *testing.T) {
 
 func TestReloadAll(t *testing.T) {
 	f := newFixture(t, nil)
-	writeFiles(t, f.root, map[string]string{"echo.star": "integration(name = \"echo\", handlers = {\"echo\": undefined_name})\n"})
+	hosttest.WriteFiles(t, f.root, map[string]string{"echo.star": "integration(name = \"echo\", handlers = {\"echo\": undefined_name})\n"})
 	res, err := f.c.ReloadAllIntegrations(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +348,7 @@ func TestReloadAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := resultFrom(t, rs, "echo"); !r.OK || fmt.Sprint(r.Value) != "map[k:v]" {
+	if r := hosttest.ResultOf(t, rs, "echo"); !r.OK || fmt.Sprint(r.Value) != "map[k:v]" {
 		t.Fatalf("echo's old version must serve: %+v", r)
 	}
 }
@@ -394,7 +356,7 @@ func TestReloadAll(t *testing.T) {
 func TestAdd(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	writeFiles(t, f.root, map[string]string{
+	hosttest.WriteFiles(t, f.root, map[string]string{
 		"more/added.star": "integration(name = \"added\", handlers = {\"ping\": lambda e, c: \"added\"})\n",
 		"abs.star":        "integration(name = \"abs\", handlers = {\"ping\": lambda e, c: \"abs\"})\n",
 		"two.star":        "integration(name = \"first\", handlers = {\"ping\": lambda e, c: 1})\nintegration(name = \"second\", handlers = {\"ping\": lambda e, c: 2})\n",
@@ -422,7 +384,7 @@ func TestAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resultFrom(t, rs, "added").Value != "added" || resultFrom(t, rs, "abs").Value != "abs" || resultFrom(t, rs, "second").Value != 2.0 {
+	if hosttest.ResultOf(t, rs, "added").Value != "added" || hosttest.ResultOf(t, rs, "abs").Value != "abs" || hosttest.ResultOf(t, rs, "second").Value != 2.0 {
 		t.Fatalf("added integrations do not serve: %+v", rs)
 	}
 	if f.m.IsAvailable("first") {
@@ -448,7 +410,7 @@ func TestAdd(t *testing.T) {
 func TestAddRejectsBadRequests(t *testing.T) {
 	f := newFixture(t, nil)
 	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{"evil.star": "integration(name = \"evil\", handlers = {\"ping\": lambda e, c: \"evil\"})\n"})
+	hosttest.WriteFiles(t, outside, map[string]string{"evil.star": "integration(name = \"evil\", handlers = {\"ping\": lambda e, c: \"evil\"})\n"})
 	evil := filepath.Join(outside, "evil.star")
 	if err := os.Symlink(evil, filepath.Join(f.root, "link.star")); err != nil {
 		t.Fatal(err)
@@ -502,15 +464,12 @@ func TestAddRejectsBadRequests(t *testing.T) {
 // TestAddWithoutRoots: a host without integration folders adds nothing
 // through the API, and says why.
 func TestAddWithoutRoots(t *testing.T) {
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := hosttest.New(t, hosttest.Defaults(integrations.FS))
 	srv := httptest.NewServer(control.NewHandler(m, control.Options{Token: testToken}))
 	defer srv.Close()
 	file := filepath.Join(t.TempDir(), "x.star")
-	writeFiles(t, filepath.Dir(file), map[string]string{"x.star": "integration(name = \"x\", handlers = {\"e\": lambda e, c: 1})\n"})
-	_, err = client.New(srv.URL, testToken).AddIntegration(context.Background(), file, "")
+	hosttest.WriteFiles(t, filepath.Dir(file), map[string]string{"x.star": "integration(name = \"x\", handlers = {\"e\": lambda e, c: 1})\n"})
+	_, err := client.New(srv.URL, testToken).AddIntegration(context.Background(), file, "")
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Body.Error, "--dir") {
 		t.Fatalf("add without roots: %v", err)
@@ -578,10 +537,10 @@ func TestEmit(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
-	if r := resultFrom(t, rs, "alerts"); fmt.Sprint(r.Value) != "map[alerted:true]" {
+	if r := hosttest.ResultOf(t, rs, "alerts"); fmt.Sprint(r.Value) != "map[alerted:true]" {
 		t.Fatalf("alerts result %v", r.Value)
 	}
-	if r := resultFrom(t, rs, "analytics"); r.Value.(map[string]any)["status"] != "failed" {
+	if r := hosttest.ResultOf(t, rs, "analytics"); r.Value.(map[string]any)["status"] != "failed" {
 		t.Fatalf("analytics result %v", r.Value)
 	}
 
@@ -706,10 +665,10 @@ func TestEmitBatch(t *testing.T) {
 			}
 		}
 	}
-	if r := resultFrom(t, out[3].Results, "greeter"); r.Value != "v1" {
+	if r := hosttest.ResultOf(t, out[3].Results, "greeter"); r.Value != "v1" {
 		t.Fatalf("ping in a batch: %+v", r)
 	}
-	last := resultFrom(t, out[5].Results, "analytics").Value.(map[string]any)
+	last := hosttest.ResultOf(t, out[5].Results, "analytics").Value.(map[string]any)
 	if last["status"] != "completed" || last["responses"] != 1.0 {
 		t.Fatalf("events of a batch must be handled in order: %v", last)
 	}
@@ -891,21 +850,17 @@ func (l *noticeLog) add(n starhost.Notice) {
 // waitFor polls until a notice matches, or fails the test after 10s.
 func (l *noticeLog) waitFor(t *testing.T, what string, match func(starhost.Notice) bool) starhost.Notice {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var found starhost.Notice
+	hosttest.Eventually(t, 10*time.Second, func() bool {
 		l.mu.Lock()
-		for _, n := range l.ns {
-			if match(n) {
-				l.mu.Unlock()
-				return n
-			}
+		defer l.mu.Unlock()
+		i := slices.IndexFunc(l.ns, match)
+		if i >= 0 {
+			found = l.ns[i]
 		}
-		l.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s notice within 10s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return i >= 0
+	}, "a "+what+" notice")
+	return found
 }
 
 func (l *noticeLog) has(match func(starhost.Notice) bool) bool {
@@ -924,18 +879,14 @@ func TestNoticesStream(t *testing.T) {
 
 	// The stream is live once an emitted probe shows up on it.
 	probe := func(n starhost.Notice) bool { return n.Kind == starhost.NoticeResult && n.Event == "probe" }
-	deadline := time.Now().Add(10 * time.Second)
-	for !log.has(probe) {
-		if time.Now().After(deadline) {
-			t.Fatal("the notices stream delivered nothing within 10s")
-		}
+	hosttest.Eventually(t, 10*time.Second, func() bool {
 		if _, err := f.c.Emit(ctx, "probe", nil); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return log.has(probe)
+	}, "the notices stream delivers")
 
-	writeFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
 	if _, err := f.c.ReloadIntegration(ctx, "greeter"); err != nil {
 		t.Fatal(err)
 	}
@@ -943,7 +894,7 @@ func TestNoticesStream(t *testing.T) {
 	if n.Generation != 2 || n.Module != filepath.Join(f.root, "greeter.star") || n.Time.IsZero() {
 		t.Fatalf("reloaded notice %+v", n)
 	}
-	writeFiles(t, f.root, map[string]string{"greeter.star": "def h(\n"})
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": "def h(\n"})
 	if _, err := f.c.ReloadIntegration(ctx, "greeter"); apiStatus(err) != http.StatusUnprocessableEntity {
 		t.Fatalf("broken reload: %v", err)
 	}
@@ -992,137 +943,36 @@ func TestNoticesStream(t *testing.T) {
 	}
 }
 
-// counterModule counts events per emitter and fails if an emitter's
-// sequence numbers arrive out of order, doubled or with a gap (as in
-// starhost/reload_test.go).
-func counterModule(rev int) string {
-	return fmt.Sprintf(`REV = %d
-
-def on_tick(event, ctx):
-    g = str(event.data["emitter"])
-    seq = event.data["seq"]
-    last = ctx.state.setdefault("last", {})
-    want = last.get(g, -1) + 1
-    if seq != want:
-        fail("emitter %%s: got seq %%d, want %%d" %% (g, seq, want))
-    last[g] = seq
-    ctx.state["total"] = ctx.state.get("total", 0) + 1
-    return {"rev": REV}
-
-def migrate(old):
-    old["migrations"] = old.get("migrations", 0) + 1
-    return old
-
-integration(name = "counter", priority = "HIGH", handlers = {"tick": on_tick}, migrate = migrate)
-`, rev)
-}
-
 // TestConcurrentEmitAndReloadThroughAPI: emitters deliver sequenced
 // events through the API while another client reloads the integration
 // through the API, alternating good and broken versions. Every event must
 // be handled exactly once, in order, and the state must survive.
 func TestConcurrentEmitAndReloadThroughAPI(t *testing.T) {
-	f := newFixture(t, map[string]string{"counter.star": counterModule(0)})
+	f := newFixture(t, map[string]string{"counter.star": hosttest.CounterModule(0)})
 	ctx := context.Background()
-	const emitters, perEmitter, minReloads = 4, 150, 10
-	stop := make(chan struct{})
-	var swaps, failed int
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for rev := 1; ; rev++ {
-			select {
-			case <-stop:
-				if rev > minReloads {
-					return
-				}
-			default:
+	hosttest.ReloadRace{
+		Host: f.m, Dir: f.root, Emitters: 4, PerEmitter: 150, BrokenEvery: 3, MinReloads: 10,
+		Emit: func(g, seq int) ([]starhost.Result, error) {
+			data := map[string]any{"emitter": g, "seq": seq}
+			if seq%10 != 9 {
+				return f.c.Emit(ctx, "tick", data)
 			}
-			broken := rev%3 == 0
-			src := counterModule(rev)
-			if broken {
-				src = "def broken(:\n"
-			}
-			writeFiles(t, f.root, map[string]string{"counter.star": src})
-			_, err := f.c.ReloadIntegration(ctx, "counter")
+			// Every tenth through the batch form.
+			out, err := f.c.EmitBatch(ctx, []control.BatchEvent{{Event: "tick", Data: data}})
 			switch {
-			case broken && apiStatus(err) == http.StatusUnprocessableEntity:
-				failed++
-			case !broken && err == nil:
-				swaps++
-			default:
-				t.Errorf("reload rev %d (broken %v): %v", rev, broken, err)
-				return
+			case err != nil:
+				return nil, err
+			case len(out) != 1 || out[0].Error != "":
+				return nil, fmt.Errorf("batch: %+v", out)
 			}
-		}
-	})
-	var ewg sync.WaitGroup
-	results := make([][]starhost.Result, emitters)
-	for g := range emitters {
-		ewg.Go(func() {
-			for seq := range perEmitter {
-				var rs []starhost.Result
-				var err error
-				if seq%10 == 9 { // every tenth through the batch form
-					var out []control.BatchResult
-					out, err = f.c.EmitBatch(ctx, []control.BatchEvent{{Event: "tick", Data: map[string]any{"emitter": g, "seq": seq}}})
-					if err == nil {
-						if len(out) != 1 || out[0].Error != "" {
-							t.Errorf("batch: %+v", out)
-							return
-						}
-						rs = out[0].Results
-					}
-				} else {
-					rs, err = f.c.Emit(ctx, "tick", map[string]any{"emitter": g, "seq": seq})
-				}
-				if err != nil {
-					t.Errorf("emit: %v", err)
-					return
-				}
-				for _, r := range rs {
-					if r.Integration == "counter" {
-						results[g] = append(results[g], r)
-					}
-				}
-			}
-		})
-	}
-	ewg.Wait()
-	close(stop)
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	for g, rs := range results {
-		if len(rs) != perEmitter {
-			t.Fatalf("emitter %d: counter handled %d events, want %d", g, len(rs), perEmitter)
-		}
-		lastGen := 0
-		for i, r := range rs {
-			if !r.OK || r.Error != nil {
-				t.Fatalf("emitter %d event %d failed: %v", g, i, r.Error)
-			}
-			if r.Generation < lastGen {
-				t.Fatalf("emitter %d: generation went back from %d to %d", g, lastGen, r.Generation)
-			}
-			lastGen = r.Generation
-		}
-	}
-	st, err := f.m.State("counter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := st["total"]; got != int64(emitters*perEmitter) {
-		t.Fatalf("state total = %v, want %d", got, emitters*perEmitter)
-	}
-	if mig, _ := st["migrations"].(int64); mig != int64(swaps) {
-		t.Fatalf("migrations %v, want one per successful reload (%d)", st["migrations"], swaps)
-	}
-	in, _ := f.m.IntegrationInfo("counter")
-	if swaps == 0 || failed == 0 || in.Generation != swaps+1 {
-		t.Fatalf("swaps %d, failed %d, generation %d", swaps, failed, in.Generation)
-	}
-	t.Logf("%d events x %d emitters; %d reloads swapped, %d failed", perEmitter, emitters, swaps, failed)
+			return out[0].Results, nil
+		},
+		Reload: func() error {
+			_, err := f.c.ReloadIntegration(ctx, "counter")
+			return err
+		},
+		Refused: func(err error) bool { return apiStatus(err) == http.StatusUnprocessableEntity },
+	}.Run(t)
 }
 
 // TestClientReusesConnections: an engine that sends many requests (large
@@ -1297,7 +1147,7 @@ func TestIsLoopback(t *testing.T) {
 }
 
 func TestListen(t *testing.T) {
-	m := newManager(t, t.TempDir())
+	m, _ := hosttest.NewRoot(t, nil, hosttest.Defaults(integrations.FS))
 	h := control.NewHandler(m, control.Options{Token: testToken, Version: "test"})
 	for _, addr := range []string{"0.0.0.0:0", ":0", "192.168.1.2:1", "[::]:0"} {
 		s, err := control.Listen(addr, h, false)

@@ -3,7 +3,6 @@ package integrations_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,45 +12,16 @@ import (
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
-// newHost returns a manager with the embedded defaults loaded, plus the
-// integrations of any user roots given. Load errors fail the test.
-func newHost(t testing.TB, roots ...string) *starhost.Manager {
-	t.Helper()
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: roots})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatalf("LoadDefaultIntegrations: %v", err)
-	}
-	return m
-}
-
-// userRoot writes name -> content into a fresh folder and returns it.
-func userRoot(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+// defaults gives a test host the embedded default integrations.
+var defaults = hosttest.Defaults(integrations.FS)
 
 // emit emits an event and fails the test if any handler failed.
 func emit(t testing.TB, m *starhost.Manager, event string, data map[string]any) []starhost.Result {
 	t.Helper()
-	rs, err := m.Emit(context.Background(), event, data)
-	if err != nil {
-		t.Fatalf("emit %s: %v", event, err)
-	}
+	rs := hosttest.Emit(t, m, event, data)
 	for _, r := range rs {
 		if !r.OK {
 			t.Fatalf("emit %s: handler of %s for %s failed: %v", event, r.Integration, r.Event, r.Error)
@@ -170,7 +140,7 @@ func wantEqual(t testing.TB, what string, got, want any) {
 }
 
 func TestDefaultsLoad(t *testing.T) {
-	m := newHost(t)
+	m := hosttest.New(t, defaults)
 	// Dispatch order: CRITICAL, HIGH, NORMAL, LOW.
 	wantEqual(t, "Names()", m.Names(), []string{"analytics", "alerts", "afterimage", "audit"})
 	for _, in := range m.Snapshot().Integrations {
@@ -190,7 +160,7 @@ func TestDefaultsLoad(t *testing.T) {
 }
 
 func TestAnalytics(t *testing.T) {
-	m := newHost(t)
+	m := hosttest.New(t, defaults)
 
 	r := resultMap(t, emit(t, m, "mission_started", map[string]any{"mission_id": "m1"}), "analytics", "mission_started")
 	wantEqual(t, "missions after m1 started", r["missions"], int64(1))
@@ -259,7 +229,7 @@ func TestAnalytics(t *testing.T) {
 	})
 
 	t.Run("bounded samples", func(t *testing.T) {
-		m := newHost(t)
+		m := hosttest.New(t, defaults)
 		for i := 1; i <= 300; i++ {
 			emit(t, m, "response_received", map[string]any{"mission_id": "long", "latency_ms": i})
 		}
@@ -279,7 +249,7 @@ func TestAnalytics(t *testing.T) {
 	})
 
 	t.Run("bounded missions", func(t *testing.T) {
-		m := newHost(t)
+		m := hosttest.New(t, defaults)
 		for i := range 205 {
 			emit(t, m, "mission_started", map[string]any{"mission_id": fmt.Sprintf("a%03d", i)})
 		}
@@ -302,7 +272,7 @@ func TestAnalytics(t *testing.T) {
 
 func TestAfterimage(t *testing.T) {
 	const perMission, maxMissions, previewChars = 20, 50, 200
-	m := newHost(t)
+	m := hosttest.New(t, defaults)
 
 	for i := range perMission + 5 {
 		rs := emit(t, m, "response_received", map[string]any{
@@ -374,7 +344,7 @@ func TestAfterimage(t *testing.T) {
 		// kept"), and "chars" is the response's length in characters. A
 		// response of 100 three-byte characters is shorter than the
 		// preview limit and must be kept whole, as valid UTF-8.
-		m := newHost(t)
+		m := hosttest.New(t, defaults)
 		text := strings.Repeat("€", 100)
 		emit(t, m, "response_received", map[string]any{"mission_id": "eu", "latency_ms": 10, "response": text})
 		entry := get(t, state(t, m, "afterimage"), "missions", "eu", 0)
@@ -390,7 +360,7 @@ func TestAfterimage(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
-	m := newHost(t)
+	m := hosttest.New(t, defaults)
 	emit(t, m, "mission_started", map[string]any{"mission_id": "m1", "goal": "summarise"})
 	emit(t, m, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 300, "response": "first"})
 	rs := emit(t, m, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 7200, "response": "slow"})
@@ -462,14 +432,13 @@ func TestAudit(t *testing.T) {
 func TestAlerts(t *testing.T) {
 	// A user integration that records the alerts it receives, to check
 	// their data, depth and source.
-	root := userRoot(t, map[string]string{"catcher.star": `
+	m, _ := hosttest.NewRoot(t, map[string]string{"catcher.star": `
 def on_alert(event, ctx):
     ctx.state.setdefault("alerts", []).append(dict(event.data))
     return {"depth": event.depth, "source": event.source, "data": dict(event.data)}
 
 integration(name = "catcher", handlers = {"alert_raised": on_alert})
-`})
-	m := newHost(t, root)
+`}, defaults)
 	sub := m.Subscribe(1024)
 	defer sub.Close()
 
@@ -549,7 +518,7 @@ integration(name = "catcher", handlers = {"alert_raised": on_alert})
 func TestStatsLibrary(t *testing.T) {
 	// The user root has no lib folder: load("lib/stats.star") resolves
 	// in the defaults.
-	root := userRoot(t, map[string]string{"stats_probe.star": `
+	m, _ := hosttest.NewRoot(t, map[string]string{"stats_probe.star": `
 load("lib/stats.star", "percentile", "mean", "push_bounded", "summarize")
 
 def on_stats(event, ctx):
@@ -564,14 +533,7 @@ def on_push(event, ctx):
     return push_bounded(items, event.data["item"], 3)
 
 integration(name = "stats_probe", handlers = {"stats": on_stats, "push": on_push})
-`})
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: []string{root}, SkipDefaultIntegrations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatalf("load: %v", err)
-	}
+`}, defaults, hosttest.SkipDefaultIntegrations())
 	wantEqual(t, "Names()", m.Names(), []string{"stats_probe"})
 	in, _ := m.IntegrationInfo("stats_probe")
 	wantEqual(t, "Dependencies", in.Dependencies, []string{"builtin:lib/stats.star"})
@@ -645,14 +607,13 @@ integration(name = "stats_probe", handlers = {"stats": on_stats, "push": on_push
 }
 
 func TestUserOverridesDefault(t *testing.T) {
-	root := userRoot(t, map[string]string{"audit.star": `
+	m, root := hosttest.NewRoot(t, map[string]string{"audit.star": `
 def on_any(event, ctx):
     ctx.state["seen"] = ctx.state.get("seen", 0) + 1
     return "user audit saw " + event.name
 
 integration(name = "audit", priority = HIGH, description = "My own audit.", handlers = {"*": on_any})
-`})
-	m := newHost(t, root)
+`}, defaults)
 	wantEqual(t, "Names()", m.Names(), []string{"analytics", "alerts", "audit", "afterimage"})
 	in, ok := m.IntegrationInfo("audit")
 	if !ok {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // badGoodSrc is the bystander integration every test loads first: it must
@@ -47,21 +48,12 @@ func newBadEnv(t *testing.T, limits starhost.Limits) *badEnv {
 	t.Helper()
 	base := t.TempDir()
 	e := &badEnv{t: t, ctx: context.Background(), root: filepath.Join(base, "root"), outside: filepath.Join(base, "outside")}
-	for _, d := range []string{e.root, e.outside} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(e.outside, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	e.write("good.star", badGoodSrc)
 	e.opts = starhost.Options{Roots: []string{e.root}, Limits: limits}
-	m, err := starhost.New(e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(e.ctx); err != nil {
-		t.Fatalf("loading good.star: %v", err)
-	}
-	e.m = m
+	e.m = hosttest.New(t, hosttest.Roots(e.root), hosttest.Limits(limits))
 	return e
 }
 
@@ -81,14 +73,8 @@ func (e *badEnv) path(rel string) string { return filepath.Join(e.root, filepath
 // write writes a file in the root (creating folders) and returns its path.
 func (e *badEnv) write(rel, content string) string {
 	e.t.Helper()
-	p := e.path(rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	hosttest.WriteFiles(e.t, e.root, map[string]string{rel: content})
+	return e.path(rel)
 }
 
 // ping emits "ping" and returns the results by integration name.
@@ -508,23 +494,13 @@ func TestBadInputReload(t *testing.T) {
 // same name: the second (in path order) fails at its declaration, naming
 // the first; the first serves.
 func TestBadInputDuplicateName(t *testing.T) {
-	root := t.TempDir()
 	const src = "def ping(event, ctx):\n    return {\"file\": %q}\n\n\nintegration(name = \"dup\", handlers = {\"ping\": ping})\n"
+	var err error
+	m, root := hosttest.NewRoot(t, map[string]string{
+		"a.star": fmt.Sprintf(src, "a.star"), "b.star": fmt.Sprintf(src, "b.star"), "good.star": badGoodSrc,
+	}, hosttest.LoadError(&err))
 	a, b := filepath.Join(root, "a.star"), filepath.Join(root, "b.star")
-	for _, p := range []string{a, b} {
-		if err := os.WriteFile(p, fmt.Appendf(nil, src, filepath.Base(p)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, "good.star"), []byte(badGoodSrc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m, err := starhost.New(starhost.Options{Roots: []string{root}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	err = m.LoadDefaultIntegrations(ctx)
 	l, c := badPos(t, fmt.Sprintf(src, "b.star"), "(name")
 	want := badWant{file: b, line: l, col: c, msg: []string{
 		`duplicate integration name "dup"`, fmt.Sprintf("already declared at %s:%d:%d", a, l, c),

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.starlark.net/starlark"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hostbench"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // benchHost loads n generated integrations from a temporary folder.
@@ -23,14 +25,7 @@ func benchHost(b *testing.B, n int) (*starhost.Manager, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return m, paths
+	return hosttest.New(b, hosttest.Roots(dir)), paths
 }
 
 // hundredLines is a ~100-line integration for the single-reload benchmark.
@@ -121,7 +116,7 @@ func BenchmarkEmit(b *testing.B) {
 func BenchmarkEmitParallel(b *testing.B) {
 	m, _ := benchHost(b, 100)
 	ctx := context.Background()
-	var calls atomicInt
+	var calls atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -130,30 +125,21 @@ func BenchmarkEmitParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			calls.add(len(rs))
+			calls.Add(int64(len(rs)))
 			i++
 		}
 	})
-	b.ReportMetric(float64(calls.load())/b.Elapsed().Seconds(), "handler-calls/s")
+	b.ReportMetric(float64(calls.Load())/b.Elapsed().Seconds(), "handler-calls/s")
 }
 
 // BenchmarkEmitTrivial measures the host's own cost per handler call:
 // 100 integrations whose handler only returns None.
 func BenchmarkEmitTrivial(b *testing.B) {
-	dir := b.TempDir()
+	files := map[string]string{}
 	for i := range 100 {
-		src := fmt.Sprintf("def h(event, ctx):\n    return None\n\nintegration(name = \"t%03d\", handlers = {\"response_received\": h})\n", i)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("t%03d.star", i)), []byte(src), 0o644); err != nil {
-			b.Fatal(err)
-		}
+		files[fmt.Sprintf("t%03d.star", i)] = fmt.Sprintf("def h(event, ctx):\n    return None\n\nintegration(name = \"t%03d\", handlers = {\"response_received\": h})\n", i)
 	}
-	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	m, _ := hosttest.NewRoot(b, files)
 	ctx := context.Background()
 	calls := 0
 	b.ReportAllocs()

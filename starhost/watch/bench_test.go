@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 	"github.com/afstudio/afstudio/starhost/watch"
 )
 
@@ -15,18 +15,8 @@ import (
 // to the moment the new version answers events, with the default quiet
 // window (25ms). It reports p50 and p99 in ms.
 func BenchmarkSaveToLive(b *testing.B) {
-	root := b.TempDir()
+	m, root := hosttest.NewRoot(b, map[string]string{"w.star": module("w", 0)})
 	path := root + "/w.star"
-	if err := os.WriteFile(path, []byte(module("w", 0)), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	m, err := starhost.New(starhost.Options{Roots: []string{root}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		b.Fatal(err)
-	}
 	w := watch.New(watch.Options{Roots: []string{root}}, func(ctx context.Context, bt watch.Batch) {
 		m.ReloadFiles(ctx, append(bt.Changed, bt.Removed...))
 	}, nil)

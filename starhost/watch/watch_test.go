@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 	"github.com/afstudio/afstudio/starhost/watch"
 )
 
@@ -45,16 +47,9 @@ type harness struct {
 
 func newHarness(t *testing.T, files map[string]string) *harness {
 	t.Helper()
-	h := &harness{t: t, root: t.TempDir(), done: make(chan struct{})}
-	h.write(files)
-	m, err := starhost.New(starhost.Options{Roots: []string{h.root}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h.m = m
+	h := &harness{t: t, done: make(chan struct{})}
+	m, root := hosttest.NewRoot(t, files)
+	h.m, h.root = m, root
 	h.sub = m.Subscribe(1024)
 	go func() {
 		for n := range h.sub.C {
@@ -87,6 +82,11 @@ func newHarness(t *testing.T, files map[string]string) *harness {
 	}()
 	h.stop = cancel
 	t.Cleanup(h.close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("notices: %v", h.kinds())
+		}
+	})
 	time.Sleep(50 * time.Millisecond) // let the watches be placed
 	return h
 }
@@ -101,15 +101,7 @@ func (h *harness) path(name string) string { return filepath.Join(h.root, filepa
 
 func (h *harness) write(files map[string]string) {
 	h.t.Helper()
-	for name, content := range files {
-		p := h.path(name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-	}
+	hosttest.WriteFiles(h.t, h.root, files)
 }
 
 // revOf emits ping and returns what name answered (-1 if it did not).
@@ -132,24 +124,13 @@ func (h *harness) revOf(name string) int64 {
 // if any answer on the way is neither want nor one of allowed.
 func (h *harness) waitRev(name string, want int64, allowed ...int64) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	hosttest.Eventually(h.t, 5*time.Second, func() bool {
 		got := h.revOf(name)
-		if got == want {
-			return
-		}
-		ok := false
-		for _, a := range allowed {
-			ok = ok || got == a
-		}
-		if !ok {
+		if got != want && !slices.Contains(allowed, got) {
 			h.t.Fatalf("%s answered %d; only %v or %d may ever be live", name, got, allowed, want)
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s still answers %d after 5s, want %d; notices: %v", name, got, want, h.kinds())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return got == want
+	}, fmt.Sprintf("%s answers %d", name, want))
 }
 
 // settle waits long enough for any further (unwanted) batch to arrive.
@@ -356,20 +337,13 @@ func TestLibraryChangeReloadsDependents(t *testing.T) {
 	// Deleting the library: the dependents report the missing load and
 	// keep serving.
 	os.Remove(h.path("lib/shared.star"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	hosttest.Eventually(t, 5*time.Second, func() bool {
 		in, _ := h.m.IntegrationInfo("a")
-		if in.LastError != nil {
-			if in.LastError.Line != 1 || !h.m.IsAvailable("a") || h.revOf("a") != 201 {
-				t.Fatalf("after deleting the library: %+v", in.LastError)
-			}
-			break
+		if in.LastError != nil && (in.LastError.Line != 1 || !h.m.IsAvailable("a") || h.revOf("a") != 201) {
+			t.Fatalf("after deleting the library: %+v", in.LastError)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a never reported the missing library: %v", h.kinds())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return in.LastError != nil
+	}, "a reports the missing library")
 }
 
 func TestAddRemoveAndNewFolders(t *testing.T) {
@@ -406,19 +380,11 @@ func TestRootDeletedAndRecreated(t *testing.T) {
 	if err := os.RemoveAll(h.root); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	hosttest.Eventually(t, 5*time.Second, func() bool {
 		h.mu.Lock()
-		n := len(h.problems)
-		h.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no problem reported for the deleted root")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer h.mu.Unlock()
+		return len(h.problems) > 0
+	}, "a problem reported for the deleted root")
 	h.write(map[string]string{"w.star": module("w", 3)})
 	h.waitRev("w", 3, 1, -1)
 	h.write(map[string]string{"w.star": module("w", 4)})
@@ -469,12 +435,11 @@ func TestNoGoroutineLeak(t *testing.T) {
 		cancel()
 		<-done
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
+	defer func() {
+		if t.Failed() {
 			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+			t.Logf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	}()
+	hosttest.Eventually(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before }, "goroutines back to the number before")
 }
