@@ -33,10 +33,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -364,8 +364,11 @@ func (h *Handler) insideRoots(module string) (string, error) {
 	}
 	p = filepath.Clean(p)
 	real, err := filepath.EvalSymlinks(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf(`field "module": %s: no such file (a relative path is relative to %s)`, module, roots[0])
+	}
 	if err != nil {
-		return "", fmt.Errorf(`field "module": %s: %v`, module, errText(err))
+		return "", fmt.Errorf(`field "module": %w`, err)
 	}
 	for _, root := range roots {
 		rootReal, err := filepath.EvalSymlinks(root)
@@ -377,16 +380,6 @@ func (h *Handler) insideRoots(module string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf(`field "module": %s is outside the integration folders (%s); the API only adds files inside them`, module, strings.Join(roots, ", "))
-}
-
-// errText returns the message of err without the path an *os.PathError
-// adds.
-func errText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // remove serves DELETE /v1/integrations/{name}: Manager.RemoveIntegration.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,6 +69,18 @@ func (cs *changeSet) add(i int, c *change) {
 	c.item = i
 	cs.changes = append(cs.changes, c)
 	cs.names[i] = append(cs.names[i], c.slot.name)
+}
+
+// keep cancels the removal of s that a removal item planned.
+func (cs *changeSet) keep(s *slot) {
+	delete(cs.leaving, s)
+	for k, c := range cs.changes {
+		if c.slot == s && c.remove {
+			cs.changes = slices.Delete(cs.changes, k, k+1)
+			cs.names[c.item] = slices.DeleteFunc(cs.names[c.item], func(n string) bool { return n == s.name })
+			return
+		}
+	}
 }
 
 // fail records err for item i and fails its group.

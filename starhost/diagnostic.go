@@ -181,20 +181,24 @@ func evalDiagnostic(e *starlark.EvalError) *Diagnostic {
 			}
 			continue
 		}
-		d := diagAt(fr.Pos, "%s", msg).withKind(evalKind(msg))
+		d := diagAt(fr.Pos, "%s", msg).withKind(evalKind(e, msg))
 		if len(e.CallStack) > 1 {
 			d.Backtrace = strings.TrimSpace(e.CallStack.String())
 		}
 		return d
 	}
-	return &Diagnostic{Msg: msg, Kind: evalKind(msg)}
+	return &Diagnostic{Msg: msg, Kind: evalKind(e, msg)}
 }
 
-// evalKind tells a limit the sandbox enforced (its cancellation reasons,
-// see sandbox.guardWith) from any other runtime error.
-func evalKind(msg string) ErrorKind {
+// evalKind classifies a runtime error: a limit the sandbox enforced (its
+// cancellation reasons, see sandbox.guardWith), a declaration the
+// integration builtin refused, or any other runtime error.
+func evalKind(e *starlark.EvalError, msg string) ErrorKind {
 	if strings.Contains(msg, reasonSteps) || strings.Contains(msg, reasonTimeout) {
 		return ErrorLimit
+	}
+	if n := len(e.CallStack); n > 0 && e.CallStack[n-1].Name == "integration" && e.CallStack[n-1].Pos.Filename() == "<builtin>" {
+		return ErrorInvalid
 	}
 	return ErrorRuntime
 }

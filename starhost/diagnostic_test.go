@@ -30,7 +30,6 @@ func TestDiagnosticKinds(t *testing.T) {
 		name   string
 		files  map[string]string // written into the root (a.star is added first); the module is bad.star
 		file   string            // where the error is, if not in bad.star
-		bug    string            // a known defect that fails the case today: it is skipped, saying so
 		event  bool              // the error is the result of a "ping" handler, not of the load
 		limits starhost.Limits
 		kind   starhost.ErrorKind
@@ -45,23 +44,16 @@ func TestDiagnosticKinds(t *testing.T) {
 		{name: "key error in a handler", files: map[string]string{"bad.star": "def h(e, c):\n    return {}[\"nope\"]\nintegration(name = \"bad\", handlers = {\"ping\": h})\n"}, event: true, kind: starhost.ErrorRuntime, msg: []string{"nope"}},
 		{name: "step budget at the top level", files: map[string]string{"bad.star": spinSrc(false)}, limits: starhost.Limits{Steps: 1234, Timeout: time.Minute}, kind: starhost.ErrorLimit, msg: []string{"step budget of 1234 steps"}},
 		{name: "step budget after a library", files: map[string]string{"lib/l.star": "X = [x * x for x in range(100)]\n", "bad.star": "load(\"lib/l.star\", \"X\")\n" + spinSrc(false)}, limits: starhost.Limits{Steps: 1234, Timeout: time.Minute}, kind: starhost.ErrorLimit, msg: []string{"step budget of 1234 steps"}},
-		{name: "step budget in a library", files: map[string]string{"lib/l.star": spinSrc(false), "bad.star": "x = [i for i in range(10)]\nload(\"lib/l.star\", \"spin\")" + ok}, file: "l.star", limits: starhost.Limits{Steps: 1234, Timeout: time.Minute}, kind: starhost.ErrorLimit, msg: []string{"step budget of 1234 steps"},
-			bug: "a library's message quotes what remained of the load tree's budget (1133), not the 1234 that applied"},
+		{name: "step budget in a library", files: map[string]string{"lib/l.star": spinSrc(false), "bad.star": "x = [i for i in range(10)]\nload(\"lib/l.star\", \"spin\")" + ok}, file: "l.star", limits: starhost.Limits{Steps: 1234, Timeout: time.Minute}, kind: starhost.ErrorLimit, msg: []string{"step budget of 1234 steps"}},
 		{name: "step budget in a handler", files: map[string]string{"bad.star": spinSrc(true)}, event: true, limits: starhost.Limits{Steps: 1234, Timeout: time.Minute}, kind: starhost.ErrorLimit, msg: []string{"step budget of 1234 steps"}},
-		{name: "timeout at the top level", files: map[string]string{"bad.star": spinSrc(false)}, limits: starhost.Limits{Steps: 1 << 50, Timeout: 123 * time.Millisecond}, kind: starhost.ErrorLimit, msg: []string{"timed out after 123ms"},
-			bug: "a load's message quotes the time that remained (122.98ms), not the 123ms timeout that applied"},
+		{name: "timeout at the top level", files: map[string]string{"bad.star": spinSrc(false)}, limits: starhost.Limits{Steps: 1 << 50, Timeout: 123 * time.Millisecond}, kind: starhost.ErrorLimit, msg: []string{"timed out after 123ms"}},
 		{name: "timeout in a handler", files: map[string]string{"bad.star": spinSrc(true)}, event: true, limits: starhost.Limits{Steps: 1 << 50, Timeout: 123 * time.Millisecond}, kind: starhost.ErrorLimit, msg: []string{"timed out after 123ms"}},
-		{name: "duplicate name in one module", files: map[string]string{"bad.star": ok + ok}, kind: starhost.ErrorInvalid, msg: []string{"already declared"},
-			bug: "an error of the integration() builtin is classified as runtime"},
+		{name: "duplicate name in one module", files: map[string]string{"bad.star": ok + ok}, kind: starhost.ErrorInvalid, msg: []string{"already declared"}},
 		{name: "duplicate name across modules", files: map[string]string{"a.star": ok, "bad.star": ok}, kind: starhost.ErrorInvalid, msg: []string{"already loaded from"}},
-		{name: "bad declaration", files: map[string]string{"bad.star": "integration(name = \"bad\", priority = \"URGENT\", handlers = {\"ping\": lambda e, c: 1})\n"}, kind: starhost.ErrorInvalid, msg: []string{`unknown priority "URGENT"`},
-			bug: "an error of the integration() builtin is classified as runtime"},
+		{name: "bad declaration", files: map[string]string{"bad.star": "integration(name = \"bad\", priority = \"URGENT\", handlers = {\"ping\": lambda e, c: 1})\n"}, kind: starhost.ErrorInvalid, msg: []string{`unknown priority "URGENT"`}},
 		{name: "declares nothing", files: map[string]string{"bad.star": "x = 1\n"}, kind: starhost.ErrorInvalid, msg: []string{"declares no integration"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.bug != "" {
-				t.Skip("known defect: " + c.bug)
-			}
 			m, dir := hosttest.NewRoot(t, nil, hosttest.Limits(c.limits))
 			ctx := context.Background()
 			if a, ok := c.files["a.star"]; ok {

@@ -23,13 +23,9 @@ func outcomeErrs(outs []starhost.Outcome) map[string]error {
 }
 
 // An invariant is a property that a concurrent test checks many times
-// while it runs; violations counts the checks that failed. bug names a
-// known defect that violates it today: checkInvariants then skips it,
-// saying how often it was violated, until the defect is fixed and bug
-// removed.
+// while it runs; violations counts the checks that failed.
 type invariant struct {
 	name       string
-	bug        string
 	violations atomic.Int64
 }
 
@@ -45,11 +41,7 @@ func checkInvariants(t *testing.T, invs ...*invariant) {
 	t.Helper()
 	for _, inv := range invs {
 		t.Run(inv.name, func(t *testing.T) {
-			n := inv.violations.Load()
-			if inv.bug != "" {
-				t.Skipf("known defect, violated %d times in this run: %s", n, inv.bug)
-			}
-			if n > 0 {
+			if n := inv.violations.Load(); n > 0 {
 				t.Errorf("violated %d times", n)
 			}
 		})

@@ -18,9 +18,9 @@ type Info struct {
 	Name string `json:"name"`
 	// Priority orders dispatch: CRITICAL first, LOW last.
 	Priority Priority `json:"priority"`
-	// Available is true while the integration is loaded and serving
-	// events (also during and after a failed reload); false only in an
-	// Info read just as the integration was removed.
+	// Available is the Python API's "available": true for every listed
+	// integration, which serves events also during and after a failed
+	// reload; false only in the zero Info (an unknown name).
 	Available bool `json:"available"`
 	// Subscriptions are the events it handles, sorted ("*" for every
 	// event); never empty.
@@ -133,8 +133,8 @@ func (m *Manager) IntegrationInfo(name string) (Info, bool) {
 // events (the Python API's is_available). It stays true while a reload of
 // it is built, and after a failed reload (the old version serves).
 func (m *Manager) IsAvailable(name string) bool {
-	s, ok := m.snap.Load().byName[name]
-	return ok && !s.removed.Load()
+	_, ok := m.snap.Load().byName[name]
+	return ok
 }
 
 // Names returns the names of every integration in dispatch order; empty
@@ -202,7 +202,7 @@ func (m *Manager) ResetState(name string) error {
 func (s *slot) info() Info {
 	v := s.current.Load()
 	in := Info{
-		Name: s.name, Priority: v.decl.priority, Available: !s.removed.Load(),
+		Name: s.name, Priority: v.decl.priority, Available: true, // it is in the snapshot read
 		Subscriptions: slices.Clone(v.decl.events), Module: v.module, Class: v.export,
 		Description: v.decl.description, Generation: v.generation, LoadedAt: v.builtAt,
 		Files: slices.Clone(v.files), Dependencies: []string{},

@@ -14,25 +14,18 @@ import (
 	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
-// halfRemovedBug is why a reader can see a removed integration half gone
-// today.
-const halfRemovedBug = "IsAvailable and Info.Available read the slot's removed flag, not the snapshot the read loaded; install (swap.go) sets the flag before the new snapshot is stored, so a read of the old snapshot lists the integration as unavailable (reading availability from the snapshot fixes it)"
-
-// renameBug is why an event can miss a renamed integration today.
-const renameBug = "a rename retires the old slot and makes a new one, so an event dispatched on the snapshot from before the swap finds the old slot removed and the new one absent: it reaches neither version"
-
 // TestReloadFilesRename: a module file renamed in one batch (old path
-// gone, new path declaring the same name) keeps its integration live from
-// the new path, published in one step. The outcomes report the removal
-// and the add.
+// gone, new path declaring the same name) is a reload of its integration
+// from the new path, published in one step: the integration is listed,
+// available and reached by every event throughout, and keeps its state.
 func TestReloadFilesRename(t *testing.T) {
-	const src = "integration(name = \"w\", handlers = {\"ping\": lambda e, c: 1})\n"
+	const src = "def count(e, c):\n    c.state[\"n\"] = c.state.get(\"n\", 0) + 1\n    return c.state[\"n\"]\nintegration(name = \"w\", handlers = {\"ping\": count})\n"
 	m, dir := hosttest.NewRoot(t, map[string]string{"a.star": src})
 	ctx := context.Background()
 	paths := []string{filepath.Join(dir, "a.star"), filepath.Join(dir, "b.star")}
 	listed := &invariant{name: "the snapshot lists w throughout"}
-	available := &invariant{name: "IsAvailable(w) throughout", bug: halfRemovedBug}
-	reached := &invariant{name: "every event reaches w", bug: renameBug}
+	available := &invariant{name: "IsAvailable(w) throughout"}
+	reached := &invariant{name: "every event reaches w"}
 
 	stop := concurrently(
 		func() {
@@ -52,16 +45,21 @@ func TestReloadFilesRename(t *testing.T) {
 			t.Fatal(err)
 		}
 		outs := m.ReloadFiles(ctx, []string{from, to})
-		want := []starhost.Outcome{{Integration: "w", Module: from, Removed: true}, {Integration: "w", Module: to}}
+		want := []starhost.Outcome{{Integration: "w", Module: to}}
 		if !slices.Equal(outs, want) {
 			t.Fatalf("rename %d: outcomes %+v, want %+v", i, outs, want)
 		}
-		if in, ok := m.IntegrationInfo("w"); !ok || in.Module != to || !in.Available {
+		if in, ok := m.IntegrationInfo("w"); !ok || in.Module != to || !in.Available || in.Generation != i+2 {
 			t.Fatalf("rename %d: info %+v", i, in)
 		}
-		wantNotices = append(wantNotices, "removed w "+from, "added w "+to)
+		wantNotices = append(wantNotices, "reloaded w "+to)
 	}
 	stop()
+	// The state moved with the integration: its count is every call made.
+	rs := hosttest.Emit(t, m, "ping", nil)
+	if in, _ := m.IntegrationInfo("w"); len(rs) != 1 || rs[0].Value != int64(in.Calls) {
+		t.Errorf("after the renames: %+v, want the count of all %d calls (the state kept)", rs, in.Calls)
+	}
 	var got []string
 	for _, n := range notices() {
 		if n.Kind != starhost.NoticeEvent {
@@ -91,7 +89,7 @@ integration(name = "victim", handlers = {"tick": on, "probe": on})
 	m, dir := hosttest.NewRoot(t, map[string]string{"counter.star": hosttest.CounterModule(0), "victim.star": victim})
 	ctx := context.Background()
 	notices := recordNotices(t, m)
-	whole := &invariant{name: "Snapshot lists only available integrations", bug: halfRemovedBug}
+	whole := &invariant{name: "Snapshot lists only available integrations"}
 	stop := concurrently(func() {
 		for _, in := range m.Snapshot().Integrations {
 			whole.violated(!in.Available)

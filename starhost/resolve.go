@@ -110,6 +110,9 @@ func chooseDecls(it planItem, decls []*declaration) ([]*declaration, error) {
 // of the live slot of that name, or a new slot. A name declared twice in
 // one change, or live from another module, is an error at the
 // declaration; while loading defaults, a default yields to a user module.
+// A name whose module was deleted in the same change (a renamed or moved
+// file) is reloaded from its new module rather than removed and added:
+// it keeps its state and serves every event throughout.
 func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapshot) error {
 	it := cs.items[i]
 	yields := it.initial && isBuiltin(it.module)
@@ -126,10 +129,14 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 	if it.initial {
 		c.noticed = NoticeLoaded
 	}
-	if s, ok := old.byName[d.name]; ok && !cs.leaving[s] {
+	if s, ok := old.byName[d.name]; ok {
 		cur := s.current.Load()
+		moved := cs.leaving[s] // its file was deleted in this change: renamed
+		if moved {
+			cs.keep(s)
+		}
 		userOverDefault := isBuiltin(cur.module) && !isBuiltin(it.module)
-		if cur.module != it.module && !userOverDefault {
+		if cur.module != it.module && !userOverDefault && !moved {
 			if yields {
 				return nil
 			}

@@ -66,16 +66,22 @@ const (
 )
 
 // guardWith is guard with an explicit budget, for executions that share
-// one budget (a module and the libraries it loads). The cancellation
-// messages quote the budget and timeout applied here, not the limits'.
+// one budget (a module and the libraries it loads): steps and timeout are
+// what is left of it. The cancellation messages quote the whole budget
+// that applied (Limits.Steps, Limits.Timeout, as the user configured
+// them), and say when it was shared.
 func (sb *sandbox) guardWith(thread *starlark.Thread, kind, subject string, steps uint64, timeout time.Duration, fn func() error) (err error) {
 	what := func() string { return kind + " " + subject }
+	shared := ""
+	if steps != sb.limits.Steps || timeout != sb.limits.Timeout {
+		shared = ", shared by the module and the libraries it loads"
+	}
 	thread.SetMaxExecutionSteps(steps)
 	thread.OnMaxSteps = func(t *starlark.Thread) {
-		t.Cancel(fmt.Sprintf("%s %s of %d steps (an endless loop?)", what(), reasonSteps, steps))
+		t.Cancel(fmt.Sprintf("%s %s of %d steps%s (an endless loop?)", what(), reasonSteps, sb.limits.Steps, shared))
 	}
 	timer := time.AfterFunc(timeout, func() {
-		thread.Cancel(fmt.Sprintf("%s %s %s", what(), reasonTimeout, timeout))
+		thread.Cancel(fmt.Sprintf("%s %s %s%s", what(), reasonTimeout, sb.limits.Timeout, shared))
 	})
 	defer timer.Stop()
 	defer func() {

@@ -28,6 +28,14 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 	m.migrateAll(cs)
 	cs.settle()
 	m.snap.Store(cs.install(old))
+	// Only now, with the new snapshot published and the slots still
+	// locked: a call that loaded the old snapshot and waits for a removed
+	// slot skips it, while readers never see a listed slot marked removed.
+	for _, c := range cs.changes {
+		if c.remove && !cs.failed(c.item) {
+			c.slot.removed.Store(true)
+		}
+	}
 }
 
 // slotsToLock returns the existing slots of the groups that may go live,
@@ -108,7 +116,6 @@ func (cs *changeSet) install(old *snapshot) *snapshot {
 		}
 		switch {
 		case c.remove:
-			c.slot.removed.Store(true)
 			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
 		case c.isNew:
 			c.slot.current.Store(c.v)
