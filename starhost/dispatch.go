@@ -131,9 +131,10 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 }
 
 // call runs s's handler for ev under the slot's lock, the sandbox's
-// budget and timeout, and bounded conversion of the result and state. ran
-// is false when s no longer handles the event (removed, or its new version
-// does not subscribe to it).
+// budget and timeout, and bounded conversion of the result; the state is
+// measured against the limits as its stateAudit decides. ran is false when
+// s no longer handles the event (removed, or its new version does not
+// subscribe to it).
 func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEvent, ran bool) {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
@@ -145,28 +146,25 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if h == nil {
 		return r, nil, false
 	}
-	c := &call{m: m, slot: s, depth: ev.depth, module: v.module}
-	thread := &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
-	callLocal.set(thread, c)
+	if s.run == nil {
+		s.run = m.newRunner(s)
+	}
 	start := time.Now()
-	var out starlark.Value
-	err := m.sb.guard(thread, "handler of", s.name, func() (err error) {
-		out, err = starlark.Call(thread, h, starlark.Tuple{ev, s.ctx}, nil)
-		return err
-	})
+	out, emitted, err := s.run.run(h, ev, v.module, start)
 	r = Result{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}
 	if err == nil {
-		r.Value, err = newConverter(m.limits).fromStarlark(out, 0)
+		conv := converter{maxDepth: m.limits.MaxDepth, maxValues: m.limits.MaxValues}
+		r.Value, err = conv.fromStarlark(out, 0)
 		if err != nil {
 			err = m.handlerDiag(h, v, "returned a value that cannot leave the sandbox: %v", err).withKind(ErrorLimit)
 		}
 	}
-	if serr := newConverter(m.limits).measure(s.state, 0); serr != nil {
-		s.state = starlark.NewDict(0)
+	end := time.Now()
+	if serr := m.auditState(s, end); serr != nil {
 		err = m.handlerDiag(h, v, "state grew past the limits and was reset to {}: %v", serr).withKind(ErrorLimit)
 		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: err.Error()})
 	}
-	took := time.Since(start)
+	took := end.Sub(start)
 	r.Duration = Duration(took)
 	s.mu.Lock()
 	s.stats.add(took, err)
@@ -178,7 +176,25 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
-	return r, c.emits, true
+	return r, emitted, true
+}
+
+// auditState measures s's state against the limits when its audit is due
+// (s.callMu is held) and resets a state past them to {}, returning why.
+func (m *Manager) auditState(s *slot, now time.Time) error {
+	a := &s.run.audit
+	if !a.due(now, s.run.steps()) {
+		return nil
+	}
+	conv := converter{maxDepth: m.limits.MaxDepth, maxValues: m.limits.MaxValues}
+	err := conv.measure(s.state, 0)
+	if err != nil {
+		s.state = starlark.NewDict(0)
+		a.measured(now, 0)
+		return err
+	}
+	a.measured(now, conv.n)
+	return nil
 }
 
 // handlerDiag returns a diagnostic about handler h of version v, at the

@@ -53,6 +53,7 @@ type slot struct {
 	callMu sync.Mutex
 	state  *starlark.Dict // guarded by callMu
 	ctx    *handlerContext
+	run    *runner // guarded by callMu; made by the first handler call
 
 	mu         sync.Mutex // guards the fields below
 	lastErr    error
