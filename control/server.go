@@ -589,9 +589,10 @@ func IsLoopback(addr string) bool {
 // Server is a running API server, started by Listen and stopped by
 // Close.
 type Server struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	srv    *http.Server
+	ln     net.Listener
+	done   chan error
+	cancel context.CancelFunc // ends the requests' contexts: open notice streams return
 }
 
 // Listen starts serving h on addr ("127.0.0.1:7777"; port 0 picks a free
@@ -607,8 +608,10 @@ func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control API: %w", err)
 	}
-	s := &Server{ln: ln, done: make(chan error, 1), srv: &http.Server{
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{ln: ln, done: make(chan error, 1), cancel: cancel, srv: &http.Server{
 		Handler:           h,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -622,11 +625,13 @@ func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 // Addr returns the address the server listens on, with the port it got.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Close shuts the server down, letting requests in flight finish for up
-// to five seconds.
+// Close shuts the server down: open notice streams end at once (their
+// request contexts are cancelled), other requests in flight may finish
+// for up to five seconds.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.cancel()
 	err := s.srv.Shutdown(ctx)
 	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

@@ -73,6 +73,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// closed reports whether the host's writer has stopped (Close).
+func (h *Host) closed() bool {
+	select {
+	case <-h.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // ErrClosed is returned by Serve on a Host that was closed.
 var ErrClosed = errors.New("headless: host closed")
 
@@ -147,6 +157,9 @@ func (h *Host) Dropped() uint64 { return h.sub.Dropped() }
 // be written. A goroutine reading in may outlive Serve until in returns
 // (the next line or its end).
 func (h *Host) Serve(ctx context.Context, in io.Reader) error {
+	if h.closed() {
+		return ErrClosed
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the reader at its next line
 	lines := make(chan inputLine)
@@ -161,6 +174,9 @@ func (h *Host) Serve(ctx context.Context, in io.Reader) error {
 		}
 		if !ok {
 			return nil
+		}
+		if h.closed() {
+			return ErrClosed // no event runs on a closed host
 		}
 		if err := h.write(ctx, h.handle(ctx, l)); err != nil {
 			return err

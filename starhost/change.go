@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +36,7 @@ type change struct {
 	isNew   bool
 	remove  bool
 	why     string         // for a removal: why, for the notice
+	movedTo *change        // for a removal: the reload of the same slot from another module, if any
 	state   *starlark.Dict // migrated state
 	noticed NoticeKind
 }
@@ -50,15 +50,17 @@ type changeSet struct {
 	names     [][]string         // per item: the integrations it concerns
 	itemErr   []error            // per item
 	errByName map[string]error
-	leaving   map[*slot]bool // slots a removal item takes out
-	groupErrs map[int]error  // the first error of each failed group
-	took      time.Duration
+	leaving   map[*slot]*change // slots a removal takes out, with that removal
+	groupErrs map[int]error     // the first error of each failed group
+	start     time.Time         // when apply began
+	took      time.Duration     // from start to the publish
+	next      *snapshot         // the snapshot the swap published
 }
 
 // newChangeSet returns an empty change set for items.
 func newChangeSet(items []planItem) *changeSet {
 	return &changeSet{
-		items: items, pending: map[string]*change{}, leaving: map[*slot]bool{},
+		items: items, pending: map[string]*change{}, leaving: map[*slot]*change{},
 		names: make([][]string, len(items)), itemErr: make([]error, len(items)),
 		errByName: map[string]error{}, groupErrs: map[int]error{},
 	}
@@ -71,16 +73,21 @@ func (cs *changeSet) add(i int, c *change) {
 	cs.names[i] = append(cs.names[i], c.slot.name)
 }
 
-// keep cancels the removal of s that a removal item planned.
-func (cs *changeSet) keep(s *slot) {
-	delete(cs.leaving, s)
-	for k, c := range cs.changes {
-		if c.slot == s && c.remove {
-			cs.changes = slices.Delete(cs.changes, k, k+1)
-			cs.names[c.item] = slices.DeleteFunc(cs.names[c.item], func(n string) bool { return n == s.name })
-			return
-		}
+// remove records the removal of s by item i.
+func (cs *changeSet) remove(i int, s *slot, why string) {
+	c := &change{slot: s, remove: true, why: why}
+	cs.add(i, c)
+	cs.leaving[s] = c
+}
+
+// live reports whether c takes effect: its group went live and, for a
+// removal, no reload of the same slot from another module (a rename, or a
+// declaration moved to another file) went live instead.
+func (cs *changeSet) live(c *change) bool {
+	if cs.failed(c.item) {
+		return false
 	}
+	return c.movedTo == nil || cs.failed(c.movedTo.item)
 }
 
 // fail records err for item i and fails its group.
@@ -98,7 +105,7 @@ func (cs *changeSet) failed(i int) bool { return cs.groupErrs[cs.items[i].group]
 
 // errFor returns the final error of the named integration; nil when its
 // change went live.
-func (cs *changeSet) errFor(name string) error { return cs.errByName[name] }
+func (cs *changeSet) nameErr(name string) error { return cs.errByName[name] }
 
 // groupErr returns the first error of group g; nil when it went live.
 func (cs *changeSet) groupErr(g int) error { return cs.groupErrs[g] }
@@ -110,8 +117,14 @@ func (cs *changeSet) outcomes() []Outcome {
 	made := make([]bool, len(cs.items))
 	for _, c := range cs.changes {
 		made[c.item] = true
-		out = append(out, Outcome{Integration: c.slot.name, Module: cs.items[c.item].module,
-			Removed: c.remove && !cs.failed(c.item), Err: cs.errByName[c.slot.name]})
+		switch {
+		case c.remove && c.movedTo != nil && cs.live(c.movedTo):
+			// Reported by the reload that took the slot over.
+		case c.remove && cs.live(c):
+			out = append(out, Outcome{Integration: c.slot.name, Module: cs.items[c.item].module, Removed: true})
+		default:
+			out = append(out, Outcome{Integration: c.slot.name, Module: cs.items[c.item].module, Err: cs.errFor(c)})
+		}
 	}
 	for i, it := range cs.items {
 		switch {
@@ -125,6 +138,18 @@ func (cs *changeSet) outcomes() []Outcome {
 		}
 	}
 	return out
+}
+
+// errFor returns the error of change c: nil when it went live, else the
+// error of its integration or item.
+func (cs *changeSet) errFor(c *change) error {
+	if !cs.failed(c.item) {
+		return nil
+	}
+	if err := cs.errByName[c.slot.name]; err != nil {
+		return err
+	}
+	return cs.itemErr[c.item]
 }
 
 // joinedErr joins the distinct errors of the items; nil when all went
@@ -141,21 +166,37 @@ func (cs *changeSet) joinedErr() error {
 	return errors.Join(errs...)
 }
 
+// A plan lists the items of a change. It runs under the writer lock,
+// against the live snapshot, so that what it reads (which module an
+// integration comes from, which files it depends on) cannot change before
+// the change is applied; an error stops the change before anything is
+// built.
+type plan func(live *snapshot) ([]planItem, error)
+
 // apply carries out one change in the five stages above, holding the
 // writer lock throughout, so that changes never interleave. The result
-// says, per item and per integration, what happened.
-func (m *Manager) apply(ctx context.Context, items []planItem) *changeSet {
-	start := time.Now()
+// says, per item and per integration, what happened; its err is the plan's.
+func (m *Manager) apply(ctx context.Context, p plan) (*changeSet, error) {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	cs := newChangeSet(items)
-	cs.builds = m.buildAll(ctx, items)
+	start := time.Now()
 	old := m.snap.Load()
+	items, err := p(old)
+	if err != nil {
+		return nil, err
+	}
+	cs := newChangeSet(items)
+	cs.start = start
+	cs.builds = m.buildAll(ctx, items)
 	m.resolve(cs, old)
 	m.swap(cs, old)
-	cs.took = time.Since(start)
 	m.report(cs)
-	return cs
+	return cs, nil
+}
+
+// items is the plan of a fixed list of items.
+func items(list ...planItem) plan {
+	return func(*snapshot) ([]planItem, error) { return list, nil }
 }
 
 // buildOutcome is the result of building one module in stage 2.

@@ -114,7 +114,7 @@ func (m *Manager) Snapshot() View {
 	sn := m.snap.Load()
 	v := View{Integrations: make([]Info, len(sn.ordered)), FailedModules: sn.failedModules()}
 	for i, s := range sn.ordered {
-		v.Integrations[i] = s.info()
+		v.Integrations[i] = s.info(sn.versions[s])
 	}
 	return v
 }
@@ -122,11 +122,7 @@ func (m *Manager) Snapshot() View {
 // IntegrationInfo returns the info of the named integration, or false if
 // no integration has that name (the Python API's get_integration_info).
 func (m *Manager) IntegrationInfo(name string) (Info, bool) {
-	s, ok := m.snap.Load().byName[name]
-	if !ok {
-		return Info{}, false
-	}
-	return s.info(), true
+	return m.snap.Load().info(name)
 }
 
 // IsAvailable reports whether the named integration is loaded and serving
@@ -156,10 +152,20 @@ var ErrNotFound = errors.New("no such integration")
 // slotNamed returns the live slot of name, or an ErrNotFound error that
 // lists the loaded names.
 func (m *Manager) slotNamed(name string) (*slot, error) {
-	s, ok := m.snap.Load().byName[name]
+	return m.snap.Load().slotNamed(name)
+}
+
+// slotNamed returns the slot of name, or an error wrapping ErrNotFound
+// that lists the names loaded.
+func (sn *snapshot) slotNamed(name string) (*slot, error) {
+	s, ok := sn.byName[name]
 	if !ok {
 		hint := "loaded: none"
-		if names := m.Names(); len(names) > 0 {
+		if len(sn.ordered) > 0 {
+			names := make([]string, len(sn.ordered))
+			for i, x := range sn.ordered {
+				names[i] = x.name
+			}
 			hint = "loaded: " + strings.Join(names, ", ")
 		}
 		return nil, fmt.Errorf("%w %q (%s)", ErrNotFound, name, hint)
@@ -198,9 +204,9 @@ func (m *Manager) ResetState(name string) error {
 	return nil
 }
 
-// info returns s's info, read from its current version and counters.
-func (s *slot) info() Info {
-	v := s.current.Load()
+// info returns s's info for version v (the one a snapshot published) and
+// the slot's counters.
+func (s *slot) info(v *version) Info {
 	in := Info{
 		Name: s.name, Priority: v.decl.priority, Available: true, // it is in the snapshot read
 		Subscriptions: slices.Clone(v.decl.events), Module: v.module, Class: v.export,

@@ -110,11 +110,12 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 	if m.skipDefaults {
 		defaults = nil
 	}
-	var items []planItem
+	var list []planItem
 	for _, mod := range append(user, defaults...) { // user modules first: they win name clashes
-		items = append(items, planItem{module: mod, sync: true, group: len(items), initial: true})
+		list = append(list, planItem{module: mod, sync: true, group: len(list), initial: true})
 	}
-	return m.apply(ctx, items).joinedErr()
+	res, _ := m.apply(ctx, items(list...))
+	return res.joinedErr()
 }
 
 // ReloadIntegration rebuilds the named integration from its module on the
@@ -123,12 +124,17 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 // failure the old version keeps serving, the error is recorded
 // (Info.LastError) and returned. An unknown name fails with ErrNotFound.
 func (m *Manager) ReloadIntegration(ctx context.Context, name string) error {
-	s, err := m.slotNamed(name)
+	res, err := m.apply(ctx, func(live *snapshot) ([]planItem, error) {
+		s, err := live.slotNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		return []planItem{{module: s.current.Load().module, exports: []string{name}}}, nil
+	})
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	res := m.apply(ctx, []planItem{{module: s.current.Load().module, exports: []string{name}}})
-	return res.errFor(name)
+	return res.nameErr(name)
 }
 
 // ReloadAllIntegrations rebuilds every integration in parallel and swaps
@@ -137,14 +143,16 @@ func (m *Manager) ReloadIntegration(ctx context.Context, name string) error {
 // started to nil or its error; failed ones keep their old version. It is
 // empty, not nil, when nothing is loaded.
 func (m *Manager) ReloadAllIntegrations(ctx context.Context) map[string]error {
-	var items []planItem
-	for _, s := range m.snap.Load().ordered {
-		items = append(items, planItem{module: s.current.Load().module, exports: []string{s.name}, group: len(items)})
-	}
-	res := m.apply(ctx, items)
-	out := make(map[string]error, len(items))
-	for _, it := range items {
-		out[it.exports[0]] = res.errFor(it.exports[0])
+	res, _ := m.apply(ctx, func(live *snapshot) ([]planItem, error) {
+		var list []planItem
+		for _, s := range live.ordered {
+			list = append(list, planItem{module: s.current.Load().module, exports: []string{s.name}, group: len(list)})
+		}
+		return list, nil
+	})
+	out := make(map[string]error, len(res.items))
+	for _, it := range res.items {
+		out[it.exports[0]] = res.nameErr(it.exports[0])
 	}
 	return out
 }
@@ -169,13 +177,13 @@ func (m *Manager) AddIntegration(ctx context.Context, module, class string) ([]I
 	if class != "" {
 		item.exports = []string{class}
 	}
-	res := m.apply(ctx, []planItem{item})
+	res, _ := m.apply(ctx, items(item))
 	if err := res.groupErr(0); err != nil {
 		return nil, fmt.Errorf("add %s: %w", module, err)
 	}
 	var out []Info
 	for _, name := range res.names[0] {
-		if in, ok := m.IntegrationInfo(name); ok {
+		if in, ok := res.next.info(name); ok { // as published, not as a later change left it
 			out = append(out, in)
 		}
 	}
@@ -197,12 +205,17 @@ func (m *Manager) modulePath(module string) (string, error) {
 // dispatched to it finish; later events do not reach it. An unknown name
 // fails with ErrNotFound. The module file is not touched.
 func (m *Manager) RemoveIntegration(ctx context.Context, name string) error {
-	s, err := m.slotNamed(name)
-	if err != nil {
-		return fmt.Errorf("remove: %w", err)
+	res, err := m.apply(ctx, func(live *snapshot) ([]planItem, error) {
+		s, err := live.slotNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		return []planItem{{module: s.current.Load().module, exports: []string{name}, remove: true}}, nil
+	})
+	if err == nil {
+		err = res.nameErr(name)
 	}
-	res := m.apply(ctx, []planItem{{module: s.current.Load().module, exports: []string{name}, remove: true}})
-	if err := res.errFor(name); err != nil {
+	if err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
 	return nil
@@ -213,9 +226,9 @@ func (m *Manager) RemoveIntegration(ctx context.Context, name string) error {
 // Adding a folder twice is a no-op. The error joins the problems of the
 // modules that failed to load.
 func (m *Manager) AddRoot(ctx context.Context, dir string) error {
-	abs, err := m.addRoot(dir)
-	if err != nil || abs == "" {
-		return err
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("add folder %s: %w", dir, err)
 	}
 	only, err := newSources([]string{abs}, nil, m.limits.MaxSourceBytes)
 	if err != nil {
@@ -225,32 +238,26 @@ func (m *Manager) AddRoot(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	var items []planItem
-	for _, mod := range mods {
-		items = append(items, planItem{module: mod, sync: true, group: len(items)})
-	}
-	return m.apply(ctx, items).joinedErr()
-}
-
-// addRoot publishes sources with dir appended to the roots; it returns ""
-// when dir is a root already.
-func (m *Manager) addRoot(dir string) (string, error) {
-	m.writeMu.Lock()
-	defer m.writeMu.Unlock()
-	abs, err := filepath.Abs(dir)
+	res, err := m.apply(ctx, func(*snapshot) ([]planItem, error) {
+		old := m.src()
+		if slices.Contains(old.roots, abs) {
+			return nil, nil // a root already: nothing to do
+		}
+		src, err := newSources(append(slices.Clone(old.roots), abs), old.defaults, old.maxBytes)
+		if err != nil {
+			return nil, err
+		}
+		m.srcPtr.Store(src) // under the writer lock, with the loads below
+		var list []planItem
+		for _, mod := range mods {
+			list = append(list, planItem{module: mod, sync: true, group: len(list)})
+		}
+		return list, nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("add folder %s: %w", dir, err)
+		return err
 	}
-	old := m.src()
-	if slices.Contains(old.roots, abs) {
-		return "", nil
-	}
-	src, err := newSources(append(slices.Clone(old.roots), abs), old.defaults, old.maxBytes)
-	if err != nil {
-		return "", err
-	}
-	m.srcPtr.Store(src)
-	return abs, nil
+	return res.joinedErr()
 }
 
 // An Outcome is what ReloadFiles did to one integration, or to a module
@@ -283,7 +290,8 @@ type Outcome struct {
 // Integrations that share a changed file are swapped all-or-nothing;
 // unrelated ones independently; the whole batch is published in one step.
 func (m *Manager) ReloadFiles(ctx context.Context, paths []string) []Outcome {
-	return m.apply(ctx, m.planFiles(paths)).outcomes()
+	res, _ := m.apply(ctx, func(live *snapshot) ([]planItem, error) { return m.planFiles(live, paths), nil })
+	return res.outcomes()
 }
 
 // exists reports whether a module path names a file that exists (the
@@ -304,6 +312,6 @@ func (m *Manager) RemoveModule(ctx context.Context, module string) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("remove %s: %w", module, err)
 	}
-	res := m.apply(ctx, []planItem{{module: path, sync: true, remove: true}})
+	res, _ := m.apply(ctx, items(planItem{module: path, sync: true, remove: true}))
 	return res.names[0], res.groupErr(0)
 }

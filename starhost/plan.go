@@ -22,8 +22,7 @@ type planItem struct {
 // changed file, and every changed module file not loaded yet, is
 // synchronised. Modules that share a changed file form one group, so that
 // the dependents of one library swap together (union-find).
-func (m *Manager) planFiles(paths []string) []planItem {
-	sn := m.snap.Load()
+func (m *Manager) planFiles(sn *snapshot, paths []string) []planItem {
 	changed := map[string]bool{}
 	var items []planItem
 	for _, p := range paths {
@@ -32,7 +31,7 @@ func (m *Manager) planFiles(paths []string) []planItem {
 			continue
 		}
 		changed[c] = true
-		if !exists(c) && (m.isModulePath(c) || sn.hasModule(c)) {
+		if _, failed := sn.failed[c]; !exists(c) && (m.isModulePath(c) || sn.hasModule(c) || failed) {
 			items = append(items, planItem{module: c, sync: true, remove: true, group: len(items)})
 		}
 	}
@@ -97,7 +96,9 @@ func (g *fileGroups) find(x string) string {
 		if !ok || p == x {
 			return x
 		}
-		g.parent[x] = g.parent[p]
+		if gp, ok := g.parent[p]; ok {
+			g.parent[x] = gp // path halving; a root has no entry
+		}
 		x = p
 	}
 }

@@ -1,20 +1,29 @@
 package starhost
 
-// report is stage 5: after the swap, outside the slot locks, it records
-// each integration's outcome on its slot and tells subscribers: one notice
-// per change (loaded, added, reloaded, removed, reload_failed), one
-// reload_failed for a module that failed before declaring anything, and
-// the lines its top level printed for a module that built.
+// report is stage 5: after the swap, outside the slot locks, it tells
+// subscribers what the change did: one notice per change (loaded, added,
+// reloaded, removed, reload_failed), a reload_failed for each name or
+// module an item failed on before it made a change, and, once per module
+// that went live, the lines its top level printed.
 func (m *Manager) report(cs *changeSet) {
+	made := make([]bool, len(cs.items))
 	for _, c := range cs.changes {
+		made[c.item] = true
 		m.reportChange(cs, c)
 	}
+	logged := map[string]bool{}
 	for i, it := range cs.items {
 		err := cs.itemErr[i]
-		if err != nil && len(cs.names[i]) == 0 {
+		switch {
+		case err != nil && !made[i] && len(cs.names[i]) == 0:
 			m.publishFailure("", it.module, err)
+		case err != nil && !made[i]:
+			for _, n := range cs.names[i] {
+				m.publishFailure(n, it.module, err)
+			}
 		}
-		if b := cs.builds[it.module]; err == nil && b.bm != nil {
+		if b := cs.builds[it.module]; err == nil && b.bm != nil && !logged[it.module] {
+			logged[it.module] = true
 			for _, line := range b.bm.logs {
 				m.notices.publish(Notice{Kind: NoticeLog, Module: it.module, Level: "info", Message: line})
 			}
@@ -22,28 +31,22 @@ func (m *Manager) report(cs *changeSet) {
 	}
 }
 
-// reportChange records and announces the outcome of one change.
+// reportChange announces the outcome of one change.
 func (m *Manager) reportChange(cs *changeSet, c *change) {
 	name, module := c.slot.name, cs.items[c.item].module
-	if err := cs.errByName[name]; err != nil {
-		if !c.isNew {
-			c.slot.setError(err)
-		}
-		m.publishFailure(name, module, err)
-		return
-	}
-	if c.remove {
+	switch {
+	case c.remove && c.movedTo != nil && cs.live(c.movedTo):
+		// The reload that took the slot over announces it.
+	case cs.failed(c.item):
+		m.publishFailure(name, module, cs.errFor(c))
+	case c.remove:
 		v := c.slot.current.Load()
 		m.log.Info("removed integration", "name", name, "module", v.module)
 		m.notices.publish(Notice{Kind: NoticeRemoved, Integration: name, Module: v.module, Generation: v.generation, Message: c.why})
-		return
+	default:
+		m.log.Info(string(c.noticed)+" integration", "name", name, "generation", c.v.generation, "module", c.v.module, "took", cs.took)
+		m.notices.publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})
 	}
-	c.slot.mu.Lock()
-	c.slot.lastErr = nil
-	c.slot.lastReload = cs.took
-	c.slot.mu.Unlock()
-	m.log.Info(string(c.noticed)+" integration", "name", name, "generation", c.v.generation, "module", c.v.module, "took", cs.took)
-	m.notices.publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})
 }
 
 // publishFailure logs and announces a failed change of an integration (or

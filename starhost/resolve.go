@@ -12,14 +12,26 @@ import (
 // each item (a failed build, an unknown name, a duplicate). It only reads
 // old; nothing it does is visible until the swap.
 //
-// Removals are resolved first, so that a name whose module was deleted can
-// be declared by another module in the same change (a renamed file).
+// Removals are resolved first (deleted modules, removed integrations, and
+// the integrations a rebuilt module no longer declares), so that a name
+// that leaves one module can be declared by another in the same change: a
+// renamed file, or a declaration moved to another file, is then a reload
+// of the same slot from its new module.
 func (m *Manager) resolve(cs *changeSet, old *snapshot) {
-	for _, removals := range []bool{true, false} {
-		for i, it := range cs.items {
-			if it.remove != removals {
-				continue
+	for i, it := range cs.items {
+		if it.remove {
+			if err := resolveRemoval(cs, i, old.slotsOf(it.module, it.sync, it.exports)); err != nil {
+				cs.fail(i, err)
 			}
+		}
+	}
+	for i, it := range cs.items {
+		if b := cs.builds[it.module]; it.sync && !it.remove && b.err == nil {
+			resolveVanished(cs, i, old.slotsOf(it.module, true, nil), b.bm.decls)
+		}
+	}
+	for i, it := range cs.items {
+		if !it.remove {
 			if err := m.resolveItem(cs, i, old); err != nil {
 				cs.fail(i, err)
 			}
@@ -27,13 +39,10 @@ func (m *Manager) resolve(cs *changeSet, old *snapshot) {
 	}
 }
 
-// resolveItem resolves item i; see resolve.
+// resolveItem resolves the declarations of item i; see resolve.
 func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
 	it := cs.items[i]
 	existing := old.slotsOf(it.module, it.sync, it.exports)
-	if it.remove {
-		return resolveRemoval(cs, i, existing)
-	}
 	b := cs.builds[it.module]
 	if b.err != nil {
 		markFailed(cs, i, existing)
@@ -48,13 +57,6 @@ func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
 	for _, d := range chosen {
 		errs = append(errs, m.resolveDecl(cs, i, d, old))
 	}
-	if it.sync {
-		for _, s := range existing {
-			if findDecl(b.bm.decls, s.name) == nil {
-				cs.add(i, &change{slot: s, remove: true, why: "no longer declared by its module"})
-			}
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -62,19 +64,28 @@ func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
 // every one of a deleted module.
 func resolveRemoval(cs *changeSet, i int, existing []*slot) error {
 	it := cs.items[i]
+	why := ""
+	if it.sync {
+		why = "its file was deleted"
+	}
 	for _, s := range existing {
-		why := ""
-		if it.sync {
-			why = "its file was deleted"
-		}
-		cs.add(i, &change{slot: s, remove: true, why: why})
-		cs.leaving[s] = true
+		cs.remove(i, s, why)
 	}
 	if len(existing) == 0 && !it.sync {
 		cs.names[i] = append(cs.names[i], it.exports...)
 		return fmt.Errorf("%w %q in %s", ErrNotFound, strings.Join(it.exports, ", "), it.module)
 	}
 	return nil
+}
+
+// resolveVanished removes the slots of sync item i's module that its new
+// build no longer declares.
+func resolveVanished(cs *changeSet, i int, existing []*slot, decls []*declaration) {
+	for _, s := range existing {
+		if findDecl(decls, s.name) == nil {
+			cs.remove(i, s, "no longer declared by its module")
+		}
+	}
 }
 
 // markFailed records that item i concerns the existing slots (or, when
@@ -110,9 +121,10 @@ func chooseDecls(it planItem, decls []*declaration) ([]*declaration, error) {
 // of the live slot of that name, or a new slot. A name declared twice in
 // one change, or live from another module, is an error at the
 // declaration; while loading defaults, a default yields to a user module.
-// A name whose module was deleted in the same change (a renamed or moved
-// file) is reloaded from its new module rather than removed and added:
-// it keeps its state and serves every event throughout.
+// A name that leaves its module in the same change (a renamed file, a
+// declaration moved to another file) is reloaded from its new module
+// rather than removed and added: it keeps its state and serves every
+// event throughout. If the reload fails, the removal still happens.
 func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapshot) error {
 	it := cs.items[i]
 	yields := it.initial && isBuiltin(it.module)
@@ -131,12 +143,12 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 	}
 	if s, ok := old.byName[d.name]; ok {
 		cur := s.current.Load()
-		moved := cs.leaving[s] // its file was deleted in this change: renamed
-		if moved {
-			cs.keep(s)
+		removal := cs.leaving[s] // its module drops it in this change: moved here
+		if removal != nil {
+			removal.movedTo = c
 		}
 		userOverDefault := isBuiltin(cur.module) && !isBuiltin(it.module)
-		if cur.module != it.module && !userOverDefault && !moved {
+		if cur.module != it.module && !userOverDefault && removal == nil {
 			if yields {
 				return nil
 			}

@@ -69,6 +69,13 @@ func newSlot(name string) *slot {
 	return s
 }
 
+// setReloaded records a successful reload that took took.
+func (s *slot) setReloaded(took time.Duration) {
+	s.mu.Lock()
+	s.lastErr, s.lastReload = nil, took
+	s.mu.Unlock()
+}
+
 // setError records the error of the slot's last reload.
 func (s *slot) setError(err error) {
 	s.mu.Lock()

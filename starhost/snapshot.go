@@ -9,6 +9,7 @@ import (
 // through one atomic pointer. Emit loads it once per event.
 type snapshot struct {
 	failed   map[string]ModuleError // modules that declare nothing loadable, by path; never changed after publication
+	versions map[*slot]*version     // the version of each slot as published; readers take it from here, not from the slot
 	ordered  []*slot
 	byName   map[string]*slot
 	byEvent  map[string][]*slot // subscribers of each named event, wildcard ones merged in, in dispatch order
@@ -18,7 +19,7 @@ type snapshot struct {
 // newSnapshot indexes slots (by name, by event, in dispatch order) with
 // the failed modules.
 func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
-	sn := &snapshot{failed: failed, byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
+	sn := &snapshot{failed: failed, versions: make(map[*slot]*version, len(slots)), byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
 	ordered := append([]*slot(nil), slots...)
 	sort.Slice(ordered, func(i, j int) bool {
 		vi, vj := ordered[i].current.Load(), ordered[j].current.Load()
@@ -31,6 +32,7 @@ func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	events := map[string]bool{}
 	for _, s := range ordered {
 		sn.byName[s.name] = s
+		sn.versions[s] = s.current.Load()
 		for _, ev := range s.current.Load().decl.events {
 			events[ev] = true
 		}
@@ -91,4 +93,14 @@ func (sn *snapshot) failedModules() []ModuleError {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Module < out[j].Module })
 	return out
+}
+
+// info returns the info of the named integration as this snapshot
+// published it, or false.
+func (sn *snapshot) info(name string) (Info, bool) {
+	s, ok := sn.byName[name]
+	if !ok {
+		return Info{}, false
+	}
+	return s.info(sn.versions[s]), true
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 )
@@ -27,12 +28,13 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 	}()
 	m.migrateAll(cs)
 	cs.settle()
-	m.snap.Store(cs.install(old))
+	cs.next = cs.install(old)
+	m.snap.Store(cs.next)
 	// Only now, with the new snapshot published and the slots still
 	// locked: a call that loaded the old snapshot and waits for a removed
 	// slot skips it, while readers never see a listed slot marked removed.
 	for _, c := range cs.changes {
-		if c.remove && !cs.failed(c.item) {
+		if c.remove && cs.live(c) {
 			c.slot.removed.Store(true)
 		}
 	}
@@ -104,42 +106,55 @@ func (cs *changeSet) settle() {
 	}
 }
 
-// install writes the versions and states of the groups that go live into
-// their slots and returns the snapshot to publish: the new set of slots,
-// and the failed modules brought up to date (a module with nothing live
-// and an error is failed; one that loaded or was deleted is not).
+// install writes the versions and states of the changes that go live
+// into their slots, records each slot's outcome (its last reload error and
+// duration), and returns the snapshot to publish: the new set of slots,
+// their versions, and the failed modules brought up to date (a module with
+// nothing live and an error is failed; one that loaded or was deleted is
+// not).
 func (cs *changeSet) install(old *snapshot) *snapshot {
+	cs.took = time.Since(cs.start)
 	slots := slices.Clone(old.ordered)
 	for _, c := range cs.changes {
-		if cs.failed(c.item) {
-			continue
-		}
 		switch {
+		case !cs.live(c):
+			if !c.isNew && !c.remove {
+				c.slot.setError(cs.errFor(c))
+			}
 		case c.remove:
 			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
-		case c.isNew:
-			c.slot.current.Store(c.v)
-			slots = append(slots, c.slot)
 		default:
+			if c.isNew {
+				slots = append(slots, c.slot)
+			}
 			c.slot.state = c.state
 			c.slot.current.Store(c.v)
+			c.slot.setReloaded(cs.took)
 		}
 	}
-	next := newSnapshot(slots, nil)
+	return newSnapshot(slots, cs.failedModules(old, slots))
+}
+
+// failedModules returns old's failed modules brought up to date by the
+// items of cs, given the slots that will be live.
+func (cs *changeSet) failedModules(old *snapshot, slots []*slot) map[string]ModuleError {
 	failed := maps.Clone(old.failed)
 	if failed == nil {
 		failed = map[string]ModuleError{}
+	}
+	live := map[string]bool{}
+	for _, s := range slots {
+		live[s.current.Load().module] = true
 	}
 	for i, it := range cs.items {
 		switch err := cs.itemErr[i]; {
 		case err == nil || it.remove && it.sync:
 			delete(failed, it.module)
-		case !it.remove && !next.hasModule(it.module):
+		case !it.remove && !live[it.module]:
 			failed[it.module] = newModuleError(it.module, err)
 		}
 	}
-	next.failed = failed
-	return next
+	return failed
 }
 
 // migrate returns the state for version v of slot s: the old state, or

@@ -75,7 +75,8 @@ func Serve(h http.Handler, log *slog.Logger) (stop func()) {
 		log.Warn("single-instance endpoint unavailable", "addr", addr, "error", err)
 		return func() {}
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	base, cancelRequests := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -86,6 +87,7 @@ func Serve(h http.Handler, log *slog.Logger) (stop func()) {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
+		cancelRequests()      // open notice streams end at once
 		_ = srv.Shutdown(ctx) // closes ln, which removes a Unix socket
 		<-done
 	}
