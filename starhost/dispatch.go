@@ -115,7 +115,11 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 		if m.notices.active() {
 			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
 		}
-		for _, s := range m.snap.Load().subscribers(pe.name) {
+		subs := m.snap.Load().subscribers(pe.name)
+		if results == nil {
+			results = make([]Result, 0, len(subs))
+		}
+		for _, s := range subs {
 			if err := ctx.Err(); err != nil {
 				return results, fmt.Errorf("emit %q: %w", first.name, err)
 			}

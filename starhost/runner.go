@@ -13,7 +13,7 @@ import (
 // by every call: one Starlark thread (its frames are reused too), one
 // call record, one argument tuple and one timer. Everything in it is used
 // under the slot's callMu, one call at a time, except what the timer's
-// callback reads, which watchMu guards.
+// callback uses, which watchMu guards.
 //
 // Reusing them is what keeps the host's own cost per call small and flat
 // (see BenchmarkEmitTrivial): a thread, a locals map, a timer and two
@@ -28,8 +28,9 @@ type runner struct {
 	stepsAtStart uint64 // the thread's step count when the current call began
 
 	timer    *time.Timer
-	watchMu  sync.Mutex
-	deadline time.Time // of the call in progress; zero between calls
+	watchMu  sync.Mutex // guards deadline and armed, and the timer's use by expire
+	deadline time.Time  // of the call in progress; zero between calls
+	armed    bool       // the timer will fire
 
 	audit stateAudit
 }
@@ -49,16 +50,44 @@ func (m *Manager) newRunner(s *slot) *runner {
 	return r
 }
 
-// expire is the timer's callback: it cancels the call in progress if it
-// is past its deadline. A callback that fires late, after its call ended
-// and another began, finds the new call's deadline in the future and does
-// nothing.
+// expire is the timer's callback. It cancels the call in progress if it
+// is past its deadline; re-arms the timer for a call in progress that is
+// not (the timer was armed by an earlier call); and leaves it disarmed when
+// no call is in progress. So a stream of calls costs one timer firing per
+// timeout, not a timer reset per call, and a late firing never cancels a
+// call before its own deadline.
 func (r *runner) expire() {
 	r.watchMu.Lock()
 	defer r.watchMu.Unlock()
-	if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
-		r.thread.Cancel(fmt.Sprintf("handler of %s %s %s", r.slot.name, reasonTimeout, r.m.limits.Timeout))
+	if r.deadline.IsZero() {
+		r.armed = false
+		return
 	}
+	if wait := time.Until(r.deadline); wait > 0 {
+		r.timer.Reset(wait)
+		return
+	}
+	r.armed = false
+	r.thread.Cancel(fmt.Sprintf("handler of %s %s %s", r.slot.name, reasonTimeout, r.m.limits.Timeout))
+}
+
+// watch sets the deadline of the call that starts at start, arming the
+// timer when it is not armed.
+func (r *runner) watch(start time.Time) {
+	r.watchMu.Lock()
+	r.deadline = start.Add(r.m.limits.Timeout)
+	if !r.armed {
+		r.armed = true
+		r.timer.Reset(r.m.limits.Timeout)
+	}
+	r.watchMu.Unlock()
+}
+
+// unwatch clears the deadline: the call ended.
+func (r *runner) unwatch() {
+	r.watchMu.Lock()
+	r.deadline = time.Time{}
+	r.watchMu.Unlock()
 }
 
 // steps returns the steps the last call ran.
@@ -75,15 +104,9 @@ func (r *runner) run(h starlark.Callable, ev *eventValue, module string, start t
 	t.SetMaxExecutionSteps(r.stepsAtStart + limits.Steps)
 	r.call.depth, r.call.module, r.call.emits = ev.depth, module, nil
 	r.args[0] = ev
-	r.watchMu.Lock()
-	r.deadline = start.Add(limits.Timeout)
-	r.watchMu.Unlock()
-	r.timer.Reset(limits.Timeout)
+	r.watch(start)
 	defer func() {
-		r.timer.Stop()
-		r.watchMu.Lock()
-		r.deadline = time.Time{}
-		r.watchMu.Unlock()
+		r.unwatch()
 		r.args[0] = nil
 		if p := recover(); p != nil {
 			r.m.log.Error("recovered panic in a handler", "integration", r.slot.name, "panic", p, "stack", string(debug.Stack()))
