@@ -149,7 +149,7 @@ const (
 func (a *stateAudit) due(now time.Time, steps uint64) bool {
 	a.calls++
 	a.steps += steps
-	return a.at.IsZero() || a.calls >= max(auditMinCalls, a.values/8) || a.steps >= uint64(max(auditMinSteps, a.values)) || now.Sub(a.at) >= auditEvery
+	return a.at.IsZero() || a.calls >= max(auditMinCalls, a.values/8) || a.steps >= uint64(max(auditMinSteps, 4*a.values)) || now.Sub(a.at) >= auditEvery
 }
 
 // measured records a measure at now that counted values.
