@@ -11,10 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/client"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // apiEnv is the environment of a process whose config folder (and so its
@@ -47,14 +47,8 @@ func testAPIServe(t *testing.T, bin string) {
 	env, configDir := apiEnv(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "greeter.star")
-	write := func(src string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
-	write(src)
+	hosttest.WriteFile(t, path, src)
 	p := startHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
 	addr := p.waitAddr(t)
 
@@ -108,7 +102,7 @@ func testAPIServe(t *testing.T, bin string) {
 
 	// Reload through the API. (The file watcher may reload it too: the
 	// generation is at least 2 and the new version answers.)
-	write(strings.Replace(src, "v1", "v2", 1))
+	hosttest.WriteFile(t, path, strings.Replace(src, "v1", "v2", 1))
 	in, err := c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +114,7 @@ func testAPIServe(t *testing.T, bin string) {
 	if err != nil || len(rs) != 1 || rs[0].Value != "v2" {
 		t.Fatalf("emit after reload: %+v %v", rs, err)
 	}
-	write("def h(event, ctx)\n")
+	hosttest.WriteFile(t, path, "def h(event, ctx)\n")
 	if _, err := c.ReloadIntegration(ctx, "greeter"); !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity ||
 		ce.Body.Diagnostic == nil || ce.Body.Diagnostic.File != path || ce.Body.Diagnostic.Line != 2 {
 		t.Fatalf("reload of a broken file: %v", err)
@@ -182,22 +176,17 @@ func testTokenCommand(t *testing.T, bin string) {
 // without it the host exits with a message that says so.
 func testRefusesRemote(t *testing.T, bin string) {
 	env, _ := apiEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run", "--headless", "--no-defaults", "--listen", "0.0.0.0:0")
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("the host kept running with a non-loopback --listen:\n%s", out)
-	}
+	p := startHost(t, bin, env, "--no-defaults", "--listen", "0.0.0.0:0")
+	err := p.wait(t, "a non-loopback --listen without --allow-remote")
+	out := p.log()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 		t.Fatalf("exit: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "--allow-remote") || !strings.Contains(string(out), "0.0.0.0:0") {
+	if !strings.Contains(out, "--allow-remote") || !strings.Contains(out, "0.0.0.0:0") {
 		t.Fatalf("the message should name the address and --allow-remote:\n%s", out)
 	}
-	if strings.Contains(string(out), "control API serving") {
+	if strings.Contains(out, "control API serving") {
 		t.Fatalf("it served anyway:\n%s", out)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // shapeModule answers "answer" with a value of every JSON kind and fails
@@ -57,7 +59,7 @@ func normaliseNotice(raw []byte) string {
 // stdout and in the stream. Every path runs in the real binary.
 func TestResultShapeIsOneAcrossFrontEnds(t *testing.T) {
 	bin := buildBinary(t)
-	dir := writeTree(t, map[string]string{"shape.star": shapeModule})
+	dir := hosttest.TempDir(t, map[string]string{"shape.star": shapeModule})
 	env, _ := apiEnv(t)
 	got := map[string][]string{} // path -> one normalised result per shapeEvents entry
 

@@ -135,9 +135,17 @@ func Load(t testing.TB, m *starhost.Manager) {
 // nil for an empty root.
 func NewRoot(t testing.TB, files map[string]string, opts ...Option) (*starhost.Manager, string) {
 	t.Helper()
+	dir := TempDir(t, files)
+	return New(t, append([]Option{Roots(dir)}, opts...)...), dir
+}
+
+// TempDir returns a fresh temporary folder (t.TempDir) holding files,
+// written as WriteFiles writes them; files may be nil.
+func TempDir(t testing.TB, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
 	WriteFiles(t, dir, files)
-	return New(t, append([]Option{Roots(dir)}, opts...)...), dir
+	return dir
 }
 
 // pollEvery is how often Eventually checks its condition.

@@ -50,7 +50,22 @@ func fatalOf(t *testing.T, fn func(tb testing.TB)) string {
 func TestWriteFiles(t *testing.T) {
 	dir := t.TempDir()
 	hosttest.WriteFiles(t, dir, map[string]string{"a.star": "A", "lib/deep/b.star": "B"})
-	for name, want := range map[string]string{"a.star": "A", "lib/deep/b.star": "B"} {
+	checkFiles(t, dir, map[string]string{"a.star": "A", "lib/deep/b.star": "B"})
+}
+
+func TestTempDir(t *testing.T) {
+	one := hosttest.TempDir(t, map[string]string{"a.star": "A", "lib/deep/b.star": "B"})
+	checkFiles(t, one, map[string]string{"a.star": "A", "lib/deep/b.star": "B"})
+	two := hosttest.TempDir(t, nil)
+	if entries, err := os.ReadDir(two); err != nil || len(entries) != 0 || two == one {
+		t.Fatalf("TempDir(nil) = %s (first %s): %d entries, %v; want a fresh empty folder", two, one, len(entries), err)
+	}
+}
+
+// checkFiles checks that dir holds each name -> content of files.
+func checkFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, want := range files {
 		if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v", name, b, err)
 		}
