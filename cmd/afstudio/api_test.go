@@ -32,6 +32,18 @@ func apiEnv(t *testing.T) (env []string, configDir string) {
 	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+configDir), configDir
 }
 
+// apiToken returns the token `afstudio token` prints in env.
+func apiToken(t *testing.T, bin string, env []string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "token")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("afstudio token: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestAPIProcess runs the real binary (built once for its subtests).
 func TestAPIProcess(t *testing.T) {
 	bin := buildBinary(t)
@@ -47,8 +59,7 @@ func testAPIServe(t *testing.T, bin string) {
 	env, configDir := apiEnv(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "greeter.star")
-	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
-	hosttest.WriteFile(t, path, src)
+	hosttest.WriteFile(t, path, greeterV1)
 	p := startHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
 	addr := p.waitAddr(t)
 
@@ -102,7 +113,7 @@ func testAPIServe(t *testing.T, bin string) {
 
 	// Reload through the API. (The file watcher may reload it too: the
 	// generation is at least 2 and the new version answers.)
-	hosttest.WriteFile(t, path, strings.Replace(src, "v1", "v2", 1))
+	hosttest.WriteFile(t, path, strings.Replace(greeterV1, "v1", "v2", 1))
 	in, err := c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
@@ -129,13 +140,7 @@ func testAPIServe(t *testing.T, bin string) {
 	}
 
 	// `afstudio token` prints the same token.
-	cmd := exec.Command(bin, "token")
-	cmd.Env = env
-	printed, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("afstudio token: %v", err)
-	}
-	if strings.TrimSpace(string(printed)) != tok {
+	if printed := apiToken(t, bin, env); printed != tok {
 		t.Fatalf("afstudio token printed %q, the host uses %q", printed, tok)
 	}
 
@@ -153,16 +158,7 @@ func testAPIServe(t *testing.T, bin string) {
 // token and prints the same one every time.
 func testTokenCommand(t *testing.T, bin string) {
 	env, configDir := apiEnv(t)
-	var toks []string
-	for range 2 {
-		cmd := exec.Command(bin, "token")
-		cmd.Env = env
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("afstudio token: %v", err)
-		}
-		toks = append(toks, strings.TrimSpace(string(out)))
-	}
+	toks := []string{apiToken(t, bin, env), apiToken(t, bin, env)}
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(toks[0]) || toks[0] != toks[1] {
 		t.Fatalf("tokens %q", toks)
 	}

@@ -284,6 +284,10 @@ func kindIs(kind, integration string) func(map[string]any) bool {
 	return func(l map[string]any) bool { return l["kind"] == kind && l["integration"] == integration }
 }
 
+// greeterV1 is greeter.star for the host processes: it answers "ping"
+// with "v1"; a test replaces "v1" to save a new version.
+const greeterV1 = "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
+
 // TestHeadlessProcessReloadsOnSave runs the real binary: it loads a
 // folder, reloads a file saved on disk, answers events on stdin with the
 // new version, reports an invalid save with file:line:col while the old
@@ -292,12 +296,11 @@ func TestHeadlessProcessReloadsOnSave(t *testing.T) {
 	bin := buildBinary(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "greeter.star")
-	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
-	hosttest.WriteFile(t, path, src)
+	hosttest.WriteFile(t, path, greeterV1)
 	p := startHost(t, bin, nil, "--no-defaults", "--dir", root)
 	p.waitFor(t, "loaded notice", kindIs("loaded", "greeter"))
 
-	hosttest.WriteFile(t, path, strings.Replace(src, "v1", "v2", 1))
+	hosttest.WriteFile(t, path, strings.Replace(greeterV1, "v1", "v2", 1))
 	l := p.waitFor(t, "reloaded notice", kindIs("reloaded", "greeter"))
 	if l["generation"] != 2.0 {
 		t.Fatalf("reloaded line: %v", l)

@@ -128,18 +128,6 @@ func nested(t *testing.T, notice []byte) []byte {
 	return n.Result
 }
 
-// apiToken returns the token `afstudio token` prints in env.
-func apiToken(t *testing.T, bin string, env []string) string {
-	t.Helper()
-	cmd := exec.Command(bin, "token")
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("afstudio token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // postEvent POSTs event (no data) and returns its one raw result.
 func postEvent(t *testing.T, base, token, event string) []byte {
 	t.Helper()
