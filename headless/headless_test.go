@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // echoModule logs and returns the "n" of a ping, and fails on "fail".
@@ -29,14 +29,12 @@ integration(name = "echo", handlers = {"ping": on_ping, "fail": on_fail})
 `
 
 // newManager returns a host whose only integration is echo (as a
-// default, so that nothing is written to disk), not yet loaded.
+// default, so that nothing is written to disk), not yet loaded: a test
+// makes its Host first, so that the load notices are written, then calls
+// hosttest.Load.
 func newManager(t *testing.T) *starhost.Manager {
 	t.Helper()
-	m, err := starhost.New(starhost.Options{Defaults: fstest.MapFS{"echo.star": {Data: []byte(echoModule)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return hosttest.New(t, hosttest.Defaults(fstest.MapFS{"echo.star": {Data: []byte(echoModule)}}), hosttest.Unloaded())
 }
 
 // serve runs a Host over input the way `afstudio run --headless` does
@@ -46,9 +44,7 @@ func serve(t *testing.T, input string, opts Options) (lines []starhost.Notice, s
 	m := newManager(t)
 	var out bytes.Buffer
 	h := New(m, &out, opts)
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	hosttest.Load(t, m)
 	serveErr = h.Serve(context.Background(), strings.NewReader(input))
 	if err := h.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -175,14 +171,11 @@ func TestServeOrder(t *testing.T) {
 // notice is the same JSON object as starhost.Notice's.
 func TestNoticesBetweenEvents(t *testing.T) {
 	m := newManager(t)
-	out := &lockedBuffer{}
+	out := &hosttest.Buffer{}
 	h := New(m, out, Options{})
 	defer h.Close()
-	ctx := context.Background()
-	if err := m.LoadDefaultIntegrations(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := m.Emit(ctx, "ping", map[string]any{"n": 3}) // an event notice, a log notice
+	hosttest.Load(t, m)
+	rs, err := m.Emit(context.Background(), "ping", map[string]any{"n": 3}) // an event notice, a log notice
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("Emit: %v %v", rs, err)
 	}
@@ -192,13 +185,13 @@ func TestNoticesBetweenEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.HasSuffix(out.String(), string(wantLast)+"\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the result notice was not written as is:\n%s\nwant last line:\n%s", out.String(), wantLast)
+	defer func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	}()
+	hosttest.Eventually(t, 5*time.Second, func() bool { return strings.HasSuffix(out.String(), string(wantLast)+"\n") },
+		"the result notice written as is, as the last line: "+string(wantLast))
 	var got []string
 	for _, n := range decodeLines(t, out.String()) {
 		got = append(got, brief(n))
@@ -249,9 +242,7 @@ func TestServeEnds(t *testing.T) {
 	t.Run("write error", func(t *testing.T) {
 		m := newManager(t)
 		h := New(m, errWriter{}, Options{})
-		if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		hosttest.Load(t, m)
 		err := h.Serve(context.Background(), strings.NewReader(`{"event": "ping"}`+"\n"+`{"event": "ping"}`+"\n"))
 		if err == nil || !strings.Contains(err.Error(), "write the output: pipe closed") {
 			t.Errorf("Serve = %v, want the write error", err)
@@ -272,9 +263,7 @@ func TestSlowOutput(t *testing.T) {
 	out := &gatedWriter{gate: make(chan struct{})}
 	h := New(m, out, Options{})
 	ctx := context.Background()
-	if err := m.LoadDefaultIntegrations(ctx); err != nil { // the loaded notice: its write waits at the gate
-		t.Fatal(err)
-	}
+	hosttest.Load(t, m) // the loaded notice: its write waits at the gate
 	for i := range 5000 {
 		m.Notify(starhost.Notice{Kind: starhost.NoticeLog, Integration: "echo", Message: fmt.Sprint("filler ", i)})
 	}
@@ -296,15 +285,16 @@ func TestSlowOutput(t *testing.T) {
 	}
 }
 
-// gatedWriter is a lockedBuffer whose writes wait until gate is closed.
+// gatedWriter is a hosttest.Buffer whose writes wait until gate is
+// closed.
 type gatedWriter struct {
 	gate chan struct{}
-	lockedBuffer
+	hosttest.Buffer
 }
 
 func (w *gatedWriter) Write(p []byte) (int, error) {
 	<-w.gate
-	return w.lockedBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 func TestReadLine(t *testing.T) {
@@ -354,22 +344,3 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire"
 type errWriter struct{}
 
 func (errWriter) Write([]byte) (int, error) { return 0, errors.New("pipe closed") }
-
-// lockedBuffer is a bytes.Buffer that the writer goroutine and the test
-// may use at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

@@ -4,7 +4,38 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
+
+// A rowSetter is the view of one row of a list, shown anew with set when
+// the list reuses it for another row.
+type rowSetter[T any] interface {
+	fyne.CanvasObject
+	set(T)
+}
+
+// newRowList is a list of the rows that rows returns, each drawn by a view
+// from newView; rows is read on the UI goroutine whenever the list draws.
+func newRowList[T any, V rowSetter[T]](rows func() []T, newView func() V) *widget.List {
+	return widget.NewList(
+		func() int { return len(rows()) },
+		func() fyne.CanvasObject { return newView() },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if r := rows(); id >= 0 && id < len(r) {
+				o.(V).set(r[id])
+			}
+		},
+	)
+}
+
+// newCell is an empty label for one column of a row view, leading, in
+// style, with importance and truncation.
+func newCell(style fyne.TextStyle, importance widget.Importance, truncation fyne.TextTruncation) *widget.Label {
+	l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, style)
+	l.Importance = importance
+	l.Truncation = truncation
+	return l
+}
 
 // columnsLayout lays objects out left to right, each in a fixed width; a
 // width of 0 takes the space left over (at most one column should). Rows

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/afstudio/afstudio/internal/plural"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/afstudio/afstudio/internal/plural"
 	"github.com/afstudio/afstudio/starhost"
 )
 
@@ -108,15 +108,7 @@ func newEventConsole(send func(ctx context.Context, event string, data map[strin
 	c.summary = widget.NewLabel("Nothing sent yet.")
 	c.summary.Importance = widget.LowImportance
 	c.summary.Truncation = fyne.TextTruncateEllipsis
-	c.resultsL = widget.NewList(
-		func() int { return len(c.results) },
-		func() fyne.CanvasObject { return newResultRowView() },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= 0 && id < len(c.results) {
-				o.(*resultRowView).set(c.results[id])
-			}
-		},
-	)
+	c.resultsL = newRowList(func() []starhost.Result { return c.results }, newResultRowView)
 	c.resultsL.OnSelected = func(id widget.ListItemID) {
 		if id >= 0 && id < len(c.results) {
 			c.detail.SetText(resultDetail(c.results[id]))
@@ -127,15 +119,7 @@ func newEventConsole(send func(ctx context.Context, event string, data map[strin
 	c.detail.Selectable = true
 	c.clearDetail()
 
-	c.historyL = widget.NewList(
-		func() int { return len(c.history) },
-		func() fyne.CanvasObject { return newHistoryRowView() },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= 0 && id < len(c.history) {
-				o.(*historyRowView).set(c.history[id])
-			}
-		},
-	)
+	c.historyL = newRowList(func() []consoleEntry { return c.history }, newHistoryRowView)
 	c.historyL.OnSelected = func(id widget.ListItemID) {
 		if id >= 0 && id < len(c.history) {
 			c.load(c.history[id])
@@ -406,15 +390,12 @@ type resultRowView struct {
 func newResultRowView() *resultRowView {
 	v := &resultRowView{
 		icon:  widget.NewIcon(theme.ConfirmIcon()),
-		event: widget.NewLabel(""),
-		name:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		body:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
-		taken: widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true}),
+		event: newCell(fyne.TextStyle{}, widget.MediumImportance, fyne.TextTruncateEllipsis),
+		name:  newCell(fyne.TextStyle{Bold: true}, widget.MediumImportance, fyne.TextTruncateEllipsis),
+		body:  newCell(fyne.TextStyle{Monospace: true}, widget.MediumImportance, fyne.TextTruncateEllipsis),
+		taken: newCell(fyne.TextStyle{Monospace: true}, widget.LowImportance, fyne.TextTruncateOff),
 	}
-	v.event.Truncation = fyne.TextTruncateEllipsis
-	v.name.Truncation = fyne.TextTruncateEllipsis
-	v.body.Truncation = fyne.TextTruncateEllipsis
-	v.taken.Importance = widget.LowImportance
+	v.taken.Alignment = fyne.TextAlignTrailing
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -459,16 +440,12 @@ type historyRowView struct {
 
 func newHistoryRowView() *historyRowView {
 	v := &historyRowView{
-		at:      widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
-		event:   widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		summary: widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{}),
-		payload: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+		at:      newCell(fyne.TextStyle{Monospace: true}, widget.LowImportance, fyne.TextTruncateOff),
+		event:   newCell(fyne.TextStyle{Bold: true}, widget.MediumImportance, fyne.TextTruncateEllipsis),
+		summary: newCell(fyne.TextStyle{}, widget.LowImportance, fyne.TextTruncateOff),
+		payload: newCell(fyne.TextStyle{Monospace: true}, widget.LowImportance, fyne.TextTruncateEllipsis),
 	}
-	v.at.Importance = widget.LowImportance
-	v.event.Truncation = fyne.TextTruncateEllipsis
-	v.summary.Importance = widget.LowImportance
-	v.payload.Importance = widget.LowImportance
-	v.payload.Truncation = fyne.TextTruncateEllipsis
+	v.summary.Alignment = fyne.TextAlignTrailing
 	v.ExtendBaseWidget(v)
 	return v
 }

@@ -16,20 +16,8 @@ import (
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
-
-// pollUntil polls cond until it holds, failing the test after a few
-// seconds. Conditions must read only synchronized state (atomics).
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // sentEvent is one call of fakeSender.send.
 type sentEvent struct {
@@ -115,7 +103,7 @@ func sendAndWait(t *testing.T, c *eventConsole, press func()) {
 	t.Helper()
 	before := c.shown.Load()
 	press()
-	pollUntil(t, "the results of a send", func() bool { return c.shown.Load() > before })
+	hosttest.Eventually(t, uiWait, func() bool { return c.shown.Load() > before }, "the results of a send")
 }
 
 func TestConsoleSendShowsResults(t *testing.T) {
@@ -353,14 +341,7 @@ func TestConsoleSamplesAndOptions(t *testing.T) {
 }
 
 func TestConsoleWithManager(t *testing.T) {
-	ctx := context.Background()
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := hosttest.New(t, hosttest.Defaults(integrations.FS))
 	known := func() []string {
 		var out []string
 		for _, in := range m.Snapshot().Integrations {

@@ -129,18 +129,8 @@ type integrationList struct {
 // row the user selects.
 func newIntegrationList(onSelect func(key string)) *integrationList {
 	l := &integrationList{onSelect: onSelect}
-	l.filter = widget.NewEntry()
-	l.filter.SetPlaceHolder("Filter integrations…")
-	l.filter.ActionItem = widget.NewIcon(theme.SearchIcon())
-	l.filter.OnChanged = func(string) { l.apply() }
-	l.list = widget.NewList(
-		func() int { return len(l.shown) },
-		func() fyne.CanvasObject { return newRowView() },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id < len(l.shown) {
-				o.(*rowView).set(l.shown[id])
-			}
-		})
+	l.filter = newFilterEntry("Filter integrations…", func(string) { l.apply() })
+	l.list = newRowList(l.rows, newRowView)
 	l.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(l.shown) && !l.quiet {
 			l.selected = l.shown[id].key

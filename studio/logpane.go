@@ -114,18 +114,13 @@ func noticeLine(n starhost.Notice) logLine {
 // bottom. It keeps the last logMax lines and filters them by text and
 // minimum level. All methods run on the UI goroutine.
 type logPane struct {
-	rowBuffer[logLine]
-	seq      uint64
-	filter   string // lower case
+	filteredList[logLine]
 	minLevel int
 	copy     func(string)
 
-	list     *widget.List
-	filterIn *widget.Entry
 	level    *widget.Select
 	copyBtn  *widget.Button
 	clearBtn *widget.Button
-	status   *widget.Label
 	root     fyne.CanvasObject
 }
 
@@ -133,19 +128,8 @@ type logPane struct {
 // when Copy is pressed.
 func newLogPane(copy func(string)) *logPane {
 	p := &logPane{copy: copy}
-	p.list = widget.NewList(
-		func() int { return len(p.shown) },
-		func() fyne.CanvasObject { return newLogRowView() },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= 0 && id < len(p.shown) {
-				o.(*logRowView).set(p.shown[id])
-			}
-		},
-	)
-	p.filterIn = widget.NewEntry()
-	p.filterIn.SetPlaceHolder("Filter lines…")
-	p.filterIn.ActionItem = widget.NewIcon(theme.SearchIcon())
-	p.filterIn.OnChanged = p.applyFilter
+	p.filteredList = filteredList[logLine]{limit: logMax, show: p.matches, describe: p.statusText}
+	p.build("Filter lines…", newRowList(p.rows, newLogRowView))
 	labels := make([]string, len(logLevels))
 	for i, l := range logLevels {
 		labels[i] = l.label
@@ -158,13 +142,7 @@ func newLogPane(copy func(string)) *logPane {
 		}
 	})
 	p.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), p.clear)
-	p.status = widget.NewLabel("")
-	p.status.Importance = widget.LowImportance
-
-	title := widget.NewLabelWithStyle("Log", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(nil, nil, title, container.NewHBox(p.level, p.copyBtn, p.clearBtn), p.filterIn)
-	p.root = container.NewPadded(container.NewBorder(top, p.status, nil, nil, p.list))
-	p.updateStatus()
+	p.root = p.layout("Log", p.level, p.copyBtn, p.clearBtn)
 	return p
 }
 
@@ -189,9 +167,7 @@ func (p *logPane) addLine(level, source, msg string) {
 func (p *logPane) append(l logLine) {
 	p.seq++
 	l.seq = p.seq
-	p.push(l, p.matches(l), logMax)
-	p.updateStatus()
-	p.showLatest()
+	p.filteredList.add(l)
 }
 
 // lines returns the visible lines as text, oldest first.
@@ -203,25 +179,6 @@ func (p *logPane) lines() []string {
 	return out
 }
 
-// setFilter puts f in the filter entry: only lines that contain it (case
-// insensitive) are shown.
-func (p *logPane) setFilter(f string) {
-	if p.filterIn.Text != f {
-		p.filterIn.SetText(f) // applies it through OnChanged
-		return
-	}
-	p.applyFilter(f)
-}
-
-func (p *logPane) applyFilter(f string) {
-	f = normFilter(f)
-	if f == p.filter {
-		return
-	}
-	p.filter = f
-	p.refilter()
-}
-
 func (p *logPane) applyLevel(label string) {
 	for _, l := range logLevels {
 		if l.label == label && l.min != p.minLevel {
@@ -231,39 +188,20 @@ func (p *logPane) applyLevel(label string) {
 	}
 }
 
-func (p *logPane) refilter() {
-	p.rowBuffer.refilter(p.matches)
-	p.updateStatus()
-	p.showLatest()
-}
-
+// matches reports whether the level and the text filter let l through.
 func (p *logPane) matches(l logLine) bool {
 	return levelRank(l.level) >= p.minLevel && (p.filter == "" || strings.Contains(l.lower, p.filter))
 }
 
-func (p *logPane) clear() {
-	p.reset()
-	p.updateStatus()
-	p.list.Refresh()
-}
-
-// showLatest refreshes the list, scrolled to the newest line.
-func (p *logPane) showLatest() {
-	if len(p.shown) == 0 {
-		p.list.Refresh()
-		return
-	}
-	p.list.ScrollTo(len(p.shown) - 1) // also refreshes
-}
-
-func (p *logPane) updateStatus() {
+// statusText is the status line: how many lines are kept and shown.
+func (p *logPane) statusText() string {
 	switch {
 	case len(p.all) == 0:
-		p.status.SetText("No log lines yet.")
+		return "No log lines yet."
 	case len(p.shown) == len(p.all):
-		p.status.SetText(fmt.Sprintf("%d lines (the last %d are kept)", len(p.all), logMax))
+		return fmt.Sprintf("%d lines (the last %d are kept)", len(p.all), logMax)
 	default:
-		p.status.SetText(fmt.Sprintf("showing %d of %d lines", len(p.shown), len(p.all)))
+		return fmt.Sprintf("showing %d of %d lines", len(p.shown), len(p.all))
 	}
 }
 
@@ -279,12 +217,10 @@ type logRowView struct {
 func newLogRowView() *logRowView {
 	v := &logRowView{
 		icon:   widget.NewIcon(theme.InfoIcon()),
-		at:     widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
-		source: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		at:     newCell(fyne.TextStyle{Monospace: true}, widget.LowImportance, fyne.TextTruncateOff),
+		source: newCell(fyne.TextStyle{Bold: true}, widget.MediumImportance, fyne.TextTruncateClip),
 		msg:    widget.NewLabel(""),
 	}
-	v.at.Importance = widget.LowImportance
-	v.source.Truncation = fyne.TextTruncateClip
 	v.ExtendBaseWidget(v)
 	return v
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -42,45 +41,23 @@ func (r streamRow) label() string { return eventDepthLabel(r.event, r.depth) }
 // dropped) and filtered by event name. All methods run on the UI
 // goroutine.
 type eventStream struct {
-	rowBuffer[streamRow] // the last streamMax events and those matching filter
-	seq                  uint64
-	filter               string // lower case
-	paused               bool
-	skipped              int
+	filteredList[streamRow] // the last streamMax events and those matching filter
+	paused                  bool
+	skipped                 int
 
-	list     *widget.List
-	filterIn *widget.Entry
 	pauseBtn *widget.Button
 	clearBtn *widget.Button
-	status   *widget.Label
 	root     fyne.CanvasObject
 }
 
 // newEventStream builds an empty event stream.
 func newEventStream() *eventStream {
 	s := &eventStream{}
-	s.list = widget.NewList(
-		func() int { return len(s.shown) },
-		func() fyne.CanvasObject { return newStreamRowView() },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= 0 && id < len(s.shown) {
-				o.(*streamRowView).set(s.shown[id])
-			}
-		},
-	)
-	s.filterIn = widget.NewEntry()
-	s.filterIn.SetPlaceHolder("Filter by event name…")
-	s.filterIn.ActionItem = widget.NewIcon(theme.SearchIcon())
-	s.filterIn.OnChanged = s.applyFilter
+	s.filteredList = filteredList[streamRow]{limit: streamMax, show: s.matches, describe: s.statusText}
+	s.build("Filter by event name…", newRowList(s.rows, newStreamRowView))
 	s.pauseBtn = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), func() { s.setPaused(!s.paused) })
 	s.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), s.clear)
-	s.status = widget.NewLabel("")
-	s.status.Importance = widget.LowImportance
-
-	title := widget.NewLabelWithStyle("Event stream", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewBorder(nil, nil, title, container.NewHBox(s.pauseBtn, s.clearBtn), s.filterIn)
-	s.root = container.NewPadded(container.NewBorder(top, s.status, nil, nil, s.list))
-	s.updateStatus()
+	s.root = s.layout("Event stream", s.pauseBtn, s.clearBtn)
 	return s
 }
 
@@ -103,15 +80,8 @@ func (s *eventStream) add(n starhost.Notice) {
 		at = time.Now()
 	}
 	s.seq++
-	r := streamRow{seq: s.seq, at: at, event: n.Event, depth: n.Depth, source: n.Integration, data: clipRunes(oneLineJSON(n.Data), streamDataChars)}
-	s.push(r, s.matches(r), streamMax)
-	s.updateStatus()
-	s.showLatest()
+	s.filteredList.add(streamRow{seq: s.seq, at: at, event: n.Event, depth: n.Depth, source: n.Integration, data: clipRunes(oneLineJSON(n.Data), streamDataChars)})
 }
-
-// rows returns the events currently visible (after the filter), oldest
-// first.
-func (s *eventStream) rows() []streamRow { return s.shown }
 
 // setPaused pauses or resumes the stream. Resuming resets the count of
 // skipped events.
@@ -134,48 +104,19 @@ func (s *eventStream) setPaused(p bool) {
 	s.updateStatus()
 }
 
-// setFilter puts f in the filter entry, which shows only the events whose
-// name contains f (case insensitive).
-func (s *eventStream) setFilter(f string) {
-	if s.filterIn.Text != f {
-		s.filterIn.SetText(f) // applies it through OnChanged
-		return
-	}
-	s.applyFilter(f)
-}
-
-func (s *eventStream) applyFilter(f string) {
-	f = normFilter(f)
-	if f == s.filter {
-		return
-	}
-	s.filter = f
-	s.refilter(s.matches)
-	s.updateStatus()
-	s.showLatest()
-}
-
-// showLatest refreshes the list, scrolled to the newest event.
-func (s *eventStream) showLatest() {
-	if len(s.shown) == 0 {
-		s.list.Refresh()
-		return
-	}
-	s.list.ScrollTo(len(s.shown) - 1) // also refreshes
-}
-
+// clear forgets every event and the count of skipped ones.
 func (s *eventStream) clear() {
-	s.reset()
 	s.skipped = 0
-	s.updateStatus()
-	s.list.Refresh()
+	s.filteredList.clear()
 }
 
+// matches reports whether the filter (by event name) lets r through.
 func (s *eventStream) matches(r streamRow) bool {
 	return s.filter == "" || strings.Contains(strings.ToLower(r.event), s.filter)
 }
 
-func (s *eventStream) updateStatus() {
+// statusText is the status line: how many events are kept and shown.
+func (s *eventStream) statusText() string {
 	var msg string
 	switch {
 	case len(s.all) == 0:
@@ -188,7 +129,7 @@ func (s *eventStream) updateStatus() {
 	if s.paused {
 		msg = fmt.Sprintf("paused, %d events skipped · %s", s.skipped, msg)
 	}
-	s.status.SetText(msg)
+	return msg
 }
 
 // streamRowView shows one streamRow: time, event (indented for
@@ -199,17 +140,12 @@ type streamRowView struct {
 }
 
 func newStreamRowView() *streamRowView {
-	mono, bold, italic := fyne.TextStyle{Monospace: true}, fyne.TextStyle{Bold: true}, fyne.TextStyle{Italic: true}
 	v := &streamRowView{
-		at:     widget.NewLabelWithStyle("", fyne.TextAlignLeading, mono),
-		event:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, bold),
-		source: widget.NewLabelWithStyle("", fyne.TextAlignLeading, italic),
-		data:   widget.NewLabelWithStyle("", fyne.TextAlignLeading, mono),
+		at:     newCell(fyne.TextStyle{Monospace: true}, widget.LowImportance, fyne.TextTruncateOff),
+		event:  newCell(fyne.TextStyle{Bold: true}, widget.MediumImportance, fyne.TextTruncateClip),
+		source: newCell(fyne.TextStyle{Italic: true}, widget.LowImportance, fyne.TextTruncateClip),
+		data:   newCell(fyne.TextStyle{Monospace: true}, widget.MediumImportance, fyne.TextTruncateOff),
 	}
-	v.at.Importance = widget.LowImportance
-	v.source.Importance = widget.LowImportance
-	v.event.Truncation = fyne.TextTruncateClip
-	v.source.Truncation = fyne.TextTruncateClip
 	v.ExtendBaseWidget(v)
 	return v
 }

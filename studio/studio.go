@@ -27,8 +27,8 @@
 //	logpane.go    the log tab
 //	settings.go   the settings tab (the control API)
 //	statusbar.go  the status bar
-//	rowbuffer.go  the bounded, filtered rows of the log and the stream
-//	columns.go    the table-like columns of result, log and stream rows
+//	rowlist.go    the bounded, filtered row list of the log and the stream
+//	columns.go    the rows of every list: table-like columns, their cells
 //	format.go     how durations, times, counts and JSON are written
 //	editor.go     opening a file at a line in the user's editor
 //	template.go   the new integration template

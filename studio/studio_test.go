@@ -20,6 +20,7 @@ import (
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 	"github.com/afstudio/afstudio/starhost/watch"
 )
 
@@ -29,17 +30,11 @@ import (
 func newTestStudio(t *testing.T, files map[string]string) (*Studio, *starhost.Manager, string, *[]string) {
 	t.Helper()
 	a := test.NewTempApp(t)
-	dir := t.TempDir()
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	var loadErr error // a test may give a module that does not load: the studio shows it
+	m, dir := hosttest.NewRoot(t, files, hosttest.Defaults(integrations.FS), hosttest.LoadError(&loadErr))
+	if loadErr != nil {
+		t.Logf("load: %v", loadErr)
 	}
-	m, err := starhost.New(starhost.Options{Defaults: integrations.FS, Roots: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = m.LoadDefaultIntegrations(context.Background())
 	s := New(a, m, nil, Options{Dirs: []string{dir}, RunOnUI: runOnUI, OpenEditor: func(path string, line int) error {
 		return nil
 	}})
@@ -62,21 +57,18 @@ func runOnUI(fn func()) {
 	fn()
 }
 
-// eventually polls cond on the UI until it holds.
+// uiWait bounds each wait for the studio to show something.
+const uiWait = 5 * time.Second
+
+// eventually is hosttest.Eventually with cond read on the UI (under
+// runOnUI), since the studio's goroutines update what cond reads.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	hosttest.Eventually(t, uiWait, func() bool {
 		ok := false
 		runOnUI(func() { ok = cond() })
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	}, what)
 }
 
 func dropOnUI(s *Studio, uris []fyne.URI) { runOnUI(func() { s.HandleDrop(uris) }) }
@@ -133,7 +125,7 @@ func TestSelectingShowsDetails(t *testing.T) {
 func TestReloadRemoveAndAddActOnTheHost(t *testing.T) {
 	s, m, dir, _ := newTestStudio(t, map[string]string{"mine.star": goodModule("mine", "v1")})
 	eventually(t, "mine", func() bool { _, ok := rowNamed(s, "mine"); return ok })
-	os.WriteFile(filepath.Join(dir, "mine.star"), []byte(goodModule("mine", "v2")), 0o644)
+	hosttest.WriteFile(t, filepath.Join(dir, "mine.star"), goodModule("mine", "v2"))
 	runOnUI(func() { s.selectRow("mine") })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "generation 2 in the list", func() bool { r, _ := rowNamed(s, "mine"); return r.generation == 2 })
@@ -160,9 +152,9 @@ func TestDropAddsStarFilesAndRefusesOthers(t *testing.T) {
 	good := filepath.Join(other, "dropped.star")
 	bad := filepath.Join(other, "broken.star")
 	txt := filepath.Join(other, "notes.txt")
-	os.WriteFile(good, []byte(goodModule("dropped", "d")), 0o644)
-	os.WriteFile(bad, []byte("def h(event, ctx)\n"), 0o644)
-	os.WriteFile(txt, []byte("hello"), 0o644)
+	hosttest.WriteFile(t, good, goodModule("dropped", "d"))
+	hosttest.WriteFile(t, bad, "def h(event, ctx)\n")
+	hosttest.WriteFile(t, txt, "hello")
 	dropOnUI(s, []fyne.URI{storage.NewFileURI(good), storage.NewFileURI(bad), storage.NewFileURI(txt)})
 	eventually(t, "dropped and broken rows", func() bool {
 		_, okGood := rowNamed(s, "dropped")
@@ -186,7 +178,7 @@ func TestDropAddsStarFilesAndRefusesOthers(t *testing.T) {
 func TestFailedReloadShowsErrorAndOldVersionServes(t *testing.T) {
 	s, m, dir, _ := newTestStudio(t, map[string]string{"mine.star": goodModule("mine", "v1")})
 	path := filepath.Join(dir, "mine.star")
-	os.WriteFile(path, []byte("def h(event, ctx):\n    return undefined_thing\n\nintegration(name = \"mine\", handlers = {\"ping\": h})\n"), 0o644)
+	hosttest.WriteFile(t, path, "def h(event, ctx):\n    return undefined_thing\n\nintegration(name = \"mine\", handlers = {\"ping\": h})\n")
 	runOnUI(func() { s.selectRow("mine") })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "the failed row", func() bool { r, _ := rowNamed(s, "mine"); return r.status == statusFailed })
@@ -215,12 +207,12 @@ func TestFileChangeUpdatesListThroughWatcher(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	time.Sleep(50 * time.Millisecond)
 	for i := 2; i <= 4; i++ {
-		os.WriteFile(filepath.Join(dir, "mine.star"), []byte(goodModule("mine", "v"+string(rune('0'+i)))), 0o644)
+		hosttest.WriteFile(t, filepath.Join(dir, "mine.star"), goodModule("mine", "v"+string(rune('0'+i))))
 		want := i
 		eventually(t, "the new generation in the list", func() bool { r, _ := rowNamed(s, "mine"); return r.generation == want })
 	}
 	// A new file shows up on its own.
-	os.WriteFile(filepath.Join(dir, "fresh.star"), []byte(goodModule("fresh", "f")), 0o644)
+	hosttest.WriteFile(t, filepath.Join(dir, "fresh.star"), goodModule("fresh", "f"))
 	eventually(t, "fresh", func() bool { _, ok := rowNamed(s, "fresh"); return ok })
 }
 
@@ -323,7 +315,7 @@ func TestSettingsTurnTheAPIOnAndOff(t *testing.T) {
 func TestOpenFilesAddsLikeADrop(t *testing.T) {
 	s, m, _, _ := newTestStudio(t, nil)
 	f := filepath.Join(t.TempDir(), "opened.star")
-	os.WriteFile(f, []byte(goodModule("opened", "o")), 0o644)
+	hosttest.WriteFile(t, f, goodModule("opened", "o"))
 	if err := s.OpenFiles([]string{f}); err != nil {
 		t.Fatal(err)
 	}
@@ -371,8 +363,7 @@ func TestTwoModulesOfTheSameFileName(t *testing.T) {
 	root := t.TempDir()
 	one, two := filepath.Join(root, "one", "a.star"), filepath.Join(root, "two", "a.star")
 	for _, p := range []string{one, two} {
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte("def h(event, ctx)\n"), 0o644)
+		hosttest.WriteFile(t, p, "def h(event, ctx)\n")
 	}
 	dropOnUI(s, []fyne.URI{storage.NewFileURI(one), storage.NewFileURI(two)})
 	eventually(t, "two rows for the two a.star", func() bool {
@@ -387,7 +378,7 @@ func TestTwoModulesOfTheSameFileName(t *testing.T) {
 	})
 
 	// Fixing the first and retrying it loads it; the second stays failed.
-	os.WriteFile(one, []byte(goodModule("first_a", "1")), 0o644)
+	hosttest.WriteFile(t, one, goodModule("first_a", "1"))
 	runOnUI(func() { s.selectRow(one) })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "first_a live and selected, two/a.star still failed", func() bool {
@@ -455,27 +446,16 @@ func TestModuleThatNeverLoadedShowsWhatIsKnown(t *testing.T) {
 func TestStartAddsRememberedAndGivenFiles(t *testing.T) {
 	a := test.NewTempApp(t)
 	dir, elsewhere := t.TempDir(), t.TempDir()
-	write := func(path, src string) {
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	inRoot := filepath.Join(dir, "in_root.star")
 	remembered := filepath.Join(elsewhere, "remembered.star")
 	given := filepath.Join(elsewhere, "given.star")
-	write(inRoot, goodModule("in_root", "r"))
-	write(remembered, goodModule("remembered", "m"))
-	write(given, goodModule("given", "g"))
+	hosttest.WriteFile(t, inRoot, goodModule("in_root", "r"))
+	hosttest.WriteFile(t, remembered, goodModule("remembered", "m"))
+	hosttest.WriteFile(t, given, goodModule("given", "g"))
 	rememberFile(a.Preferences(), remembered)
 	rememberFile(a.Preferences(), inRoot)
 
-	m, err := starhost.New(starhost.Options{Roots: []string{dir}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m := hosttest.New(t, hosttest.Roots(dir))
 	t.Chdir(elsewhere)
 	w := &fakeWatcher{}
 	s := New(a, m, w, Options{Dirs: []string{dir}, Files: []string{"given.star"}, RunOnUI: runOnUI})

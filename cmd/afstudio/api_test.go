@@ -11,10 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/client"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // apiEnv is the environment of a process whose config folder (and so its
@@ -32,6 +32,18 @@ func apiEnv(t *testing.T) (env []string, configDir string) {
 	return append(env, "HOME="+home, "XDG_CONFIG_HOME="+configDir), configDir
 }
 
+// apiToken returns the token `afstudio token` prints in env.
+func apiToken(t *testing.T, bin string, env []string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "token")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("afstudio token: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestAPIProcess runs the real binary (built once for its subtests).
 func TestAPIProcess(t *testing.T) {
 	bin := buildBinary(t)
@@ -47,14 +59,7 @@ func testAPIServe(t *testing.T, bin string) {
 	env, configDir := apiEnv(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "greeter.star")
-	write := func(src string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
-	write(src)
+	hosttest.WriteFile(t, path, greeterV1)
 	p := startHost(t, bin, env, "--no-defaults", "--dir", root, "--listen", "127.0.0.1:0")
 	addr := p.waitAddr(t)
 
@@ -108,7 +113,7 @@ func testAPIServe(t *testing.T, bin string) {
 
 	// Reload through the API. (The file watcher may reload it too: the
 	// generation is at least 2 and the new version answers.)
-	write(strings.Replace(src, "v1", "v2", 1))
+	hosttest.WriteFile(t, path, strings.Replace(greeterV1, "v1", "v2", 1))
 	in, err := c.ReloadIntegration(ctx, "greeter")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +125,7 @@ func testAPIServe(t *testing.T, bin string) {
 	if err != nil || len(rs) != 1 || rs[0].Value != "v2" {
 		t.Fatalf("emit after reload: %+v %v", rs, err)
 	}
-	write("def h(event, ctx)\n")
+	hosttest.WriteFile(t, path, "def h(event, ctx)\n")
 	if _, err := c.ReloadIntegration(ctx, "greeter"); !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity ||
 		ce.Body.Diagnostic == nil || ce.Body.Diagnostic.File != path || ce.Body.Diagnostic.Line != 2 {
 		t.Fatalf("reload of a broken file: %v", err)
@@ -135,13 +140,7 @@ func testAPIServe(t *testing.T, bin string) {
 	}
 
 	// `afstudio token` prints the same token.
-	cmd := exec.Command(bin, "token")
-	cmd.Env = env
-	printed, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("afstudio token: %v", err)
-	}
-	if strings.TrimSpace(string(printed)) != tok {
+	if printed := apiToken(t, bin, env); printed != tok {
 		t.Fatalf("afstudio token printed %q, the host uses %q", printed, tok)
 	}
 
@@ -159,16 +158,7 @@ func testAPIServe(t *testing.T, bin string) {
 // token and prints the same one every time.
 func testTokenCommand(t *testing.T, bin string) {
 	env, configDir := apiEnv(t)
-	var toks []string
-	for range 2 {
-		cmd := exec.Command(bin, "token")
-		cmd.Env = env
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("afstudio token: %v", err)
-		}
-		toks = append(toks, strings.TrimSpace(string(out)))
-	}
+	toks := []string{apiToken(t, bin, env), apiToken(t, bin, env)}
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(toks[0]) || toks[0] != toks[1] {
 		t.Fatalf("tokens %q", toks)
 	}
@@ -182,22 +172,17 @@ func testTokenCommand(t *testing.T, bin string) {
 // without it the host exits with a message that says so.
 func testRefusesRemote(t *testing.T, bin string) {
 	env, _ := apiEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run", "--headless", "--no-defaults", "--listen", "0.0.0.0:0")
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("the host kept running with a non-loopback --listen:\n%s", out)
-	}
+	p := startHost(t, bin, env, "--no-defaults", "--listen", "0.0.0.0:0")
+	err := p.wait(t, "a non-loopback --listen without --allow-remote")
+	out := p.log()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 		t.Fatalf("exit: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "--allow-remote") || !strings.Contains(string(out), "0.0.0.0:0") {
+	if !strings.Contains(out, "--allow-remote") || !strings.Contains(out, "0.0.0.0:0") {
 		t.Fatalf("the message should name the address and --allow-remote:\n%s", out)
 	}
-	if strings.Contains(string(out), "control API serving") {
+	if strings.Contains(out, "control API serving") {
 		t.Fatalf("it served anyway:\n%s", out)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // TestBenchDirLoadsDefaultLibrary: `afstudio bench --dir` measures the
@@ -13,7 +15,7 @@ func TestBenchDirLoadsDefaultLibrary(t *testing.T) {
 	if !strings.Contains(src, `load("lib/stats.star"`) {
 		t.Fatalf("the README example no longer loads lib/stats.star:\n%s", src)
 	}
-	dir := writeTree(t, map[string]string{"slow_missions.star": src})
+	dir := hosttest.TempDir(t, map[string]string{"slow_missions.star": src})
 	r := runCLI(t, nil, "bench", "--dir", dir, "--reloads", "3", "--emit-for", "20ms", "--json")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("bench --dir on the README's slow_missions.star:\n%v", r)

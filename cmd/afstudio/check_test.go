@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 func TestCheckGoodFolder(t *testing.T) {
-	dir := writeTree(t, goodTree)
+	dir := hosttest.TempDir(t, goodTree)
 	r := runCLI(t, nil, "check", dir)
 	if r.code != 0 || r.stdout != "" {
 		t.Fatalf("check of a good folder:\n%v", r)
@@ -26,7 +28,7 @@ func TestCheckDefaultIntegrations(t *testing.T) {
 }
 
 func TestCheckBadFiles(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := hosttest.TempDir(t, map[string]string{
 		"syntax.star":  "def on_ping(event, ctx)\n    return 1\n",
 		"undef.star":   "def h(event, ctx):\n    return undefined_a + undefined_b\n\nintegration(name = \"u\", handlers = {\"e\": h})\n",
 		"runtime.star": "integration(name = \"r\", handlers = {\"e\": 1})\n",
@@ -92,7 +94,7 @@ func TestCheckSkipsTestdataLikeTheHost(t *testing.T) {
 	// The host never loads modules under testdata/ (nor lib/ or hidden
 	// folders); check, which validates what the host would load, must not
 	// fail a folder because of a fixture kept there.
-	dir := writeTree(t, goodTreeWith(map[string]string{"testdata/broken.star": "def h(event, ctx)\n"}))
+	dir := hosttest.TempDir(t, goodTreeWith(map[string]string{"testdata/broken.star": "def h(event, ctx)\n"}))
 	r := runCLI(t, nil, "emit", "--no-defaults", "--dir", dir, "ping")
 	if r.code != 0 || strings.Contains(r.stderr, "broken.star") {
 		t.Fatalf("the host loads the folder without looking at testdata/:\n%v", r)

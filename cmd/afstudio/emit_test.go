@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 var resultKeys = []string{"integration", "event", "generation", "depth", "ok", "result", "error", "duration_us"}
@@ -111,7 +113,7 @@ func TestEmitBadInput(t *testing.T) {
 }
 
 func TestEmitNoDefaultsDir(t *testing.T) {
-	dir := writeTree(t, goodTree)
+	dir := hosttest.TempDir(t, goodTree)
 	lines := emitHandledBy(t, []handled{{"greeter", "ping", 0}, {"second", "ping", 0}},
 		"emit", "--no-defaults", "--dir", dir, "ping", `{"who":"ada","values":[1,2,3,4]}`)
 	checkResultLine(t, lines[0])
@@ -153,7 +155,7 @@ func TestEmitNoDefaultsDir(t *testing.T) {
 }
 
 func TestEmitReportsLoadProblems(t *testing.T) {
-	dir := writeTree(t, goodTreeWith(map[string]string{"broken.star": "def h(event, ctx)\n"}))
+	dir := hosttest.TempDir(t, goodTreeWith(map[string]string{"broken.star": "def h(event, ctx)\n"}))
 	r := runCLI(t, nil, "emit", "--no-defaults", "--dir", dir, "ping")
 	// What loaded still serves; the problem is on stderr as PATH:LINE:COL: message.
 	if r.code != 0 || len(jsonLines(t, r.stdout)) != 2 {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // cliResult is what one call of run produced.
@@ -38,22 +40,6 @@ func runCLI(t *testing.T, stdin io.Reader, args ...string) cliResult {
 
 func (r cliResult) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
-}
-
-// writeTree writes name -> content into a fresh folder and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }
 
 // goodTreeWith returns goodTree with extra files added.
@@ -214,7 +200,7 @@ func TestBinary(t *testing.T) {
 		}
 		return 0
 	}
-	dir := writeTree(t, map[string]string{
+	dir := hosttest.TempDir(t, map[string]string{
 		"good/greeter.star":   goodTree["greeter.star"],
 		"good/lib/words.star": goodTree["lib/words.star"],
 		"bad.star":            "def h(event, ctx)\n",

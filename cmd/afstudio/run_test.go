@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // resultOf returns the handler result nested in a result notice line,
@@ -91,7 +92,7 @@ func TestRunHeadless(t *testing.T) {
 }
 
 func TestRunHeadlessUserFolder(t *testing.T) {
-	dir := writeTree(t, goodTree)
+	dir := hosttest.TempDir(t, goodTree)
 	input := `{"event": "ping", "data": {"who": "a"}}` + "\n" + `{"event": "ping", "data": {"who": "b"}}` + "\n"
 	// The folder is watched (no --no-watch); end of input still stops the host.
 	r := runCLI(t, strings.NewReader(input), "run", "--headless", "--no-defaults", "--dir", dir)
@@ -133,14 +134,16 @@ func TestRunUsage(t *testing.T) {
 
 // hostProc is a running `afstudio run --headless ...` (the real binary):
 // its stdout decoded line by line, its stderr kept, and the address of
-// the control API when it serves one.
+// the control API when it serves one. It is the tests' one way to start
+// the headless host as a process.
 type hostProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser // kept open: the host reads events there
 	addr   chan string
 	lines  chan stdoutLine
-	mu     sync.Mutex
-	stderr strings.Builder
+	stderr hosttest.Buffer
+	exited chan struct{} // closed when the host exited and its output is read
+	err    error         // how it exited (cmd.Wait), set before exited closes
 }
 
 // stdoutLine is one line the host wrote on stdout, as written and
@@ -168,13 +171,19 @@ func startHost(t *testing.T, bin string, env []string, args ...string) *hostProc
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &hostProc{cmd: cmd, stdin: stdin, addr: make(chan string, 1), lines: make(chan stdoutLine, 4096)}
-	go p.readStderr(stderr)
-	go p.readStdout(t, stdout)
+	p := &hostProc{cmd: cmd, stdin: stdin, addr: make(chan string, 1), lines: make(chan stdoutLine, 4096), exited: make(chan struct{})}
+	var readers sync.WaitGroup
+	readers.Go(func() { p.readStderr(stderr) })
+	readers.Go(func() { p.readStdout(t, stdout) })
+	go func() {
+		readers.Wait() // cmd.Wait closes the pipes: read them to the end first
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
 		stdin.Close()
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-p.exited
 	})
 	return p
 }
@@ -182,11 +191,12 @@ func startHost(t *testing.T, bin string, env []string, args ...string) *hostProc
 func (p *hostProc) readStderr(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		p.mu.Lock()
-		p.stderr.WriteString(sc.Text() + "\n")
-		p.mu.Unlock()
+		p.stderr.Write([]byte(sc.Text() + "\n"))
 		if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-			p.addr <- m[1]
+			select {
+			case p.addr <- m[1]:
+			default: // a second API start: the first address is kept
+			}
 		}
 	}
 }
@@ -208,11 +218,7 @@ func (p *hostProc) readStdout(t *testing.T, r io.Reader) {
 }
 
 // log returns what the host wrote on stderr so far.
-func (p *hostProc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+func (p *hostProc) log() string { return p.stderr.String() }
 
 // waitAddr returns the URL of the control API once it serves.
 func (p *hostProc) waitAddr(t *testing.T) string {
@@ -251,25 +257,36 @@ func (p *hostProc) waitForLine(t *testing.T, what string, match func(map[string]
 	}
 }
 
+// wait waits up to 10s for the host to exit after what (e.g. "end of
+// input") and returns how it exited (cmd.Wait's error; nil for status 0).
+// Its stderr is read to the end by then.
+func (p *hostProc) wait(t *testing.T, what string) error {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the host did not exit after %s:\n%s", what, p.log())
+		return nil
+	}
+}
+
 // waitExit waits up to 10s for the host to exit with status 0 after
-// what (e.g. "end of input").
+// what.
 func (p *hostProc) waitExit(t *testing.T, what string) {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after %s: %v\n%s", what, err, p.log())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the host did not exit after %s", what)
+	if err := p.wait(t, what); err != nil {
+		t.Fatalf("exit after %s: %v\n%s", what, err, p.log())
 	}
 }
 
 func kindIs(kind, integration string) func(map[string]any) bool {
 	return func(l map[string]any) bool { return l["kind"] == kind && l["integration"] == integration }
 }
+
+// greeterV1 is greeter.star for the host processes: it answers "ping"
+// with "v1"; a test replaces "v1" to save a new version.
+const greeterV1 = "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
 
 // TestHeadlessProcessReloadsOnSave runs the real binary: it loads a
 // folder, reloads a file saved on disk, answers events on stdin with the
@@ -279,17 +296,11 @@ func TestHeadlessProcessReloadsOnSave(t *testing.T) {
 	bin := buildBinary(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "greeter.star")
-	write := func(src string) {
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src := "def h(event, ctx):\n    return \"v1\"\n\nintegration(name = \"greeter\", handlers = {\"ping\": h})\n"
-	write(src)
+	hosttest.WriteFile(t, path, greeterV1)
 	p := startHost(t, bin, nil, "--no-defaults", "--dir", root)
 	p.waitFor(t, "loaded notice", kindIs("loaded", "greeter"))
 
-	write(strings.Replace(src, "v1", "v2", 1))
+	hosttest.WriteFile(t, path, strings.Replace(greeterV1, "v1", "v2", 1))
 	l := p.waitFor(t, "reloaded notice", kindIs("reloaded", "greeter"))
 	if l["generation"] != 2.0 {
 		t.Fatalf("reloaded line: %v", l)
@@ -300,7 +311,7 @@ func TestHeadlessProcessReloadsOnSave(t *testing.T) {
 		t.Fatalf("result line: %v", l)
 	}
 
-	write("def h(event, ctx)\n")
+	hosttest.WriteFile(t, path, "def h(event, ctx)\n")
 	l = p.waitFor(t, "reload_failed notice", kindIs("reload_failed", "greeter"))
 	if e, _ := l["error"].(map[string]any); e["file"] != path || e["line"] != 2.0 || e["col"] != 1.0 {
 		t.Fatalf("reload_failed error lacks file, line and col: %v", l)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // shapeModule answers "answer" with a value of every JSON kind and fails
@@ -57,7 +59,7 @@ func normaliseNotice(raw []byte) string {
 // stdout and in the stream. Every path runs in the real binary.
 func TestResultShapeIsOneAcrossFrontEnds(t *testing.T) {
 	bin := buildBinary(t)
-	dir := writeTree(t, map[string]string{"shape.star": shapeModule})
+	dir := hosttest.TempDir(t, map[string]string{"shape.star": shapeModule})
 	env, _ := apiEnv(t)
 	got := map[string][]string{} // path -> one normalised result per shapeEvents entry
 
@@ -124,18 +126,6 @@ func nested(t *testing.T, notice []byte) []byte {
 		t.Fatalf("not a result notice: %s (%v)", notice, err)
 	}
 	return n.Result
-}
-
-// apiToken returns the token `afstudio token` prints in env.
-func apiToken(t *testing.T, bin string, env []string) string {
-	t.Helper()
-	cmd := exec.Command(bin, "token")
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("afstudio token: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // postEvent POSTs event (no data) and returns its one raw result.

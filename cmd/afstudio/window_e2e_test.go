@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/afstudio/afstudio/internal/screen"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // The window test runs against the binary it builds, or against the one
@@ -119,7 +118,7 @@ type studioTest struct {
 	env     []string
 	home    string
 	dir     string
-	log     *syncBuffer
+	log     *hosttest.Buffer
 }
 
 func startStudioTest(t *testing.T) *studioTest {
@@ -142,7 +141,7 @@ func startStudioTest(t *testing.T) *studioTest {
 	t.Cleanup(func() { _ = d.Close() })
 	home := t.TempDir()
 	st := &studioTest{t: t, ctx: ctx, timeout: screenTimeout(t), d: d, bin: bin, runner: strings.Fields(os.Getenv(envTestRunner)),
-		home: home, dir: filepath.Join(home, "integrations"), log: &syncBuffer{}}
+		home: home, dir: filepath.Join(home, "integrations"), log: &hosttest.Buffer{}}
 	st.env = append(os.Environ(), d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "XDG_RUNTIME_DIR="+filepath.Join(home, "run"), "LANG=C",
 		"FYNE_SCALE=1.5",  // larger text: OCR reads the small badges too
@@ -224,12 +223,7 @@ func (st *studioTest) do(err error) {
 // write writes a file, creating its folder.
 func (st *studioTest) write(path, content string) {
 	st.t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		st.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		st.t.Fatal(err)
-	}
+	hosttest.WriteFile(st.t, path, content)
 }
 
 // on is the texts that stand on one row of the screen, in order.
@@ -246,22 +240,4 @@ func (st *studioTest) shows(rows ...on) func(*screen.Page) bool {
 		}
 		return true
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's output and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/client"
-	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // isolateInstance points the API token and the single-instance socket at
@@ -42,10 +42,7 @@ func isolateInstance(t *testing.T) {
 func TestHandOff(t *testing.T) {
 	isolateInstance(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	m, err := starhost.New(starhost.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := hosttest.New(t, hosttest.Logger(log))
 	var mu sync.Mutex
 	var opened []string
 	api, err := control.NewService(m, control.ServiceOptions{Options: control.Options{Logger: log, Open: func(files []string) error {

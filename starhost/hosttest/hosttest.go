@@ -1,7 +1,8 @@
 // Package hosttest holds the fixtures that the tests of afstudio's
 // packages share, the way Tilt's starkit fixture serves its Starlark
 // plugins: files written into a temporary folder, a loaded host, polling
-// for a condition, and the one concurrency check of reloads against
+// for a condition, a buffer for output written by another goroutine or
+// process (Buffer), and the one concurrency check of reloads against
 // emitters (ReloadRace, with CounterModule).
 //
 // It is imported only by tests. It depends on starhost alone, so that the
@@ -13,6 +14,7 @@ package hosttest
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,13 +29,20 @@ import (
 func WriteFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		WriteFile(t, filepath.Join(dir, filepath.FromSlash(name)), content)
+	}
+}
+
+// WriteFile writes content to the file at path (mode 0644), creating its
+// folders; an existing file is replaced. A write that fails fails the
+// test, so call it from the test's goroutine.
+func WriteFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -41,8 +50,9 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 type Option func(*config)
 
 type config struct {
-	opts    starhost.Options
-	loadErr *error
+	opts     starhost.Options
+	loadErr  *error
+	unloaded bool
 }
 
 // Roots appends user integration folders to the host's roots.
@@ -67,6 +77,20 @@ func Limits(l starhost.Limits) Option {
 	return func(c *config) { c.opts.Limits = l }
 }
 
+// Logger gives the host a logger for its own logs
+// (starhost.Options.Logger); without it they are discarded.
+func Logger(l *slog.Logger) Option {
+	return func(c *config) { c.opts.Logger = l }
+}
+
+// Unloaded makes New return the host before LoadDefaultIntegrations, with
+// no integration live, for a test that subscribes to the host first (a
+// front end that must see the "loaded" notices); the test then calls Load.
+// LoadError has no effect with it.
+func Unloaded() Option {
+	return func(c *config) { c.unloaded = true }
+}
+
 // LoadError makes New store the error of LoadDefaultIntegrations in *err
 // instead of failing the test, for tests of modules that must not load.
 func LoadError(err *error) Option {
@@ -74,9 +98,9 @@ func LoadError(err *error) Option {
 }
 
 // New returns a host built with starhost.New from the options, after
-// LoadDefaultIntegrations: the defaults (with Defaults) and every module
-// in the roots are live. An error fails the test, a load error too unless
-// LoadError says where to keep it.
+// LoadDefaultIntegrations (unless Unloaded): the defaults (with Defaults)
+// and every module in the roots are live. An error fails the test, a load
+// error too unless LoadError says where to keep it.
 func New(t testing.TB, opts ...Option) *starhost.Manager {
 	t.Helper()
 	var c config
@@ -87,14 +111,23 @@ func New(t testing.TB, opts ...Option) *starhost.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.LoadDefaultIntegrations(context.Background())
 	switch {
+	case c.unloaded:
 	case c.loadErr != nil:
-		*c.loadErr = err
-	case err != nil:
-		t.Fatalf("load: %v", err)
+		*c.loadErr = m.LoadDefaultIntegrations(context.Background())
+	default:
+		Load(t, m)
 	}
 	return m
+}
+
+// Load calls m.LoadDefaultIntegrations, for a host from New with
+// Unloaded; an error fails the test.
+func Load(t testing.TB, m *starhost.Manager) {
+	t.Helper()
+	if err := m.LoadDefaultIntegrations(context.Background()); err != nil {
+		t.Fatalf("load: %v", err)
+	}
 }
 
 // NewRoot writes files into a fresh temporary folder and returns New's
@@ -102,9 +135,17 @@ func New(t testing.TB, opts ...Option) *starhost.Manager {
 // nil for an empty root.
 func NewRoot(t testing.TB, files map[string]string, opts ...Option) (*starhost.Manager, string) {
 	t.Helper()
+	dir := TempDir(t, files)
+	return New(t, append([]Option{Roots(dir)}, opts...)...), dir
+}
+
+// TempDir returns a fresh temporary folder (t.TempDir) holding files,
+// written as WriteFiles writes them; files may be nil.
+func TempDir(t testing.TB, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
 	WriteFiles(t, dir, files)
-	return New(t, append([]Option{Roots(dir)}, opts...)...), dir
+	return dir
 }
 
 // pollEvery is how often Eventually checks its condition.
