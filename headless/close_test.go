@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // TestServeAfterClose: Serve on a closed Host returns ErrClosed at once
@@ -14,7 +16,7 @@ func TestServeAfterClose(t *testing.T) {
 	m := newManager(t)
 	var out bytes.Buffer
 	h := New(m, &out, Options{})
-	m.LoadDefaultIntegrations(context.Background())
+	hosttest.Load(t, m)
 	h.Close()
 	st, _ := m.State("echo")
 	err := h.Serve(context.Background(), strings.NewReader(`{"event": "nobody"}`+"\n"+`{"event": "ping", "data": {"n": 1}}`+"\n"))
