@@ -113,10 +113,6 @@ func (s *Studio) addPaths(files, folders []string, skipLoaded bool) {
 	files = absPaths(files)
 	folders = absPaths(folders)
 	s.wg.Go(func() {
-		known := map[string]bool{}
-		if skipLoaded {
-			known = knownModules(s.m.Snapshot())
-		}
 		added, failed := 0, 0
 		for _, dir := range folders {
 			if err := s.m.AddRoot(s.ctx, dir); err != nil {
@@ -127,6 +123,12 @@ func (s *Studio) addPaths(files, folders []string, skipLoaded bool) {
 				s.w.AddRoot(dir)
 			}
 			added++
+		}
+		// Read after the folders are added: a file inside one of them is
+		// loaded already and must not be added (reloaded) again.
+		known := map[string]bool{}
+		if skipLoaded || len(folders) > 0 {
+			known = knownModules(s.m.Snapshot())
 		}
 		for _, f := range files {
 			if s.w != nil {

@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -43,7 +44,13 @@ func (s *Studio) detailsFor(v starhost.View, rows []integrationRow, key string) 
 	for i := range v.Integrations {
 		if in := &v.Integrations[i]; in.Name == key {
 			d.info = in
+			// State is read after the snapshot: an integration removed in
+			// between reads as ErrNotFound. The view is then stale, not
+			// wrong: show no state, and the next refresh drops the row.
 			d.state, d.stateErr = s.m.State(key)
+			if errors.Is(d.stateErr, starhost.ErrNotFound) {
+				d.state, d.stateErr = nil, nil
+			}
 			if in.LastError != nil {
 				d.errLine = sourceLine(in.LastError.File, in.LastError.Line)
 			}

@@ -520,3 +520,19 @@ func TestDetailsStayLiveDuringAnEventStorm(t *testing.T) {
 		return n >= 50
 	})
 }
+
+// TestDropFolderAndFileInIt: a folder and a file inside it dropped
+// together load the file once (generation 1), not once for the folder and
+// again, as a reload, for the file.
+func TestDropFolderAndFileInIt(t *testing.T) {
+	s, m, _, _ := newTestStudio(t, nil)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "inside.star")
+	hosttest.WriteFile(t, f, goodModule("inside", "i"))
+	runOnUI(func() { s.HandleDrop([]fyne.URI{storage.NewFileURI(dir), storage.NewFileURI(f)}) })
+	// addPaths remembers the folder when it has added everything.
+	eventually(t, "the folder remembered", func() bool { return slices.Contains(RememberedFolders(s.app.Preferences()), dir) })
+	if in, ok := m.IntegrationInfo("inside"); !ok || in.Generation != 1 {
+		t.Fatalf("inside: %+v, want generation 1 (loaded once)", in)
+	}
+}
