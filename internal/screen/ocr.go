@@ -23,8 +23,13 @@ const scale = 2
 
 // Word is one word read from a screenshot, with its box in screen pixels.
 type Word struct {
-	Text       string
-	X, Y, W, H int
+	// Text is the word as read.
+	Text string
+	// X and Y are the top-left corner of its box, in screen pixels (not
+	// in the enlarged image that was read).
+	X, Y int
+	// W and H are the box's width and height, in screen pixels.
+	W, H int
 }
 
 // Center returns the middle of the word's box.
