@@ -62,8 +62,8 @@ proves that a reload runs the edited code.
 Usage: scripts/python_design_bench.py [--json] [-n N] [--reloads N] [--emit-for DURATION] [--write-pyc]
 (the flags of `afstudio bench`; single-dash forms such as -json work too).
 Needs Python 3.10 or newer, standard library only. The figures depend on the
-interpreter's build as well as its version (a distribution's PGO/LTO build
-can be a fifth faster than one compiled without them): the output names it.
+interpreter's build (optimisation flags) as well as its version: the output
+names the interpreter ("python", "python_executable").
 """
 
 import argparse
