@@ -49,10 +49,12 @@ test: deps vet
 vet:
 	$(GO) vet ./...
 
-## bench: Go benchmarks and afstudio bench on 100 generated integrations.
+## bench: Go benchmarks, then afstudio bench on 100 generated integrations side by side with the Python design it replaces (scripts/bench-compare.sh; without python3, afstudio bench alone).
 bench: build
 	$(GO) test ./starhost -run '^$$' -bench . -benchtime 2s -count 3
-	./bin/afstudio bench
+	@if python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then ./scripts/bench-compare.sh bin/afstudio; \
+	else echo "bench: no python3 3.10 or newer: skipping the comparison with the Python design (scripts/bench-compare.sh); afstudio bench alone:"; \
+	  ./bin/afstudio bench; fi
 
 ## screenshots: the README's screenshots, from the real app under Xvfb (needs xdotool).
 screenshots:
