@@ -98,10 +98,11 @@ const sortBuffer = 128
 // empty, not nil, for an empty x.
 //
 // It sorts keys that hold no pointers (the number or the string's index,
-// and the element's index) and then picks the elements by index: moving
-// interface values around during a sort costs a GC write barrier per
-// move while the collector runs, which is most of the time in a busy
-// host.
+// and the element's index; equal numbers or strings by their index, so
+// any sort gives a stable sort's order) and then picks the elements by
+// index: moving interface values around during a sort costs a GC write
+// barrier per move while the collector runs, which is most of the time
+// in a busy host.
 func sortFast(x starlark.Indexable, reverse bool) []starlark.Value {
 	var buf [sortBuffer]int64
 	ints := buf[:0] // the elements' values while they are all ints
@@ -152,12 +153,11 @@ func sortFast(x starlark.Indexable, reverse bool) []starlark.Value {
 // the original).
 func sortInts(x starlark.Indexable, ns []int64, reverse bool) []starlark.Value {
 	if slices.ContainsFunc(ns, func(n int64) bool { return n != int64(int32(n)) }) {
-		keys := make([]keyed[int64], len(ns))
+		keys := make([]indexedKey, len(ns))
 		for i, n := range ns {
-			keys[i] = keyed[int64]{n, i}
+			keys[i] = indexedKey{uint64(n) ^ 1<<63, i} // int64 order as uint64 order
 		}
-		sortKeyed(keys, cmp.Compare[int64], reverse)
-		return pick(x, keys)
+		return sortIndexedKeys(x, keys, reverse)
 	}
 	slices.Sort(ns)
 	if reverse {
@@ -172,79 +172,121 @@ func sortInts(x starlark.Indexable, ns []int64, reverse bool) []starlark.Value {
 
 // sortFloats is sortFast for floats.
 func sortFloats(x starlark.Indexable, reverse bool) []starlark.Value {
-	var buf [sortBuffer]keyed[float64]
+	var buf [sortBuffer]indexedKey
 	keys := buf[:0]
 	for i := range x.Len() {
-		keys = append(keys, keyed[float64]{float64(x.Index(i).(starlark.Float)), i})
+		keys = append(keys, indexedKey{floatKey(float64(x.Index(i).(starlark.Float))), i})
 	}
-	sortKeyed(keys, compareFloats, reverse)
-	return pick(x, keys)
+	return sortIndexedKeys(x, keys, reverse)
+}
+
+// floatKey maps f to a number whose unsigned order is Starlark's float
+// order (floatCmp in go.starlark.net): -0.0 and 0.0 map to the same key,
+// and every NaN, whatever its sign or payload, to the largest key, above
+// +Inf.
+func floatKey(f float64) uint64 {
+	switch {
+	case f != f:
+		return math.MaxUint64
+	case f == 0:
+		return 1 << 63 // +0.0's key
+	}
+	b := math.Float64bits(f)
+	if b>>63 != 0 {
+		return ^b // negative: larger magnitude, smaller key
+	}
+	return b | 1<<63
+}
+
+// indexedKey is an element's sort key, in unsigned order, and its index.
+type indexedKey struct {
+	k uint64
+	i int
+}
+
+// sortIndexedKeys returns the elements of x in the order of their keys
+// (decreasing with reverse), equal keys in the order of their index: the
+// order a stable sort gives.
+func sortIndexedKeys(x starlark.Indexable, keys []indexedKey, reverse bool) []starlark.Value {
+	if reverse {
+		for i := range keys {
+			keys[i].k = ^keys[i].k
+		}
+	}
+	slices.SortFunc(keys, func(a, b indexedKey) int {
+		if c := cmp.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	sorted := make([]starlark.Value, len(keys))
+	for j, k := range keys {
+		sorted[j] = x.Index(k.i)
+	}
+	return sorted
 }
 
 // sortNumbers is sortFast for ints that fit in int64 mixed with floats.
 func sortNumbers(x starlark.Indexable, reverse bool) []starlark.Value {
-	var buf [sortBuffer]keyed[number]
+	var buf [sortBuffer]indexedNumber
 	keys := buf[:0]
 	for i := range x.Len() {
-		var k number
+		k := indexedNumber{i: i}
 		switch v := x.Index(i).(type) {
 		case starlark.Int:
 			k.n, _ = v.Int64()
 		case starlark.Float:
 			k.isFloat, k.f = true, float64(v)
 		}
-		keys = append(keys, keyed[number]{k, i})
+		keys = append(keys, k)
 	}
-	sortKeyed(keys, compareNumbers, reverse)
-	return pick(x, keys)
-}
-
-// sortStrings is sortFast for strings. The keys are indexes into a slice
-// of the strings (which hold pointers).
-func sortStrings(x starlark.Indexable, reverse bool) []starlark.Value {
-	var strBuf [sortBuffer]string
-	strs := strBuf[:0]
-	var buf [sortBuffer]keyed[int]
-	keys := buf[:0]
-	for i := range x.Len() {
-		strs = append(strs, string(x.Index(i).(starlark.String)))
-		keys = append(keys, keyed[int]{i, i})
-	}
-	sortKeyed(keys, func(a, b int) int { return strings.Compare(strs[a], strs[b]) }, reverse)
-	return pick(x, keys)
-}
-
-// keyed is an element's sort key and its index.
-type keyed[K any] struct {
-	k K
-	i int
-}
-
-// sortKeyed sorts keys by c (reversed with reverse), equal keys by their
-// index: the order a stable sort gives.
-func sortKeyed[K any](keys []keyed[K], c func(a, b K) int, reverse bool) {
+	sign := 1
 	if reverse {
-		slices.SortFunc(keys, func(a, b keyed[K]) int {
-			if r := c(b.k, a.k); r != 0 {
-				return r
-			}
-			return cmp.Compare(a.i, b.i)
-		})
-	} else {
-		slices.SortFunc(keys, func(a, b keyed[K]) int {
-			if r := c(a.k, b.k); r != 0 {
-				return r
-			}
-			return cmp.Compare(a.i, b.i)
-		})
+		sign = -1
 	}
-}
-
-// pick returns the elements of x in the order of the indexes in keys.
-func pick[K any](x starlark.Indexable, keys []keyed[K]) []starlark.Value {
+	slices.SortFunc(keys, func(a, b indexedNumber) int {
+		if c := compareNumbers(a.number, b.number); c != 0 {
+			return sign * c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
 	sorted := make([]starlark.Value, len(keys))
 	for j, k := range keys {
 		sorted[j] = x.Index(k.i)
+	}
+	return sorted
+}
+
+// indexedNumber is a number and its element's index.
+type indexedNumber struct {
+	number
+	i int
+}
+
+// sortStrings is sortFast for strings. It sorts the indexes of the
+// elements (strings hold pointers; see sortFast).
+func sortStrings(x starlark.Indexable, reverse bool) []starlark.Value {
+	var strBuf [sortBuffer]string
+	strs := strBuf[:0]
+	var buf [sortBuffer]int
+	idx := buf[:0]
+	for i := range x.Len() {
+		strs = append(strs, string(x.Index(i).(starlark.String)))
+		idx = append(idx, i)
+	}
+	sign := 1
+	if reverse {
+		sign = -1
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := strings.Compare(strs[a], strs[b]); c != 0 {
+			return sign * c
+		}
+		return cmp.Compare(a, b)
+	})
+	sorted := make([]starlark.Value, len(idx))
+	for j, i := range idx {
+		sorted[j] = x.Index(i)
 	}
 	return sorted
 }

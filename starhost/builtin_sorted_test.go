@@ -1,6 +1,7 @@
 package starhost
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -265,6 +266,27 @@ func TestCompareIntFloat(t *testing.T) {
 				if got := compareNumbers(a, b); got != want {
 					t.Errorf("compare(%v, %v) = %d, want %d", ab[0], ab[1], got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestFloatKey checks that floatKey's unsigned order is starlark.Compare's
+// order of floats (NaN of any sign above +Inf, -0.0 equal to 0.0).
+func TestFloatKey(t *testing.T) {
+	floats := []float64{math.NaN(), -math.NaN(), math.Float64frombits(0x7ff0000000000001), math.Float64frombits(0xfff8000000000123),
+		math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), 5e-324, -5e-324, 1, -1, 1.5, -1.5, math.MaxFloat64, -math.MaxFloat64,
+		math.SmallestNonzeroFloat64 * 3, 0x1p63, -0x1p63, 2.2250738585072014e-308, -2.2250738585072014e-308}
+	for _, x := range floats {
+		for _, y := range floats {
+			want := 0
+			if lt, _ := starlark.Compare(syntax.LT, starlark.Float(x), starlark.Float(y)); lt {
+				want = -1
+			} else if gt, _ := starlark.Compare(syntax.GT, starlark.Float(x), starlark.Float(y)); gt {
+				want = +1
+			}
+			if got := cmp.Compare(floatKey(x), floatKey(y)); got != want {
+				t.Errorf("floatKey order of %v (%#x), %v (%#x) = %d, want %d", x, math.Float64bits(x), y, math.Float64bits(y), got, want)
 			}
 		}
 	}
