@@ -59,6 +59,8 @@ func sortedBuiltin(thread *starlark.Thread, _ *starlark.Builtin, args starlark.T
 	case starlark.Tuple:
 		elems = x
 	case *starlark.Dict, *starlark.Set:
+		// If the fast path declines, upstream iterates x again: no
+		// Starlark code runs in between, so it sees the same elements.
 		elems = iterated(x.(starlark.Iterable))
 	default:
 		return upstreamSorted.CallInternal(thread, args, kwargs)
