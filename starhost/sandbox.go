@@ -33,6 +33,7 @@ type sandbox struct {
 //
 //	integration, CRITICAL, HIGH, NORMAL, LOW   builtin_integration.go
 //	json (bounded)                             builtin_json.go
+//	sorted (Starlark's, with a fast path)      builtin_sorted.go
 //	math, time, struct                         go.starlark.net, as they are
 //
 // A handler's two arguments are not predeclared: the event value
@@ -44,6 +45,9 @@ func newSandbox(l Limits, log *slog.Logger) *sandbox {
 		"math":   starlarkmath.Module,
 		"time":   starlarktime.Module,
 		"struct": starlark.NewBuiltin("struct", starlarkstruct.Make),
+		// Shadows the universal sorted: the resolver looks up
+		// predeclared names before universal ones.
+		"sorted": starlark.NewBuiltin("sorted", sortedBuiltin),
 	}
 	maps.Copy(sb.predeclared, integrationBuiltins())
 	sb.predeclared.Freeze()
