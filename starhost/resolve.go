@@ -3,6 +3,7 @@ package starhost
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,22 +16,41 @@ import (
 // Removals are resolved first, so that a name whose module was deleted can
 // be declared by another module in the same change (a renamed file).
 func (m *Manager) resolve(cs *changeSet, old *snapshot) {
+	byModule := slotsByModule(old)
 	for _, removals := range []bool{true, false} {
 		for i, it := range cs.items {
 			if it.remove != removals {
 				continue
 			}
-			if err := m.resolveItem(cs, i, old); err != nil {
+			if err := m.resolveItem(cs, i, old, byModule[it.module]); err != nil {
 				cs.fail(i, err)
 			}
 		}
 	}
 }
 
-// resolveItem resolves item i; see resolve.
-func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
+// slotsByModule indexes the live slots of old by module, in dispatch
+// order, so that resolving one item per integration (a reload of all) is
+// linear in their number rather than quadratic.
+func slotsByModule(old *snapshot) map[string][]*slot {
+	out := make(map[string][]*slot, len(old.ordered))
+	for _, s := range old.ordered {
+		mod := s.current.Load().module
+		out[mod] = append(out[mod], s)
+	}
+	return out
+}
+
+// resolveItem resolves item i, whose module's live slots are live (see
+// slotsByModule); see resolve.
+func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot, live []*slot) error {
 	it := cs.items[i]
-	existing := old.slotsOf(it.module, it.sync, it.exports)
+	var existing []*slot // all of them, or those named in exports
+	for _, s := range live {
+		if it.sync || slices.Contains(it.exports, s.name) {
+			existing = append(existing, s)
+		}
+	}
 	if it.remove {
 		return resolveRemoval(cs, i, existing)
 	}
@@ -125,11 +145,14 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 	}
 	bm := cs.builds[it.module].bm
 	v := &version{decl: d, module: it.module, export: d.name, files: bm.files, builtAt: time.Now(), buildTook: bm.took, generation: 1}
-	c := &change{v: v, slot: newSlot(d.name), isNew: true, noticed: NoticeAdded}
+	c := &change{v: v, isNew: true, noticed: NoticeAdded}
 	if it.initial {
 		c.noticed = NoticeLoaded
 	}
-	if s, ok := old.byName[d.name]; ok {
+	s, ok := old.byName[d.name]
+	if !ok {
+		c.slot = newSlot(d.name) // only a new name gets a slot: a slot is kilobytes
+	} else {
 		cur := s.current.Load()
 		moved := cs.leaving[s] // its file was deleted in this change: renamed
 		if moved {

@@ -1,9 +1,6 @@
 package starhost
 
-import (
-	"slices"
-	"sort"
-)
+import "sort"
 
 // A snapshot is the immutable set of slots in dispatch order, published
 // through one atomic pointer. Emit loads it once per event.
@@ -69,18 +66,6 @@ func (sn *snapshot) hasModule(module string) bool {
 		}
 	}
 	return false
-}
-
-// slotsOf returns the live slots of module: all of them, or those named
-// in exports unless all is set.
-func (sn *snapshot) slotsOf(module string, all bool, exports []string) []*slot {
-	var out []*slot
-	for _, s := range sn.ordered {
-		if s.current.Load().module == module && (all || slices.Contains(exports, s.name)) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // failedModules returns the failed modules sorted by path.
