@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hostbench"
@@ -22,16 +23,22 @@ import (
 // level runs again into fresh globals, a changed file (or library) is
 // compiled afresh, errors are the same, and the cache stays bounded.
 
-// stampModule prints and keeps the time its top level ran; its handler
-// returns that time, so each execution of the top level is visible.
-const stampModule = `STAMP = str(time.now())
+// stampModule prints and keeps the time its top level ran, and loads a
+// library that keeps the time its own top level ran; its handler returns
+// both, so each execution of either top level is visible.
+const stampModule = `load("lib/clock.star", "LIB_STAMP")
+
+STAMP = str(time.now())
 print("top level ran at", STAMP)
 
 def h(event, ctx):
-    return STAMP
+    return [STAMP, LIB_STAMP]
 
 integration(name = "stamp", handlers = {"e": h})
 `
+
+// clockLibrary is the library stampModule loads.
+const clockLibrary = "LIB_STAMP = str(time.now())\n"
 
 // valueOf emits event and returns the named integration's result value.
 func valueOf(t *testing.T, m *starhost.Manager, event, name string) any {
@@ -60,26 +67,38 @@ func logLines(sub *starhost.Subscription) []string {
 }
 
 func TestProgramCacheReloadRunsTheTopLevelAgain(t *testing.T) {
-	m, _ := hosttest.NewRoot(t, map[string]string{"stamp.star": stampModule})
+	m, _ := hosttest.NewRoot(t, map[string]string{"stamp.star": stampModule, "lib/clock.star": clockLibrary})
 	ctx := context.Background()
 	sub := m.Subscribe(1024)
 	defer sub.Close()
-	seen := map[any]bool{valueOf(t, m, "e", "stamp"): true}
+	stamps := func() (module, library any) {
+		v := valueOf(t, m, "e", "stamp").([]any)
+		return v[0], v[1]
+	}
+	mod, lib := stamps()
+	seen := map[string]map[any]bool{"module": {mod: true}, "library": {lib: true}}
 	const reloads = 5
 	for i := range reloads {
+		// Wait for the wall clock to move on (it is coarse on some
+		// systems), so that a new execution has a new stamp.
+		for start := time.Now().Round(0); !time.Now().Round(0).After(start); {
+			time.Sleep(time.Millisecond)
+		}
 		before := starhost.ProgramCacheOf(m)
 		if err := m.ReloadIntegration(ctx, "stamp"); err != nil {
 			t.Fatal(err)
 		}
 		after := starhost.ProgramCacheOf(m)
-		if after.Hits != before.Hits+1 || after.Compiles != before.Compiles {
-			t.Fatalf("reload %d of an unchanged file: hits %d -> %d, compiles %d -> %d; want one hit and no compile", i, before.Hits, after.Hits, before.Compiles, after.Compiles)
+		if after.Hits != before.Hits+2 || after.Compiles != before.Compiles {
+			t.Fatalf("reload %d of unchanged files: hits %d -> %d, compiles %d -> %d; want two hits (module and library) and no compile", i, before.Hits, after.Hits, before.Compiles, after.Compiles)
 		}
-		v := valueOf(t, m, "e", "stamp")
-		if seen[v] {
-			t.Fatalf("reload %d: the handler returns %v, a stamp of an earlier execution: the top level did not run again into fresh globals", i, v)
+		mod, lib := stamps()
+		for what, v := range map[string]any{"module": mod, "library": lib} {
+			if seen[what][v] {
+				t.Fatalf("reload %d: the %s's stamp %v is from an earlier execution: its top level did not run again into fresh globals", i, what, v)
+			}
+			seen[what][v] = true
 		}
-		seen[v] = true
 	}
 	var printed int
 	for _, line := range logLines(sub) {
@@ -283,7 +302,7 @@ func TestProgramCacheBudgetsApplyToCachedPrograms(t *testing.T) {
 		want   string
 	}{
 		{"steps", starhost.Limits{Steps: 10000}, "exceeded the step budget of 10000 steps"},
-		{"timeout", starhost.Limits{Steps: 1 << 62, Timeout: 20e6}, "timed out after 20ms"},
+		{"timeout", starhost.Limits{Steps: 1 << 62, Timeout: 20 * time.Millisecond}, "timed out after 20ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, dir := hosttest.NewRoot(t, map[string]string{"m.star": good}, hosttest.Limits(tc.limits))
