@@ -8,17 +8,21 @@ import (
 	"time"
 )
 
-// A cpuClock measures the CPU time (user and system, every thread) the
-// process spends from startCPU on.
-type cpuClock struct{ start time.Duration }
+// A cpuClock adds up the CPU time (user and system, every thread) the
+// process spends between its start and stop calls. The zero value is
+// ready.
+type cpuClock struct{ started, total time.Duration }
 
-// startCPU starts a cpuClock.
-func startCPU() cpuClock { return cpuClock{processCPU()} }
+// start starts a measurement.
+func (c *cpuClock) start() { c.started = processCPU() }
 
-// report adds the CPU time per iteration to b's results as cpu-ms/op.
-func (c cpuClock) report(b *testing.B) {
+// stop ends the measurement start began and adds it to the total.
+func (c *cpuClock) stop() { c.total += processCPU() - c.started }
+
+// report adds the total per iteration to b's results as cpu-ms/op.
+func (c *cpuClock) report(b *testing.B) {
 	if b.N > 0 {
-		b.ReportMetric(float64(processCPU()-c.start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64(c.total)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 	}
 }
 
