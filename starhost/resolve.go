@@ -16,7 +16,7 @@ import (
 // Removals are resolved first, so that a name whose module was deleted can
 // be declared by another module in the same change (a renamed file).
 func (m *Manager) resolve(cs *changeSet, old *snapshot) {
-	byModule := slotsByModule(old)
+	byModule := slotsByModule(old, cs.items)
 	for _, removals := range []bool{true, false} {
 		for i, it := range cs.items {
 			if it.remove != removals {
@@ -29,14 +29,20 @@ func (m *Manager) resolve(cs *changeSet, old *snapshot) {
 	}
 }
 
-// slotsByModule indexes the live slots of old by module, in dispatch
-// order, so that resolving one item per integration (a reload of all) is
-// linear in their number rather than quadratic.
-func slotsByModule(old *snapshot) map[string][]*slot {
-	out := make(map[string][]*slot, len(old.ordered))
+// slotsByModule returns the live slots of old of each module of items,
+// in dispatch order, in one pass over old, so that resolving one item per
+// integration (a reload of all) is linear in their number rather than
+// quadratic.
+func slotsByModule(old *snapshot, items []planItem) map[string][]*slot {
+	out := make(map[string][]*slot, len(items))
+	for _, it := range items {
+		out[it.module] = nil
+	}
 	for _, s := range old.ordered {
 		mod := s.current.Load().module
-		out[mod] = append(out[mod], s)
+		if l, ok := out[mod]; ok {
+			out[mod] = append(l, s)
+		}
 	}
 	return out
 }

@@ -1,6 +1,11 @@
 package starhost
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+)
 
 // A snapshot is the immutable set of slots in dispatch order, published
 // through one atomic pointer. Emit loads it once per event.
@@ -13,38 +18,41 @@ type snapshot struct {
 }
 
 // newSnapshot indexes slots (by name, by event, in dispatch order) with
-// the failed modules.
+// the failed modules. It runs on every publish, a reload of one
+// integration included, so it makes one pass over the slots for the
+// indexes rather than one per event.
 func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	sn := &snapshot{failed: failed, byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
-	ordered := append([]*slot(nil), slots...)
-	sort.Slice(ordered, func(i, j int) bool {
-		vi, vj := ordered[i].current.Load(), ordered[j].current.Load()
-		if vi.decl.priority != vj.decl.priority {
-			return vi.decl.priority < vj.decl.priority
+	ordered := slices.Clone(slots)
+	slices.SortFunc(ordered, func(a, b *slot) int {
+		va, vb := a.current.Load(), b.current.Load()
+		if va.decl.priority != vb.decl.priority {
+			return cmp.Compare(va.decl.priority, vb.decl.priority)
 		}
-		return ordered[i].name < ordered[j].name
+		return strings.Compare(a.name, b.name)
 	})
 	sn.ordered = ordered
-	events := map[string]bool{}
 	for _, s := range ordered {
 		sn.byName[s.name] = s
 		for _, ev := range s.current.Load().decl.events {
-			events[ev] = true
+			if _, ok := sn.byEvent[ev]; !ok && ev != Wildcard {
+				sn.byEvent[ev] = nil
+			}
 		}
 	}
+	// Each named event's subscribers: those that name it and those
+	// subscribed to every event, in dispatch order.
 	for _, s := range ordered {
-		if s.current.Load().subscribes(Wildcard) {
+		d := s.current.Load().decl
+		if _, ok := d.handlers[Wildcard]; ok {
 			sn.wildcard = append(sn.wildcard, s)
-		}
-	}
-	for ev := range events {
-		if ev == Wildcard {
+			for ev, subs := range sn.byEvent {
+				sn.byEvent[ev] = append(subs, s)
+			}
 			continue
 		}
-		for _, s := range ordered {
-			if s.current.Load().subscribes(ev) {
-				sn.byEvent[ev] = append(sn.byEvent[ev], s)
-			}
+		for _, ev := range d.events {
+			sn.byEvent[ev] = append(sn.byEvent[ev], s)
 		}
 	}
 	return sn
