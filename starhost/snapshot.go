@@ -58,6 +58,22 @@ func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	return sn
 }
 
+// sameIndexes reports whether version b of an integration is indexed as
+// version a is: at the same priority, for the same events (the wildcard
+// included). A snapshot's indexes depend on nothing else of a version (the
+// slot's name aside), so a change that only replaces versions with such
+// ones, as most reloads do, keeps them (reusing).
+func sameIndexes(a, b *version) bool {
+	return a.decl.priority == b.decl.priority && slices.Equal(a.decl.events, b.decl.events)
+}
+
+// reusing returns a snapshot of the same slots as sn with sn's indexes,
+// and no failed modules yet (the caller sets them), for a change after
+// which every version is indexed as before (sameIndexes).
+func (sn *snapshot) reusing() *snapshot {
+	return &snapshot{ordered: sn.ordered, byName: sn.byName, byEvent: sn.byEvent, wildcard: sn.wildcard}
+}
+
 // subscribers returns the slots that handle event, in dispatch order.
 func (sn *snapshot) subscribers(event string) []*slot {
 	if l, ok := sn.byEvent[event]; ok {

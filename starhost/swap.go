@@ -110,6 +110,7 @@ func (cs *changeSet) settle() {
 // and an error is failed; one that loaded or was deleted is not).
 func (cs *changeSet) install(old *snapshot) *snapshot {
 	slots := slices.Clone(old.ordered)
+	reindex := false // whether old's indexes no longer hold
 	for _, c := range cs.changes {
 		if cs.failed(c.item) {
 			continue
@@ -117,15 +118,23 @@ func (cs *changeSet) install(old *snapshot) *snapshot {
 		switch {
 		case c.remove:
 			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
+			reindex = true
 		case c.isNew:
 			c.slot.current.Store(c.v)
 			slots = append(slots, c.slot)
+			reindex = true
 		default:
+			reindex = reindex || !sameIndexes(c.slot.current.Load(), c.v)
 			c.slot.state = c.state
 			c.slot.current.Store(c.v)
 		}
 	}
-	next := newSnapshot(slots, nil)
+	var next *snapshot
+	if reindex {
+		next = newSnapshot(slots, nil)
+	} else {
+		next = old.reusing()
+	}
 	failed := maps.Clone(old.failed)
 	if failed == nil {
 		failed = map[string]ModuleError{}
