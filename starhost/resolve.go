@@ -47,8 +47,8 @@ func slotsByModule(old *snapshot, items []planItem) map[string][]*slot {
 	return out
 }
 
-// resolveItem resolves item i, whose module's live slots are live (see
-// slotsByModule); see resolve.
+// resolveItem resolves item i; live are the live slots of its module
+// (slotsByModule). See resolve.
 func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot, live []*slot) error {
 	it := cs.items[i]
 	var existing []*slot // all of them, or those named in exports
