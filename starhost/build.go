@@ -66,7 +66,8 @@ type loadLink struct {
 
 // buildModule reads, compiles and executes the module at path (a
 // canonical module path) and validates its declarations. It has no side
-// effects on the host.
+// effects on the host other than on the sandbox's program cache: a file
+// whose content was compiled before is executed from its cached program.
 func buildModule(src *sources, sb *sandbox, path string) (*builtModule, error) {
 	start := time.Now()
 	b := &builder{src: src, sb: sb, cache: map[string]*loadEntry{}, deadline: start.Add(sb.limits.Timeout), root: src.rootOf(path)}
@@ -108,7 +109,15 @@ func (b *builder) exec(module string, decls *[]*declaration) (starlark.StringDic
 		return nil, e.err
 	}
 	e.err = b.sb.guardWith(thread, "top level of", module, b.sb.limits.Steps-b.steps, remaining, func() error {
-		g, err := starlark.ExecFileOptions(fileOptions, thread, module, src, b.sb.predeclared)
+		// starlark.ExecFileOptions, with the compile step cached:
+		// parse, resolve and compile (or reuse the program compiled
+		// from this very content), execute into fresh globals, freeze.
+		prog, err := b.sb.progs.program(module, sum, src, b.sb.predeclared.Has)
+		if err != nil {
+			return err
+		}
+		g, err := prog.Init(thread, b.sb.predeclared)
+		g.Freeze()
 		e.globals = g
 		return err
 	})

@@ -73,7 +73,7 @@ func declare(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	if migrate != starlark.None {
-		fn, err := checkCallable(migrate, "migrate", 1, "(old_state)")
+		fn, err := checkCallable(migrate, func() string { return "migrate" }, 1, "(old_state)")
 		if err != nil {
 			return nil, fmt.Errorf("integration %q: %w", name, err)
 		}
@@ -100,7 +100,7 @@ func (d *declaration) setHandlers(handlers *starlark.Dict) error {
 		if !ok || ev == "" {
 			return fmt.Errorf("integration %q: handler key %s must be a non-empty event name string (or \"*\" for every event)", d.name, item[0])
 		}
-		fn, err := checkCallable(item[1], fmt.Sprintf("handler for %q", string(ev)), 2, "(event, ctx)")
+		fn, err := checkCallable(item[1], func() string { return fmt.Sprintf("handler for %q", string(ev)) }, 2, "(event, ctx)")
 		if err != nil {
 			return fmt.Errorf("integration %q: %w", d.name, err)
 		}
@@ -127,11 +127,12 @@ func checkName(name string) error {
 
 // checkCallable checks that v can be called with nargs positional
 // arguments; for Starlark functions it checks the parameters. what and
-// sig describe the callable and the expected signature in messages.
-func checkCallable(v starlark.Value, what string, nargs int, sig string) (starlark.Callable, error) {
+// sig describe the callable and the expected signature in messages; what
+// is called only for a message (every reload checks every handler).
+func checkCallable(v starlark.Value, what func() string, nargs int, sig string) (starlark.Callable, error) {
 	c, ok := v.(starlark.Callable)
 	if !ok {
-		return nil, fmt.Errorf("%s is a %s, not a function; pass a function taking %s", what, v.Type(), sig)
+		return nil, fmt.Errorf("%s is a %s, not a function; pass a function taking %s", what(), v.Type(), sig)
 	}
 	fn, ok := c.(*starlark.Function)
 	if !ok {
@@ -152,13 +153,13 @@ func checkCallable(v starlark.Value, what string, nargs int, sig string) (starla
 	}
 	switch {
 	case required > nargs:
-		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural.Count(required, "required parameter"), sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what(), fn.Name(), fn.Position(), plural.Count(required, "required parameter"), sig)
 	case positional < nargs && !fn.HasVarargs():
-		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what, fn.Name(), fn.Position(), plural.Count(positional, "parameter"), sig)
+		return nil, fmt.Errorf("%s %s at %s takes %s; it must take %s", what(), fn.Name(), fn.Position(), plural.Count(positional, "parameter"), sig)
 	}
 	for i := positional; i < fn.NumParams(); i++ {
 		if name, _ := fn.Param(i); i < fn.NumParams()-boolInt(fn.HasVarargs())-boolInt(fn.HasKwargs()) && fn.ParamDefault(i) == nil {
-			return nil, fmt.Errorf("%s %s at %s has a required keyword-only parameter %s; it must take %s", what, fn.Name(), fn.Position(), name, sig)
+			return nil, fmt.Errorf("%s %s at %s has a required keyword-only parameter %s; it must take %s", what(), fn.Name(), fn.Position(), name, sig)
 		}
 	}
 	return fn, nil

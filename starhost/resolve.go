@@ -3,6 +3,7 @@ package starhost
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,31 +19,65 @@ import (
 // renamed file, or a declaration moved to another file, is then a reload
 // of the same slot from its new module.
 func (m *Manager) resolve(cs *changeSet, old *snapshot) {
+	byModule := slotsByModule(old, cs.items)
 	for i, it := range cs.items {
 		if it.remove {
-			if err := resolveRemoval(cs, i, old.slotsOf(it.module, it.sync, it.exports)); err != nil {
+			if err := resolveRemoval(cs, i, existingOf(it, byModule[it.module])); err != nil {
 				cs.fail(i, err)
 			}
 		}
 	}
 	for i, it := range cs.items {
 		if b := cs.builds[it.module]; it.sync && !it.remove && b.err == nil {
-			resolveVanished(cs, i, old.slotsOf(it.module, true, nil), b.bm.decls)
+			resolveVanished(cs, i, byModule[it.module], b.bm.decls)
 		}
 	}
 	for i, it := range cs.items {
 		if !it.remove {
-			if err := m.resolveItem(cs, i, old); err != nil {
+			if err := m.resolveItem(cs, i, old, existingOf(it, byModule[it.module])); err != nil {
 				cs.fail(i, err)
 			}
 		}
 	}
 }
 
-// resolveItem resolves the declarations of item i; see resolve.
-func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot) error {
+// slotsByModule returns the live slots of old of each module of items,
+// in dispatch order, in one pass over old, so that resolving one item per
+// integration (a reload of all) is linear in their number rather than
+// quadratic.
+func slotsByModule(old *snapshot, items []planItem) map[string][]*slot {
+	out := make(map[string][]*slot, len(items))
+	for _, it := range items {
+		out[it.module] = nil
+	}
+	for _, s := range old.ordered {
+		mod := s.current.Load().module
+		if l, ok := out[mod]; ok {
+			out[mod] = append(l, s)
+		}
+	}
+	return out
+}
+
+// existingOf returns the slots of live (its module's) that item it
+// concerns: all of them for a sync item, else those named in its exports.
+func existingOf(it planItem, live []*slot) []*slot {
+	if it.sync {
+		return live
+	}
+	var out []*slot
+	for _, s := range live {
+		if slices.Contains(it.exports, s.name) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// resolveItem resolves the declarations of item i; existing are the live
+// slots it concerns (existingOf). See resolve.
+func (m *Manager) resolveItem(cs *changeSet, i int, old *snapshot, existing []*slot) error {
 	it := cs.items[i]
-	existing := old.slotsOf(it.module, it.sync, it.exports)
 	b := cs.builds[it.module]
 	if b.err != nil {
 		markFailed(cs, i, existing)
@@ -137,11 +172,14 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 	}
 	bm := cs.builds[it.module].bm
 	v := &version{decl: d, module: it.module, export: d.name, files: bm.files, builtAt: time.Now(), buildTook: bm.took, generation: 1}
-	c := &change{v: v, slot: newSlot(d.name), isNew: true, noticed: NoticeAdded}
+	c := &change{v: v, isNew: true, noticed: NoticeAdded}
 	if it.initial {
 		c.noticed = NoticeLoaded
 	}
-	if s, ok := old.byName[d.name]; ok {
+	s, ok := old.byName[d.name]
+	if !ok {
+		c.slot = newSlot(d.name) // only a new name gets a slot: a slot is kilobytes
+	} else {
 		cur := s.current.Load()
 		removal := cs.leaving[s] // its module drops it in this change: moved here
 		if removal != nil {

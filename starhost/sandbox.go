@@ -25,6 +25,10 @@ type sandbox struct {
 	limits      Limits
 	predeclared starlark.StringDict // frozen; shared by every module
 	log         *slog.Logger
+	// progs caches the programs compiled against predeclared's names,
+	// so that a reload executes an unchanged file without compiling it
+	// again (see programCache).
+	progs *programCache
 }
 
 // newSandbox returns a sandbox that enforces l (defaults filled in) and
@@ -39,7 +43,7 @@ type sandbox struct {
 // A handler's two arguments are not predeclared: the event value
 // (builtin_event.go) and ctx with ctx.log and ctx.emit (builtin_ctx*.go).
 func newSandbox(l Limits, log *slog.Logger) *sandbox {
-	sb := &sandbox{limits: l, log: log}
+	sb := &sandbox{limits: l, log: log, progs: newProgramCache()}
 	sb.predeclared = starlark.StringDict{
 		"json":   boundedJSON(l),
 		"math":   starlarkmath.Module,

@@ -1,8 +1,10 @@
 package starhost
 
 import (
+	"cmp"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // A snapshot is the immutable set of slots in dispatch order, published
@@ -17,42 +19,66 @@ type snapshot struct {
 }
 
 // newSnapshot indexes slots (by name, by event, in dispatch order) with
-// the failed modules.
+// the failed modules. It runs on every publish, a reload of one
+// integration included, so it makes one pass over the slots for the
+// indexes rather than one per event.
 func newSnapshot(slots []*slot, failed map[string]ModuleError) *snapshot {
 	sn := &snapshot{failed: failed, versions: make(map[*slot]*version, len(slots)), byName: make(map[string]*slot, len(slots)), byEvent: map[string][]*slot{}}
-	ordered := append([]*slot(nil), slots...)
-	sort.Slice(ordered, func(i, j int) bool {
-		vi, vj := ordered[i].current.Load(), ordered[j].current.Load()
-		if vi.decl.priority != vj.decl.priority {
-			return vi.decl.priority < vj.decl.priority
+	ordered := slices.Clone(slots)
+	slices.SortFunc(ordered, func(a, b *slot) int {
+		va, vb := a.current.Load(), b.current.Load()
+		if va.decl.priority != vb.decl.priority {
+			return cmp.Compare(va.decl.priority, vb.decl.priority)
 		}
-		return ordered[i].name < ordered[j].name
+		return strings.Compare(a.name, b.name)
 	})
 	sn.ordered = ordered
-	events := map[string]bool{}
 	for _, s := range ordered {
 		sn.byName[s.name] = s
 		sn.versions[s] = s.current.Load()
 		for _, ev := range s.current.Load().decl.events {
-			events[ev] = true
-		}
-	}
-	for _, s := range ordered {
-		if s.current.Load().subscribes(Wildcard) {
-			sn.wildcard = append(sn.wildcard, s)
-		}
-	}
-	for ev := range events {
-		if ev == Wildcard {
-			continue
-		}
-		for _, s := range ordered {
-			if s.current.Load().subscribes(ev) {
-				sn.byEvent[ev] = append(sn.byEvent[ev], s)
+			if _, ok := sn.byEvent[ev]; !ok && ev != Wildcard {
+				sn.byEvent[ev] = nil
 			}
 		}
 	}
+	// Each named event's subscribers: those that name it and those
+	// subscribed to every event, in dispatch order.
+	for _, s := range ordered {
+		d := s.current.Load().decl
+		if _, ok := d.handlers[Wildcard]; ok {
+			sn.wildcard = append(sn.wildcard, s)
+			for ev, subs := range sn.byEvent {
+				sn.byEvent[ev] = append(subs, s)
+			}
+			continue
+		}
+		for _, ev := range d.events {
+			sn.byEvent[ev] = append(sn.byEvent[ev], s)
+		}
+	}
 	return sn
+}
+
+// sameIndexes reports whether version b of an integration is indexed as
+// version a is: at the same priority, for the same events (the wildcard
+// included). A snapshot's indexes depend on nothing else of a version (the
+// slot's name aside), so a change that only replaces versions with such
+// ones, as most reloads do, keeps them (reusing).
+func sameIndexes(a, b *version) bool {
+	return a.decl.priority == b.decl.priority && slices.Equal(a.decl.events, b.decl.events)
+}
+
+// reusing returns a snapshot of the same slots as sn with sn's indexes,
+// and no failed modules yet (the caller sets them), for a change after
+// which every version is indexed as before (sameIndexes).
+func (sn *snapshot) reusing() *snapshot {
+	next := &snapshot{ordered: sn.ordered, byName: sn.byName, byEvent: sn.byEvent, wildcard: sn.wildcard,
+		versions: make(map[*slot]*version, len(sn.ordered))}
+	for _, s := range sn.ordered {
+		next.versions[s] = s.current.Load()
+	}
+	return next
 }
 
 // subscribers returns the slots that handle event, in dispatch order.
@@ -71,18 +97,6 @@ func (sn *snapshot) hasModule(module string) bool {
 		}
 	}
 	return false
-}
-
-// slotsOf returns the live slots of module: all of them, or those named
-// in exports unless all is set.
-func (sn *snapshot) slotsOf(module string, all bool, exports []string) []*slot {
-	var out []*slot
-	for _, s := range sn.ordered {
-		if s.current.Load().module == module && (all || slices.Contains(exports, s.name)) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // failedModules returns the failed modules sorted by path.

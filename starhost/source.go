@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -75,20 +74,14 @@ func (s *sources) read(p string) ([]byte, error) {
 		}
 		data = b
 	} else {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err), Kind: ErrorMissingFile}
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
+		b, isDir, err := readFile(p, s.maxBytes)
+		switch {
+		case isDir:
 			return nil, &Diagnostic{File: p, Msg: "is a folder, not a .star file", Kind: ErrorInvalid}
-		}
-		// Read one byte past the limit so that an oversized file is
-		// detected without reading all of it.
-		data, err = io.ReadAll(io.LimitReader(f, s.maxBytes+1))
-		if err != nil {
+		case err != nil:
 			return nil, &Diagnostic{File: p, Msg: "cannot read: " + errText(err), Kind: ErrorMissingFile}
 		}
+		data = b
 	}
 	if err := checkSource(p, data, s.maxBytes); err != nil {
 		return nil, err

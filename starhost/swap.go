@@ -115,6 +115,7 @@ func (cs *changeSet) settle() {
 func (cs *changeSet) install(old *snapshot) *snapshot {
 	cs.took = time.Since(cs.start)
 	slots := slices.Clone(old.ordered)
+	reindex := false // whether old's indexes no longer hold
 	for _, c := range cs.changes {
 		switch {
 		case !cs.live(c):
@@ -123,16 +124,25 @@ func (cs *changeSet) install(old *snapshot) *snapshot {
 			}
 		case c.remove:
 			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
+			reindex = true
 		default:
 			if c.isNew {
 				slots = append(slots, c.slot)
+				reindex = true
+			} else {
+				reindex = reindex || !sameIndexes(c.slot.current.Load(), c.v)
 			}
 			c.slot.state = c.state
 			c.slot.current.Store(c.v)
 			c.slot.setReloaded(cs.took)
 		}
 	}
-	return newSnapshot(slots, cs.failedModules(old, slots))
+	next := old.reusing()
+	if reindex {
+		next = newSnapshot(slots, nil)
+	}
+	next.failed = cs.failedModules(old, slots)
+	return next
 }
 
 // failedModules returns old's failed modules brought up to date by the

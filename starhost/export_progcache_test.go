@@ -1,0 +1,16 @@
+package starhost
+
+// Hooks into the program cache for the tests of package starhost_test
+// (progcache_test.go). They exist only in the test binary.
+
+// ProgramCacheStats is programCacheStats, exported for tests.
+type ProgramCacheStats = programCacheStats
+
+// DisableProgramCache makes m compile every file on every build, as the
+// host did before it cached programs, so that a test can compare the two.
+// Call it before anything is loaded.
+func DisableProgramCache(m *Manager) { m.sb.progs = nil }
+
+// ProgramCacheOf returns the figures of m's program cache (zero when it
+// is disabled).
+func ProgramCacheOf(m *Manager) ProgramCacheStats { return m.sb.progs.stats() }
