@@ -25,7 +25,7 @@ unset AFSTUDIO_TEST_BIN AFSTUDIO_TEST_RUNNER
 mutants=(
 	"none|||"
 	"error-label|studio/studio.go|s/s\.win\.SetContent\(container\.NewBorder\(s\.bar\.object\(\), s\.status\.object\(\), nil, nil, s\.split\)\)/s.win.SetContent(widget.NewLabel(\"internal error: the studio could not start\"))/; s#\"fyne.io/fyne/v2/theme\"#\"fyne.io/fyne/v2/theme\"\n\t\"fyne.io/fyne/v2/widget\"#|the window with every integration live"
-	"updates-never-applied|studio/list.go|s/if slices\.Equal\(rows, l\.all\) \{/if len(rows) == len(l.all) {/|greeter's new generation in the list"
+	"updates-never-applied|studio/list.go|s/if slices\.Equal\(rows, l\.all\) \{/if len(rows) == len(l.all) \&\& slices.Equal(rows[:0], l.all[:0]) {/|greeter's new generation in the list"
 	"argument-file-not-loaded|studio/add.go|s/files := slices\.Concat\(RememberedFiles\(s\.app\.Preferences\(\)\), s\.opts\.Files\)/files := RememberedFiles(s.app.Preferences())/|the window with every integration live"
 	"argument-file-fails|studio/add.go|s/if _, err := s\.m\.AddIntegration\(s\.ctx, f, \"\"\)/if _, err := s.m.AddIntegration(s.ctx, f+\".missing\", \"\")/|the window with every integration live"
 	"click-selects-nothing|studio/list.go|s/l\.onSelect\(l\.selected\)/_ = l.onSelect/|greeter's details"
