@@ -38,6 +38,7 @@ type sandbox struct {
 //	integration, CRITICAL, HIGH, NORMAL, LOW   builtin_integration.go
 //	json (bounded)                             builtin_json.go
 //	sorted (Starlark's, with a fast path)      builtin_sorted.go
+//	sum (Python's, which Starlark lacks)       builtin_sum.go
 //	math, time, struct                         go.starlark.net, as they are
 //
 // A handler's two arguments are not predeclared: the event value
@@ -52,6 +53,7 @@ func newSandbox(l Limits, log *slog.Logger) *sandbox {
 		// Shadows the universal sorted: the resolver looks up
 		// predeclared names before universal ones.
 		"sorted": starlark.NewBuiltin("sorted", sortedBuiltin),
+		"sum":    starlark.NewBuiltin("sum", sumBuiltin),
 	}
 	maps.Copy(sb.predeclared, integrationBuiltins())
 	sb.predeclared.Freeze()
