@@ -45,6 +45,7 @@ test: deps vet
 	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
 	$(GO) test -race -count=1 -artifacts -outputdir $(ARTIFACTS) ./...
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./starhost -run '^$$' -fuzz FuzzSorted -fuzztime $(FUZZTIME)
 
 vet:
 	$(GO) vet ./...
@@ -62,6 +63,7 @@ screenshots:
 
 fuzz:
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzCheck -fuzztime 5m
+	$(GO) test ./starhost -run '^$$' -fuzz FuzzSorted -fuzztime 5m
 
 clean:
 	rm -rf bin dist
