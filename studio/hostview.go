@@ -144,6 +144,14 @@ func (s *Studio) selectRow(key string) {
 const (
 	// noticeBatch is how often notices are moved to the UI, at most.
 	noticeBatch = 50 * time.Millisecond
+	// stormBatch is how often notices are moved to the UI while a storm
+	// lasts (a delivery had stormRows rows or more, or dropped some): each
+	// delivery draws new text, and Fyne keeps a texture for every text it
+	// draws for a minute, so drawing 20 different screens a second grows
+	// the window's memory by hundreds of megabytes a minute.
+	stormBatch = 250 * time.Millisecond
+	// stormRows is how many rows in one delivery make a storm.
+	stormRows = 100
 	// refreshEvery is how often the host is read when nothing changes, so
 	// that the selected integration's calls, latency and state stay live.
 	refreshEvery = 500 * time.Millisecond
@@ -206,7 +214,7 @@ func (p *pending) empty() bool {
 }
 
 // follow moves host notices to the UI in batches: at most one fyne.Do
-// every noticeBatch, and never a second while one is still queued or
+// every noticeBatch (stormBatch during a storm), and never a second while one is still queued or
 // running, so that the UI goroutine is never handed more than it can
 // draw. Meanwhile notices gather in a bounded pending batch (what does
 // not fit is counted and shown as not shown). The host is read off the
@@ -220,6 +228,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 	defer tick.Stop()
 	lastRefresh := time.Now()
 	var lastDropped uint64
+	var next time.Time             // no delivery before (stormBatch after one in a storm)
 	idle := make(chan struct{}, 1) // a token: the UI is done with the last delivery
 	idle <- struct{}{}
 	for {
@@ -238,7 +247,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				lastDropped = d
 			}
 			due := now.Sub(lastRefresh) >= refreshEvery
-			if p.empty() && !due {
+			if p.empty() && !due || now.Before(next) {
 				continue
 			}
 			select {
@@ -251,6 +260,10 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				lastRefresh = now
 			}
 			p.trim()
+			next = time.Time{}
+			if len(p.events)+len(p.notices) >= stormRows || p.eventsDropped+p.noticesDropped > 0 {
+				next = now.Add(stormBatch - noticeBatch/2)
+			}
 			b := p
 			p = pending{}
 			var h hostView
