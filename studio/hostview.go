@@ -149,7 +149,7 @@ const (
 	// delivery draws new text, and Fyne keeps a texture for every text it
 	// draws for a minute, so drawing 20 different screens a second grows
 	// the window's memory by hundreds of megabytes a minute.
-	stormBatch = 250 * time.Millisecond
+	stormBatch = 500 * time.Millisecond
 	// stormRows is how many rows in one delivery make a storm.
 	stormRows = 100
 	// refreshEvery is how often the host is read when nothing changes, so
