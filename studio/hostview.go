@@ -144,62 +144,158 @@ func (s *Studio) selectRow(key string) {
 const (
 	// noticeBatch is how often notices are moved to the UI, at most.
 	noticeBatch = 50 * time.Millisecond
+	// stormBatch is how often notices are moved to the UI while a storm
+	// lasts (a delivery had stormRows rows or more, or dropped some): each
+	// delivery draws new text, and Fyne keeps a texture for every text it
+	// draws for a minute, so drawing 20 different screens a second grows
+	// the window's memory by hundreds of megabytes a minute.
+	stormBatch = 500 * time.Millisecond
+	// stormRows is how many rows in one delivery make a storm.
+	stormRows = 100
 	// refreshEvery is how often the host is read when nothing changes, so
 	// that the selected integration's calls, latency and state stay live.
 	refreshEvery = 500 * time.Millisecond
 )
 
-// follow moves host notices to the UI in batches (at most one fyne.Do
-// every noticeBatch, so that a storm of events cannot flood the UI
-// goroutine), each with a read of the host made after it, and shows a
-// read of the host every refreshEvery whatever the notices.
+// pending is what follow has gathered for the UI since its last
+// delivery: at most streamMax events (already formatted as stream rows,
+// oldest dropped first) and logMax other notices, with counts of what
+// was dropped. It is bounded whatever the rate of notices, so that a
+// storm of events costs the studio a fixed amount of memory and UI work.
+type pending struct {
+	events         []streamRow
+	eventsDropped  int // events dropped here or by the host's subscription buffer
+	notices        []starhost.Notice
+	noticesDropped int
+	changed        bool // a notice changed what is live
+}
+
+// addEvent keeps n as a stream row, dropping the oldest beyond streamMax.
+// The row is formatted here, off the UI goroutine.
+func (p *pending) addEvent(n starhost.Notice) {
+	p.events = append(p.events, streamRowOf(n))
+	if len(p.events) >= 2*streamMax { // drop in bulk: amortised O(1)
+		k := len(p.events) - streamMax
+		p.eventsDropped += k
+		p.events = append(p.events[:0:0], p.events[k:]...)
+	}
+}
+
+// addNotice keeps a notice that is not an event, dropping the oldest
+// beyond logMax.
+func (p *pending) addNotice(n starhost.Notice) {
+	switch n.Kind {
+	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed,
+		starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
+		p.changed = true
+	}
+	p.notices = append(p.notices, n)
+	if len(p.notices) >= 2*logMax {
+		k := len(p.notices) - logMax
+		p.noticesDropped += k
+		p.notices = append(p.notices[:0:0], p.notices[k:]...)
+	}
+}
+
+// trim drops what the views would evict anyway.
+func (p *pending) trim() {
+	if k := len(p.events) - streamMax; k > 0 {
+		p.eventsDropped += k
+		p.events = p.events[k:]
+	}
+	if k := len(p.notices) - logMax; k > 0 {
+		p.noticesDropped += k
+		p.notices = p.notices[k:]
+	}
+}
+
+func (p *pending) empty() bool {
+	return len(p.events) == 0 && len(p.notices) == 0 && p.eventsDropped == 0 && p.noticesDropped == 0
+}
+
+// follow moves host notices to the UI in batches: at most one fyne.Do
+// every noticeBatch (stormBatch during a storm), and never a second while one is still queued or
+// running, so that the UI goroutine is never handed more than it can
+// draw. Meanwhile notices gather in a bounded pending batch (what does
+// not fit is counted and shown as not shown). The host is read off the
+// UI goroutine when a notice changed what is live or every refreshEvery
+// (never per batch: a read takes the selected integration's state, which
+// competes with its handlers).
 func (s *Studio) follow(sub *starhost.Subscription) {
 	defer sub.Close()
-	var batch []starhost.Notice
+	var p pending
 	tick := time.NewTicker(noticeBatch)
 	defer tick.Stop()
 	lastRefresh := time.Now()
+	var lastDropped uint64
+	var next time.Time             // no delivery before (stormBatch after one in a storm)
+	idle := make(chan struct{}, 1) // a token: the UI is done with the last delivery
+	idle <- struct{}{}
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case n := <-sub.C:
-			batch = append(batch, n)
+			if n.Kind == starhost.NoticeEvent {
+				p.addEvent(n)
+			} else {
+				p.addNotice(n)
+			}
 		case now := <-tick.C:
+			if d := sub.Dropped(); d != lastDropped {
+				p.eventsDropped += int(d - lastDropped)
+				lastDropped = d
+			}
 			due := now.Sub(lastRefresh) >= refreshEvery
-			if len(batch) == 0 && !due {
+			if p.empty() && !due || now.Before(next) {
 				continue
 			}
+			select {
+			case <-idle:
+			default:
+				continue // the UI has not drawn the last batch yet: keep gathering
+			}
+			read := due || p.changed
 			if due {
 				lastRefresh = now
 			}
-			b := batch
-			batch = nil
-			h := s.readHost() // host calls stay off the UI goroutine
-			s.do(func() { s.applyNotices(b, h, due) })
+			p.trim()
+			next = time.Time{}
+			if len(p.events)+len(p.notices) >= stormRows || p.eventsDropped+p.noticesDropped > 0 {
+				next = now.Add(stormBatch - noticeBatch/2)
+			}
+			b := p
+			p = pending{}
+			var h hostView
+			if read {
+				h = s.readHost() // host calls stay off the UI goroutine
+			}
+			s.do(func() {
+				defer func() { idle <- struct{}{} }()
+				s.applyNotices(b, h, read)
+			})
 		}
 	}
 }
 
-// applyNotices shows a batch of notices (UI goroutine): events in the
-// stream, the rest in the log. h, read after the batch, is shown when a
-// notice changed what is live, or when a refresh is due.
-func (s *Studio) applyNotices(batch []starhost.Notice, h hostView, due bool) {
-	changed := due
-	for _, n := range batch {
-		switch n.Kind {
-		case starhost.NoticeEvent:
-			s.stream.add(n)
-			continue
-		case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed:
-			changed = true
-			s.status.lastChange(n)
-		case starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
-			changed = true
-		}
-		s.logs.add(n)
+// applyNotices shows a batch (UI goroutine): events in the stream, the
+// rest in the log, each view updated once. h, read after the batch, is
+// shown when show is set (a notice changed what is live, or a refresh
+// was due).
+func (s *Studio) applyNotices(b pending, h hostView, show bool) {
+	if len(b.events) > 0 || b.eventsDropped > 0 {
+		s.stream.addRows(b.events, b.eventsDropped)
 	}
-	if changed {
+	for _, n := range b.notices {
+		switch n.Kind {
+		case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed:
+			s.status.lastChange(n)
+		}
+	}
+	if len(b.notices) > 0 || b.noticesDropped > 0 {
+		s.logs.addNotices(b.notices, b.noticesDropped)
+	}
+	if show {
 		s.show(h)
 	}
 }

@@ -116,6 +116,7 @@ func noticeLine(n starhost.Notice) logLine {
 type logPane struct {
 	filteredList[logLine]
 	minLevel int
+	notShown int // lines dropped before the pane could show them (a storm)
 	copy     func(string)
 
 	level    *widget.Select
@@ -141,7 +142,7 @@ func newLogPane(copy func(string)) *logPane {
 			p.copy(strings.Join(p.lines(), "\n"))
 		}
 	})
-	p.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), p.clear)
+	p.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), func() { p.notShown = 0; p.clear() })
 	p.root = p.layout("Log", p.level, p.copyBtn, p.clearBtn)
 	return p
 }
@@ -160,6 +161,24 @@ func (p *logPane) add(n starhost.Notice) {
 
 // addLine appends a line of the studio's own: level is debug, info, warn
 // or error; source says where it comes from.
+// addNotices appends a batch of notices (events are ignored), updating
+// the pane once, and counts notShown notices dropped before they reached
+// it.
+func (p *logPane) addNotices(ns []starhost.Notice, notShown int) {
+	p.notShown += notShown
+	lines := make([]logLine, 0, len(ns))
+	for _, n := range ns {
+		if n.Kind == starhost.NoticeEvent {
+			continue
+		}
+		l := noticeLine(n)
+		p.seq++
+		l.seq = p.seq
+		lines = append(lines, l)
+	}
+	p.addAll(lines)
+}
+
 func (p *logPane) addLine(level, source, msg string) {
 	p.append(newLogLine(time.Now(), level, source, msg))
 }
@@ -195,14 +214,19 @@ func (p *logPane) matches(l logLine) bool {
 
 // statusText is the status line: how many lines are kept and shown.
 func (p *logPane) statusText() string {
+	var msg string
 	switch {
 	case len(p.all) == 0:
-		return "No log lines yet."
+		msg = "No log lines yet."
 	case len(p.shown) == len(p.all):
-		return fmt.Sprintf("%d lines (the last %d are kept)", len(p.all), logMax)
+		msg = fmt.Sprintf("%d lines (the last %d are kept)", len(p.all), logMax)
 	default:
-		return fmt.Sprintf("showing %d of %d lines", len(p.shown), len(p.all))
+		msg = fmt.Sprintf("showing %d of %d lines", len(p.shown), len(p.all))
 	}
+	if p.notShown > 0 {
+		msg += fmt.Sprintf(" · %d lines not shown", p.notShown)
+	}
+	return msg
 }
 
 // logRowView shows one logLine in columns: a level icon, time, source

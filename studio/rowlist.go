@@ -25,7 +25,7 @@ type rowBuffer[T sequenced] struct {
 func (b *rowBuffer[T]) push(r T, show bool, limit int) {
 	b.all = append(b.all, r)
 	if len(b.all) > limit {
-		b.all = b.all[len(b.all)-limit:]
+		b.all = b.all[len(b.all)-limit:] // append copies it to a new array when full
 	}
 	if show {
 		b.shown = append(b.shown, r)
@@ -97,6 +97,19 @@ func (l *filteredList[T]) rows() []T { return l.shown }
 // newest.
 func (l *filteredList[T]) add(r T) {
 	l.push(r, l.show(r), l.limit)
+	l.updateStatus()
+	l.showLatest()
+}
+
+// addAll appends rows (oldest first) like add, but updates the status
+// line and the list once for all of them.
+func (l *filteredList[T]) addAll(rows []T) {
+	if len(rows) > l.limit {
+		rows = rows[len(rows)-l.limit:]
+	}
+	for _, r := range rows {
+		l.push(r, l.show(r), l.limit)
+	}
 	l.updateStatus()
 	l.showLatest()
 }

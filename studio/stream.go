@@ -44,6 +44,7 @@ type eventStream struct {
 	filteredList[streamRow] // the last streamMax events and those matching filter
 	paused                  bool
 	skipped                 int
+	notShown                int // events dropped before the stream could show them (a storm)
 
 	pauseBtn *widget.Button
 	clearBtn *widget.Button
@@ -70,17 +71,34 @@ func (s *eventStream) add(n starhost.Notice) {
 	if n.Kind != starhost.NoticeEvent {
 		return
 	}
-	if s.paused {
-		s.skipped++
-		s.updateStatus()
-		return
-	}
+	s.addRows([]streamRow{streamRowOf(n)}, 0)
+}
+
+// streamRowOf formats an event notice as a stream row (any goroutine);
+// the stream numbers it when it adds it.
+func streamRowOf(n starhost.Notice) streamRow {
 	at := n.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	s.seq++
-	s.filteredList.add(streamRow{seq: s.seq, at: at, event: n.Event, depth: n.Depth, source: n.Integration, data: clipRunes(oneLineJSON(n.Data), streamDataChars)})
+	return streamRow{at: at, event: n.Event, depth: n.Depth, source: n.Integration, data: clipRunes(oneLineJSON(n.Data), streamDataChars)}
+}
+
+// addRows appends a batch of rows (oldest first) and counts notShown
+// events that were dropped before they reached the stream; the list and
+// the status line are updated once for the whole batch.
+func (s *eventStream) addRows(rows []streamRow, notShown int) {
+	if s.paused {
+		s.skipped += len(rows) + notShown
+		s.updateStatus()
+		return
+	}
+	s.notShown += notShown
+	for i := range rows {
+		s.seq++
+		rows[i].seq = s.seq
+	}
+	s.addAll(rows)
 }
 
 // setPaused pauses or resumes the stream. Resuming resets the count of
@@ -107,6 +125,7 @@ func (s *eventStream) setPaused(p bool) {
 // clear forgets every event and the count of skipped ones.
 func (s *eventStream) clear() {
 	s.skipped = 0
+	s.notShown = 0
 	s.filteredList.clear()
 }
 
@@ -125,6 +144,9 @@ func (s *eventStream) statusText() string {
 		msg = fmt.Sprintf("%d of %d events match %q", len(s.shown), len(s.all), s.filter)
 	default:
 		msg = fmt.Sprintf("%d events (the last %d are kept)", len(s.all), streamMax)
+	}
+	if s.notShown > 0 {
+		msg += fmt.Sprintf(" · %d events not shown", s.notShown)
 	}
 	if s.paused {
 		msg = fmt.Sprintf("paused, %d events skipped · %s", s.skipped, msg)

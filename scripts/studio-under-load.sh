@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The studio under load (issue 10): feeds batches of 100 response_received
+# events over the control API to the headless host, then to the studio
+# window (under Xvfb), each for SECS seconds (default 10), and prints for
+# each: events/s seen by the client, the studio/headless ratio, the
+# resident memory (VmRSS) at idle, its maximum during the load and 5 s
+# after, and the CPU % of the process from 2 s to 5 s after the load.
+#
+#   TABS="events log details" SECS=10 WORKERS=4 scripts/studio-under-load.sh
+#
+# TABS lists the studio tabs to try (details selects audit: a live state
+# tree of 500 entries). Needs Xvfb and Go; runs in a fresh HOME.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+secs=${SECS:-10} workers=${WORKERS:-4} tabs=${TABS:-"events log details"}
+display=${DISPLAY_NUM:-:95} port=${PORT:-17877}
+out=$PWD/.build/studio-under-load
+rm -rf "$out" && mkdir -p "$out/home" "$out/client"
+go build -o "$out/afstudio" ./cmd/afstudio || exit 1
+
+cat >"$out/client/main.go" <<'GO'
+// Posts batches of 100 response_received events for a duration from
+// several workers; prints the events/s the host accepted.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	url, token := os.Args[1], os.Args[2]
+	secs, _ := strconv.Atoi(os.Args[3])
+	workers, _ := strconv.Atoi(os.Args[4])
+	type ev struct {
+		Event string         `json:"event"`
+		Data  map[string]any `json:"data"`
+	}
+	var evs []ev
+	for i := 0; i < 100; i++ {
+		evs = append(evs, ev{"response_received", map[string]any{"mission_id": "m1", "latency_ms": 100 + i}})
+	}
+	body, _ := json.Marshal(map[string]any{"events": evs})
+	var n, failed atomic.Int64
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				req, _ := http.NewRequest("POST", url+"/v1/events", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					failed.Add(1)
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					n.Add(100)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	fmt.Printf("%.0f %d %d\n", float64(n.Load())/el, n.Load(), failed.Load())
+}
+GO
+(cd "$out/client" && printf 'module loadclient\ngo 1.22\n' >go.mod && go build -o ../client.bin .) || exit 1
+
+export HOME=$out/home XDG_CONFIG_HOME=$out/home/.config
+token=$("$out/afstudio" token) || exit 1
+xpid=
+if [ -z "${DISPLAY_KEEP:-}" ]; then
+	Xvfb "$display" -screen 0 1600x1000x24 >/dev/null 2>&1 &
+	xpid=$!
+	export DISPLAY=$display
+	sleep 1
+fi
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$xpid" ] && kill "$xpid" 2>/dev/null; }
+trap cleanup EXIT
+
+rss() { awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null; }
+ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null; }
+waitapi() {
+	for _ in $(seq 100); do
+		curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/integrations" && return 0
+		sleep 0.2
+	done
+	echo "API never answered" >&2
+	return 1
+}
+
+# measure NAME: the process $pid serves the API; feed it and sample it.
+measure() {
+	local name=$1 idle max=0 r stats after t0 t1 hz cpu
+	sleep 3
+	idle=$(rss "$pid")
+	"$out/client.bin" "http://127.0.0.1:$port" "$token" "$secs" "$workers" >"$out/$name.client" &
+	local cpid=$!
+	while kill -0 "$cpid" 2>/dev/null; do
+		r=$(rss "$pid"); [ -n "$r" ] && [ "$r" -gt "$max" ] && max=$r
+		sleep 1
+	done
+	read -r eps _ failed <"$out/$name.client"
+	sleep 2
+	t0=$(ticks "$pid"); sleep 3; t1=$(ticks "$pid")
+	hz=$(getconf CLK_TCK)
+	cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN{printf "%.0f", (b-a)*100/hz/3}')
+	after=$(rss "$pid")
+	printf '%-16s %8s ev/s  rss idle %4s MB  max %4s MB  5s after %4s MB  cpu 2-5s after %3s%%  (failed requests %s)\n' \
+		"$name" "$eps" "$idle" "$max" "$after" "$cpu" "$failed"
+	echo "$eps" >"$out/$name.eps"
+}
+
+# headless
+tail -f /dev/null | "$out/afstudio" run --headless --listen "127.0.0.1:$port" >/dev/null 2>"$out/headless.log" &
+pid=$! # the host's: the last command of the pipeline
+waitapi || exit 1
+measure headless
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+
+for tab in $tabs; do
+	args=(--listen "127.0.0.1:$port" --tab "$tab")
+	[ "$tab" = details ] && args+=(--select audit)
+	"$out/afstudio" "${args[@]}" >/dev/null 2>"$out/studio-$tab.log" &
+	pid=$!
+	waitapi || exit 1
+	measure "studio-$tab"
+	kill "$pid"; wait "$pid" 2>/dev/null; pid=
+	awk -v h="$(cat "$out/headless.eps")" -v s="$(cat "$out/studio-$tab.eps")" \
+		'BEGIN{printf "  studio (%s) / headless = %.2f\n", "'"$tab"'", s/h}'
+done
