@@ -39,6 +39,7 @@ func (w Word) Center() (x, y int) { return w.X + w.W/2, w.Y + w.H/2 }
 // of a list with its badge and generation, a label of a form with its
 // value, and whatever else is beside them in other panes.
 type Line struct {
+	// Words are the line's words, left to right.
 	Words []Word
 }
 
