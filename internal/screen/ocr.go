@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
+	_ "image/png" // screenshots are PNG
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +95,64 @@ func (p *Page) Word(re *regexp.Regexp) (Word, bool) {
 		}
 	}
 	return Word{}, false
+}
+
+// The strips FindWord reads when the whole page lost a word, in screen
+// pixels: a strip holds a few rows, and strips overlap by more than a row.
+const (
+	stripHeight = 96
+	stripStep   = 64
+)
+
+// FindWord returns the first word that matches re as a whole: from the
+// page's reading, or else from reading the screenshot again in
+// overlapping horizontal strips, top to bottom, as sparse text.
+// Tesseract's layout analysis of a whole screen can drop a small block —
+// a button's label, under wine — that it reads fine in a strip of a few
+// rows. The strips cost a few seconds, so it is for a word that must be
+// there (a button to click), not for polling.
+func (p *Page) FindWord(ctx context.Context, re *regexp.Regexp) (Word, bool) {
+	if w, ok := p.Word(re); ok {
+		return w, true
+	}
+	return p.findInStrips(ctx, re)
+}
+
+// findInStrips is FindWord's second look: the strips, top to bottom.
+func (p *Page) findInStrips(ctx context.Context, re *regexp.Regexp) (Word, bool) {
+	height, err := imageHeight(p.Shot)
+	if err != nil {
+		return Word{}, false
+	}
+	whole := regexp.MustCompile(`^(?:` + re.String() + `)$`)
+	for top := 0; top < height; top += stripStep {
+		crop := fmt.Sprintf("%dx%d+0+%d", 1<<16, stripHeight, top) // as wide as the screen: ImageMagick clips it
+		words, err := readImage(ctx, p.Shot, p.dark, []string{"11"}, "-crop", crop, "+repage")
+		if err != nil {
+			return Word{}, false
+		}
+		for _, w := range words {
+			if whole.MatchString(w.Text) {
+				w.Y += top // the strip's words are placed in the strip
+				return w, true
+			}
+		}
+	}
+	return Word{}, false
+}
+
+// imageHeight returns the height of the image at path, in pixels.
+func imageHeight(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, fmt.Errorf("read the size of %s: %w", path, err)
+	}
+	return cfg.Height, nil
 }
 
 // HasRow reports whether the texts stand on one row of the screen, in

@@ -182,3 +182,31 @@ func needTools(t *testing.T, tools ...string) {
 		}
 	}
 }
+
+// TestFindInStrips: the strips FindWord falls back to find a word and
+// place it in screen pixels (its box holds where it was drawn), also far
+// down the screen; a word that is not there is not found.
+func TestFindInStrips(t *testing.T) {
+	needTools(t, "convert", "tesseract")
+	img := filepath.Join(t.TempDir(), "strips.png")
+	draw := exec.Command("convert", "-size", "1200x900", "xc:#171719", "-fill", "#f3f3f3", "-pointsize", "24",
+		"-annotate", "+40+60", "Event console", "-annotate", "+700+745", "Send", img)
+	if out, err := draw.CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, out)
+	}
+	p, err := ReadImage(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := p.findInStrips(context.Background(), Loose("Send"))
+	if !ok {
+		t.Fatalf("Send not found in the strips")
+	}
+	// -annotate +700+745 puts the text's baseline at y=745, its left at x=700.
+	if x, y := w.Center(); x < 700 || x > 780 || y < 715 || y > 750 {
+		t.Errorf("Send found at %+v (center %d,%d), not where it was drawn (700..780, 715..750)", w, x, y)
+	}
+	if w, ok := p.findInStrips(context.Background(), Loose("Replay")); ok {
+		t.Errorf("found a word that is not there: %+v", w)
+	}
+}
