@@ -1,8 +1,6 @@
 package starhost
 
 import (
-	"fmt"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -39,9 +37,7 @@ type runner struct {
 func (m *Manager) newRunner(s *slot) *runner {
 	r := &runner{m: m, slot: s, args: make(starlark.Tuple, 2)}
 	r.thread = &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
-	r.thread.OnMaxSteps = func(t *starlark.Thread) {
-		t.Cancel(fmt.Sprintf("handler of %s %s of %d steps (an endless loop?)", s.name, reasonSteps, m.limits.Steps))
-	}
+	r.thread.OnMaxSteps = func(t *starlark.Thread) { t.Cancel(m.sb.stepsExceeded("handler of "+s.name, "")) }
 	r.call = call{m: m, slot: s}
 	callLocal.set(r.thread, &r.call)
 	r.args[1] = s.ctx
@@ -68,7 +64,7 @@ func (r *runner) expire() {
 		return
 	}
 	r.armed = false
-	r.thread.Cancel(fmt.Sprintf("handler of %s %s %s", r.slot.name, reasonTimeout, r.m.limits.Timeout))
+	r.thread.Cancel(r.m.sb.timedOut("handler of "+r.slot.name, ""))
 }
 
 // watch sets the deadline of the call that starts at start, arming the
@@ -109,8 +105,7 @@ func (r *runner) run(h starlark.Callable, ev *eventValue, module string, start t
 		r.unwatch()
 		r.args[0] = nil
 		if p := recover(); p != nil {
-			r.m.log.Error("recovered panic in a handler", "integration", r.slot.name, "panic", p, "stack", string(debug.Stack()))
-			out, emits, err = nil, nil, fmt.Errorf("handler of %s: internal error (recovered): %v", r.slot.name, p)
+			out, emits, err = nil, nil, r.m.sb.recovered("handler of "+r.slot.name, p)
 		}
 	}()
 	out, err = starlark.Call(t, h, r.args, nil)

@@ -87,18 +87,33 @@ func (sb *sandbox) guardWith(thread *starlark.Thread, kind, subject string, step
 		shared = ", shared by the module and the libraries it loads"
 	}
 	thread.SetMaxExecutionSteps(steps)
-	thread.OnMaxSteps = func(t *starlark.Thread) {
-		t.Cancel(fmt.Sprintf("%s %s of %d steps%s (an endless loop?)", what(), reasonSteps, sb.limits.Steps, shared))
-	}
-	timer := time.AfterFunc(timeout, func() {
-		thread.Cancel(fmt.Sprintf("%s %s %s%s", what(), reasonTimeout, sb.limits.Timeout, shared))
-	})
+	thread.OnMaxSteps = func(t *starlark.Thread) { t.Cancel(sb.stepsExceeded(what(), shared)) }
+	timer := time.AfterFunc(timeout, func() { thread.Cancel(sb.timedOut(what(), shared)) })
 	defer timer.Stop()
 	defer func() {
 		if r := recover(); r != nil {
-			sb.log.Error("recovered panic in Starlark execution", "what", what(), "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s: internal error (recovered): %v", what(), r)
+			err = sb.recovered(what(), r)
 		}
 	}()
 	return fn()
+}
+
+// stepsExceeded is the reason a thread running what is cancelled with
+// when it spends the step budget; shared is "" or says the budget was
+// shared.
+func (sb *sandbox) stepsExceeded(what, shared string) string {
+	return fmt.Sprintf("%s %s of %d steps%s (an endless loop?)", what, reasonSteps, sb.limits.Steps, shared)
+}
+
+// timedOut is the reason a thread running what is cancelled with when its
+// time is up; shared as for stepsExceeded.
+func (sb *sandbox) timedOut(what, shared string) string {
+	return fmt.Sprintf("%s %s %s%s", what, reasonTimeout, sb.limits.Timeout, shared)
+}
+
+// recovered logs a panic p recovered while running what, with its stack,
+// and returns the error the caller reports instead.
+func (sb *sandbox) recovered(what string, p any) error {
+	sb.log.Error("recovered panic in Starlark execution", "what", what, "panic", p, "stack", string(debug.Stack()))
+	return fmt.Errorf("%s: internal error (recovered): %v", what, p)
 }

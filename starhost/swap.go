@@ -137,9 +137,11 @@ func (cs *changeSet) install(old *snapshot) *snapshot {
 			c.slot.setReloaded(cs.took)
 		}
 	}
-	next := old.reusing()
+	var next *snapshot
 	if reindex {
 		next = newSnapshot(slots, nil)
+	} else {
+		next = old.reusing()
 	}
 	next.failed = cs.failedModules(old, slots)
 	return next
