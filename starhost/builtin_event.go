@@ -20,6 +20,7 @@ import (
 // handler of it.
 type eventValue struct {
 	name   string
+	nameV  starlark.Value // name as a Starlark string, boxed once per event, not per read
 	data   *starlark.Dict
 	time   time.Time
 	depth  int
@@ -27,6 +28,12 @@ type eventValue struct {
 }
 
 var _ starlark.HasAttrs = (*eventValue)(nil)
+
+// newEventValue returns the event value of pe, whose data is the frozen
+// dict data.
+func newEventValue(pe pendingEvent, data *starlark.Dict) *eventValue {
+	return &eventValue{name: pe.name, nameV: starlark.String(pe.name), data: data, time: time.Now(), depth: pe.depth, source: pe.source}
+}
 
 // String returns event("NAME"), the value's form in messages and print.
 func (e *eventValue) String() string { return fmt.Sprintf("event(%q)", e.name) }
@@ -54,7 +61,7 @@ func (e *eventValue) AttrNames() []string {
 func (e *eventValue) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "name":
-		return starlark.String(e.name), nil
+		return e.nameV, nil
 	case "data":
 		return e.data, nil
 	case "time":

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -111,7 +113,7 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 			continue // follow-up data was bounded when it was emitted
 		}
 		sv.Freeze()
-		ev := &eventValue{name: pe.name, data: sv.(*starlark.Dict), time: time.Now(), depth: pe.depth, source: pe.source}
+		ev := newEventValue(pe, sv.(*starlark.Dict))
 		if m.notices.active() {
 			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
 		}
@@ -119,19 +121,78 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 		if results == nil {
 			results = make([]Result, 0, len(subs))
 		}
-		for _, s := range subs {
-			if err := ctx.Err(); err != nil {
-				return results, fmt.Errorf("emit %q: %w", first.name, err)
-			}
-			r, emitted, ran := m.call(s, ev)
-			if !ran {
-				continue
-			}
-			results = append(results, r)
-			queue = append(queue, emitted...)
+		results, queue, err = m.callAll(ctx, subs, ev, results, queue)
+		if err != nil {
+			return results, fmt.Errorf("emit %q: %w", first.name, err)
 		}
 	}
 	return results, nil
+}
+
+// parallelMin is the fewest subscribers worth spreading over goroutines:
+// below it, waking another goroutine costs about what it saves.
+const parallelMin = 4
+
+// callAll calls ev's subscribers subs and appends their results to
+// results and their follow-ups to queue, both in subs' (priority) order.
+// With m.parallel > 1 and enough subscribers, the calls run on up to
+// m.parallel goroutines, each taking the next subscriber not yet called;
+// every call still holds its slot's callMu, so an integration runs one
+// call at a time and, since callAll returns only when every call has
+// ended, sees events in the order they were emitted. A cancelled ctx
+// stops calls from starting; the results of those that ran are returned.
+func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, results []Result, queue []pendingEvent) ([]Result, []pendingEvent, error) {
+	workers := min(m.parallel, len(subs)/(parallelMin/2))
+	if workers < 2 || len(subs) < parallelMin {
+		for _, s := range subs {
+			if err := ctx.Err(); err != nil {
+				return results, queue, err
+			}
+			if r, emitted, ran := m.call(s, ev); ran {
+				results = append(results, r)
+				queue = append(queue, emitted...)
+			}
+		}
+		return results, queue, nil
+	}
+	type outcome struct {
+		r       Result
+		emitted []pendingEvent
+		ran     bool
+	}
+	outs := make([]outcome, len(subs))
+	var next atomic.Int64
+	var cut atomic.Bool // a call was not started because ctx was done
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(subs) {
+				return
+			}
+			if ctx.Err() != nil {
+				cut.Store(true)
+				return
+			}
+			o := &outs[i]
+			o.r, o.emitted, o.ran = m.call(subs[i], ev)
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for i := range outs {
+		if o := &outs[i]; o.ran {
+			results = append(results, o.r)
+			queue = append(queue, o.emitted...)
+		}
+	}
+	if cut.Load() {
+		return results, queue, ctx.Err()
+	}
+	return results, queue, nil
 }
 
 // call runs s's handler for ev under the slot's lock, the sandbox's

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +34,12 @@ type Options struct {
 	Limits Limits
 	// Logger receives the host's own logs; nil discards them.
 	Logger *slog.Logger
+	// Parallel is how many of one event's handler calls may run at once,
+	// each on its own core: 0 means GOMAXPROCS, 1 one at a time. Whatever
+	// it is, each integration sees events in the order they were emitted
+	// from one goroutine, results come back in priority order, and
+	// follow-up events are queued in that order.
+	Parallel int
 }
 
 // A Manager hosts integrations: it loads, reloads, adds and removes them,
@@ -52,6 +59,7 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 
 	skipDefaults bool
+	parallel     int // Options.Parallel, 0 resolved to GOMAXPROCS
 }
 
 // New returns a manager with no integrations loaded; call
@@ -67,7 +75,11 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations}
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel}
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))
 	return m, nil

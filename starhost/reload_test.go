@@ -15,11 +15,17 @@ import (
 // TestConcurrentEmitAndReload runs emitters and reloaders together: every
 // event must be handled exactly once, in order per emitter, by exactly one
 // version, while reloads (good and bad), reload-all, add and remove run.
+// Four more integrations make each event's calls run on four goroutines
+// (Options.Parallel), so the fan-out runs under the race too.
 func TestConcurrentEmitAndReload(t *testing.T) {
-	m, dir := hosttest.NewRoot(t, map[string]string{
+	files := map[string]string{
 		"counter.star": hosttest.CounterModule(0),
 		"other.star":   `integration(name = "other", handlers = {"tick": lambda e, c: None})`,
-	})
+	}
+	for i := range 4 {
+		files[fmt.Sprintf("pad%d.star", i)] = fmt.Sprintf(`integration(name = "pad%d", handlers = {"tick": lambda e, c: len(str(e.data))})`, i)
+	}
+	m, dir := hosttest.NewRoot(t, files, hosttest.Parallel(4))
 	ctx := context.Background()
 	hosttest.ReloadRace{
 		Host: m, Dir: dir, Emitters: 4, PerEmitter: 1500, BrokenEvery: 5,

@@ -83,6 +83,12 @@ func Logger(l *slog.Logger) Option {
 	return func(c *config) { c.opts.Logger = l }
 }
 
+// Parallel sets how many of one event's handler calls may run at once
+// (starhost.Options.Parallel).
+func Parallel(n int) Option {
+	return func(c *config) { c.opts.Parallel = n }
+}
+
 // Unloaded makes New return the host before LoadDefaultIntegrations, with
 // no integration live, for a test that subscribes to the host first (a
 // front end that must see the "loaded" notices); the test then calls Load.

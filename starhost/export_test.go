@@ -14,3 +14,6 @@ func DisableProgramCache(m *Manager) { m.sb.progs = nil }
 // ProgramCacheOf returns the figures of m's program cache (zero when it
 // is disabled).
 func ProgramCacheOf(m *Manager) ProgramCacheStats { return m.sb.progs.stats() }
+
+// SortedBuiltin is the host's fast sorted, for BenchmarkInterpreterFloor.
+var SortedBuiltin = sortedBuiltin
