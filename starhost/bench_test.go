@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hostbench"
 	"github.com/afstudio/afstudio/starhost/hosttest"
@@ -117,6 +118,28 @@ func BenchmarkEmit(b *testing.B) {
 				calls += len(rs)
 			}
 			b.ReportMetric(float64(calls)/b.Elapsed().Seconds(), "handler-calls/s")
+		})
+	}
+}
+
+// BenchmarkEmitDefaults emits a typical response_received to the four
+// default integrations, one call at a time and spread over GOMAXPROCS
+// goroutines; the target is 40 µs per event.
+func BenchmarkEmitDefaults(b *testing.B) {
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"parallel=1", 1}, {"parallel=max", 0}} {
+		b.Run(p.name, func(b *testing.B) {
+			m := hosttest.New(b, hosttest.Defaults(integrations.FS), hosttest.Parallel(p.n))
+			ctx := context.Background()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				rs, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 10 + i%50, "response": "the quick brown fox jumps over the lazy dog"})
+				if err != nil || len(rs) != 4 {
+					b.Fatal(len(rs), err)
+				}
+			}
 		})
 	}
 }

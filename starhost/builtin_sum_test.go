@@ -17,6 +17,12 @@ func TestSumMatchesLoop(t *testing.T) {
 	cases := []string{
 		`[]`, `[1, 2, 3]`, `[1.5, 2, -3]`, `[1 << 62, 1 << 62, 1 << 62]`, `[0.1, 0.2, 0.3]`,
 		`(4, 5)`, `{1: "a", 2: "b"}`, `[1, "a"]`, `["a", 1]`, `[float("nan"), 1]`, `[-0.0]`,
+		// the fast paths' edges: int64 overflow both ways, big ints coming
+		// back into range, ints turning into floats and floats meeting ints
+		`[(1 << 63) - 1, 1]`, `[-(1 << 63), -1]`, `[1 << 70, -(1 << 70), 5]`, `[1, 2.5, 3]`, `[0.5, 1, 2, 0.25]`,
+		`[1 << 53, 1.0, 1]`, `[1e308, 1e308, -1e308]`, `[float("inf"), float("-inf")]`, `[1, True]`, `[2.0, "x"]`,
+		`range(100)`, `range(-7, 300, 3)`, `[i * 0.1 for i in range(1000)]`, `[i for i in range(-500, 500)] + [0.5]`,
+		`[1 << 64, 2]`, `[1.0, 1 << 2000]`,
 	}
 	var src strings.Builder
 	src.WriteString("def loop(values):\n    total = 0\n    for v in values:\n        total += v\n    return total\n\n")
