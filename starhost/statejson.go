@@ -1,0 +1,318 @@
+package starhost
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+)
+
+// An integration's state is data: a dict with string keys whose values are
+// dicts with string keys, lists, tuples, strings, ints, floats, bools and
+// None, nested within Limits.MaxDepth and Limits.MaxValues. Its one
+// serialised form is the JSON that encodeState writes and decodeState
+// reads: it is what the durable store keeps, what the API returns and what
+// the studio shows. The form is exact:
+//
+//   - a dict's keys keep their order (scripts see the order they inserted
+//     them, for example to drop the oldest entry);
+//   - an int is written as its decimal digits, however large, and read back
+//     as an int;
+//   - a float is written in its shortest form that reads back as the same
+//     float, always with a '.' or an exponent ("2.0", "1e+21", "-0.0"), and
+//     read back as a float; NaN and the infinities have no JSON form and
+//     cannot be stored;
+//   - a tuple is written as a list and read back as a list;
+//   - a string must be valid UTF-8.
+//
+// Anything else (a function, a set, a struct, bytes, a time) is not data:
+// encodeState fails with the path of the first such value,
+// `state["f"]: a function cannot be stored`.
+
+// errNotData marks the errors of encodeState about a value that is not
+// data (as opposed to a state past the limits).
+var errNotData = errors.New("not data")
+
+// stateError is an error about the value at path in a state.
+type stateError struct {
+	path string // state["a"][2]
+	msg  string
+	kind error // errNotData, or nil for a limit
+}
+
+func (e *stateError) Error() string { return e.path + ": " + e.msg }
+func (e *stateError) Unwrap() error { return e.kind }
+
+// stateEncoder writes a state as JSON, checking that it is data within the
+// limits.
+type stateEncoder struct {
+	buf      []byte
+	path     []string // the keys and indexes leading to the current value
+	values   int
+	maxDepth int
+	maxVals  int
+}
+
+// encodeState appends the JSON form of state to buf; see the comment at
+// the top of this file. l bounds the depth and the number of values.
+func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, error) {
+	e := &stateEncoder{buf: buf, maxDepth: l.MaxDepth, maxVals: l.MaxValues}
+	if err := e.value(state, 0); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
+// fail returns an error about the current value.
+func (e *stateEncoder) fail(kind error, format string, args ...any) error {
+	return &stateError{path: "state" + strings.Join(e.path, ""), msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+func (e *stateEncoder) value(v starlark.Value, depth int) error {
+	if depth > e.maxDepth {
+		return e.fail(nil, "nested deeper than %d levels", e.maxDepth)
+	}
+	if e.values++; e.values > e.maxVals {
+		return e.fail(nil, "more than %d values", e.maxVals)
+	}
+	switch v := v.(type) {
+	case starlark.NoneType:
+		e.buf = append(e.buf, "null"...)
+	case starlark.Bool:
+		e.buf = strconv.AppendBool(e.buf, bool(v))
+	case starlark.Int:
+		if i, ok := v.Int64(); ok {
+			e.buf = strconv.AppendInt(e.buf, i, 10)
+		} else {
+			e.buf = v.BigInt().Append(e.buf, 10)
+		}
+	case starlark.Float:
+		return e.float(float64(v))
+	case starlark.String:
+		if !utf8.ValidString(string(v)) {
+			return e.fail(errNotData, "a string that is not valid UTF-8 cannot be stored")
+		}
+		e.buf = appendJSONString(e.buf, string(v))
+	case *starlark.Dict:
+		return e.dict(v, depth)
+	case *starlark.List:
+		return e.seq(v, depth)
+	case starlark.Tuple:
+		return e.seq(v, depth)
+	default:
+		return e.fail(errNotData, "%s cannot be stored; keep only dicts with string keys, lists, tuples, strings, numbers, bools and None in ctx.state", article(v.Type()))
+	}
+	return nil
+}
+
+func (e *stateEncoder) float(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return e.fail(errNotData, "%v cannot be stored (JSON has no form for it)", f)
+	}
+	// As encoding/json writes floats: plain decimals between 1e-6 and
+	// 1e21, exponents outside, the shortest digits that read back exactly.
+	start, format := len(e.buf), byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.buf = strconv.AppendFloat(e.buf, f, format, -1, 64)
+	if n := len(e.buf); format == 'e' && e.buf[n-4] == 'e' && e.buf[n-3] == '-' && e.buf[n-2] == '0' {
+		e.buf[n-2] = e.buf[n-1] // 1e-07 as 1e-7
+		e.buf = e.buf[:n-1]
+	}
+	if !bytes.ContainsAny(e.buf[start:], ".e") {
+		e.buf = append(e.buf, ".0"...) // so that it reads back as a float
+	}
+	return nil
+}
+
+func (e *stateEncoder) dict(d *starlark.Dict, depth int) error {
+	e.buf = append(e.buf, '{')
+	first := true
+	for k, v := range d.Entries() {
+		ks, ok := k.(starlark.String)
+		if !ok {
+			return e.fail(errNotData, "a dict key must be a string to be stored, not %s (%s)", article(k.Type()), k)
+		}
+		if !utf8.ValidString(string(ks)) {
+			return e.fail(errNotData, "a key that is not valid UTF-8 cannot be stored")
+		}
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
+		first = false
+		e.buf = appendJSONString(e.buf, string(ks))
+		e.buf = append(e.buf, ':')
+		e.path = append(e.path, "["+strconv.Quote(string(ks))+"]")
+		if err := e.value(v, depth+1); err != nil {
+			return err
+		}
+		e.path = e.path[:len(e.path)-1]
+	}
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
+func (e *stateEncoder) seq(s starlark.Indexable, depth int) error {
+	e.buf = append(e.buf, '[')
+	for i := range s.Len() {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.path = append(e.path, "["+strconv.Itoa(i)+"]")
+		if err := e.value(s.Index(i), depth+1); err != nil {
+			return err
+		}
+		e.path = e.path[:len(e.path)-1]
+	}
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
+// appendJSONString appends s, valid UTF-8, as a JSON string: quotes,
+// backslashes and control characters escaped, everything else as it is.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// article returns "a T" or "an T" for a Starlark type name.
+func article(typ string) string {
+	if typ != "" && strings.ContainsRune("aeiou", rune(typ[0])) {
+		return "an " + typ
+	}
+	return "a " + typ
+}
+
+// decodeState reads a state written by encodeState (or any JSON object
+// within the limits): objects become dicts in the order of their keys,
+// numbers with a '.' or an exponent floats, other numbers ints of any size.
+func decodeState(data []byte, l Limits) (*starlark.Dict, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	d := &stateDecoder{dec: dec, maxDepth: l.MaxDepth, maxVals: l.MaxValues}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, fmt.Errorf("stored state: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("stored state: trailing data after the JSON object")
+	}
+	dict, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("stored state: a JSON object is required, found %s", v.Type())
+	}
+	return dict, nil
+}
+
+// stateDecoder reads JSON tokens into Starlark values, within the limits.
+type stateDecoder struct {
+	dec      *json.Decoder
+	values   int
+	maxDepth int
+	maxVals  int
+}
+
+func (d *stateDecoder) value(depth int) (starlark.Value, error) {
+	if depth > d.maxDepth {
+		return nil, fmt.Errorf("nested deeper than %d levels", d.maxDepth)
+	}
+	if d.values++; d.values > d.maxVals {
+		return nil, fmt.Errorf("more than %d values", d.maxVals)
+	}
+	tok, err := d.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case nil:
+		return starlark.None, nil
+	case bool:
+		return starlark.Bool(t), nil
+	case string:
+		return starlark.String(t), nil
+	case json.Number:
+		return numberValue(string(t))
+	case json.Delim:
+		switch t {
+		case '{':
+			dict := starlark.NewDict(0)
+			for d.dec.More() {
+				kt, err := d.dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := d.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				_ = dict.SetKey(starlark.String(kt.(string)), v)
+			}
+			_, err := d.dec.Token() // '}'
+			return dict, err
+		case '[':
+			var elems []starlark.Value
+			for d.dec.More() {
+				v, err := d.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				elems = append(elems, v)
+			}
+			_, err := d.dec.Token() // ']'
+			return starlark.NewList(elems), err
+		}
+	}
+	return nil, fmt.Errorf("unexpected %v", tok)
+}
+
+// numberValue returns the Starlark number a JSON number stands for: a
+// float when it has a fraction or an exponent, else an int of any size.
+func numberValue(s string) (starlark.Value, error) {
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s: %w", s, err)
+		}
+		return starlark.Float(f), nil
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return starlark.MakeInt64(i), nil
+	}
+	b, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, fmt.Errorf("number %s is not an integer", s)
+	}
+	return starlark.MakeBigInt(b), nil
+}
