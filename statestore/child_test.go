@@ -13,6 +13,7 @@ const childEnv = "STATESTORE_TEST_CHILD"
 
 var childRoles = map[string]func() error{
 	"hold":  holdLock,
+	"crash": crashWriter,
 }
 
 func TestMain(m *testing.M) {

@@ -365,16 +365,20 @@ func (s *Store) Save(ctx context.Context, records ...Record) error {
 			return fmt.Errorf("state store %s: save: %w; nothing of this batch was written", s.path, err)
 		}
 	}
-	return s.save(ctx, records)
+	if err := s.save(ctx, records); err != nil {
+		return fmt.Errorf("state store %s: save %d records: %w", s.path, len(records), err)
+	}
+	return nil
 }
 
-// save is Save without the validation (the Writer validates first).
+// save is Save without the validation (the Writer validates first) and
+// without the context in its error.
 func (s *Store) save(ctx context.Context, records []Record) error {
 	if len(records) == 0 {
 		return nil
 	}
 	saved := []byte(time.Now().UTC().Format(time.RFC3339Nano))
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
 		ints := tx.Bucket(integrationsBucket)
 		for i := range records {
 			if err := ctx.Err(); err != nil {
@@ -397,10 +401,6 @@ func (s *Store) save(ctx context.Context, records []Record) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("state store %s: save %d records: %w", s.path, len(records), err)
-	}
-	return nil
 }
 
 // SetEnabled turns the integration's switch on or off; the switch is kept
