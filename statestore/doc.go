@@ -1,0 +1,44 @@
+// Package statestore keeps the state of integrations on disk, so that it
+// survives a restart of the app and a crash of the host.
+//
+// A [Store] is one bbolt file (usually [FileName] in [DefaultDir]). It holds
+// one bucket per integration name with a [Record]: the state as JSON bytes,
+// the content hash of the module that produced it, the time it was saved,
+// the integration's enabled switch and, for a removed integration, the time
+// it was removed. A meta bucket holds the file's format version, so that a
+// later release can migrate the file and an older one refuses it.
+//
+// Only one process may open a file: a second [Open] waits
+// [Options].LockTimeout for bbolt's file lock and then fails with
+// [ErrLocked]. A file that is not a state store (or is damaged) fails with
+// [ErrCorrupt]; the host can [MoveAside] it and start empty.
+//
+// # Writing behind
+//
+// Events must not wait for the disk. A [Writer] collects the names of the
+// integrations whose state changed ([Writer.Changed], a few nanoseconds and
+// no allocation) and, at most [WriterOptions].Interval after the first
+// change, asks the host for their current states and saves them all in one
+// transaction: one write per changed integration per flush, however many
+// events changed it. [Writer.Close] flushes on a clean stop.
+//
+// The loss bound: after a crash (kill -9, power loss once bbolt's fsync has
+// returned), each integration's stored state is one it had at some moment,
+// never a torn one, and no older than the interval plus the duration of one
+// flush before the crash. Where that is not enough (--durable sync),
+// [Writer.Sync] returns only once the integration's current state is on
+// disk; concurrent callers share one transaction (group commit), so the
+// cost is about one fsync per batch of callers, not per caller.
+//
+// # Sharp edges
+//
+//   - [Store.Save] writes the state and module hash only. The enabled switch
+//     and the removal time are changed by [Store.SetEnabled],
+//     [Store.MarkRemoved] and [Store.MarkAdded] alone, so a write-behind
+//     flush racing a switch or a removal never undoes it.
+//   - A removed integration's record stays for [Options].Retention (30 days
+//     by default) and is purged by the first Open after that; re-adding the
+//     integration ([Store.MarkAdded]) keeps it.
+//   - The collect callback of a [Writer] runs on the writer's goroutine and
+//     must not call [Writer.Flush], [Writer.Sync] or [Writer.Close].
+package statestore

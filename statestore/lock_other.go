@@ -1,0 +1,7 @@
+//go:build !linux
+
+package statestore
+
+// lockHolder returns 0: outside Linux the holder of a file lock is not
+// known, and the error says "another process".
+func lockHolder(string) int { return 0 }

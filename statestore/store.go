@@ -1,0 +1,504 @@
+package statestore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// FileName is the usual name of the state file inside [DefaultDir] (or the
+// folder given with --data).
+const FileName = "state.db"
+
+// FormatVersion is the format of the files this package writes. Open
+// refuses a file with a higher version ([ErrNewerFormat]); a later release
+// that raises it migrates older files in Open.
+const FormatVersion = 1
+
+// Defaults for a zero [Options].
+const (
+	DefaultLockTimeout = time.Second
+	DefaultRetention   = 30 * 24 * time.Hour
+)
+
+// Errors that callers tell apart with errors.Is. Each returned error also
+// names the file (and the integration) and says what to do.
+var (
+	// ErrLocked: another process (or another Open in this one) holds the file.
+	ErrLocked = errors.New("the file is in use by another afstudio")
+	// ErrCorrupt: the file is not a bbolt database, not a state store, or
+	// damaged. Move it aside ([MoveAside]) and start with empty state.
+	ErrCorrupt = errors.New("not a readable state store")
+	// ErrNewerFormat: the file was written by a newer afstudio.
+	ErrNewerFormat = errors.New("written by a newer afstudio")
+	// ErrNotFound: no record is stored for the integration.
+	ErrNotFound = errors.New("no stored state")
+)
+
+// Bucket and key names of the file format (version 1):
+//
+//	meta/format                 decimal FormatVersion
+//	integrations/<name>/state   JSON
+//	integrations/<name>/hash    module content hash
+//	integrations/<name>/saved   RFC 3339 time, UTC
+//	integrations/<name>/enabled "true" or "false"; absent means true
+//	integrations/<name>/removed RFC 3339 time, UTC; absent if not removed
+var (
+	metaBucket         = []byte("meta")
+	integrationsBucket = []byte("integrations")
+	formatKey          = []byte("format")
+	stateKey           = []byte("state")
+	hashKey            = []byte("hash")
+	savedKey           = []byte("saved")
+	enabledKey         = []byte("enabled")
+	removedKey         = []byte("removed")
+)
+
+// Options tune [Open]. The zero value is the default.
+type Options struct {
+	// LockTimeout is how long Open waits for the file lock held by another
+	// process before it fails with ErrLocked. Zero means
+	// DefaultLockTimeout (long enough for a restarting host to let go).
+	LockTimeout time.Duration
+	// Retention is how long the record of a removed integration is kept
+	// (so that re-adding it restores its state) before Open purges it.
+	// Zero means DefaultRetention (30 days).
+	Retention time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	return o
+}
+
+// Record is what is stored for one integration.
+type Record struct {
+	// Name is the integration's name; it names its bucket.
+	Name string
+	// State is the integration's state as JSON, produced by the host.
+	// Nil when nothing was saved yet (a record made by SetEnabled).
+	State json.RawMessage
+	// ModuleHash is the content hash of the module that produced State, so
+	// that the host can tell on start that the module changed while the
+	// app was closed and run its migrate.
+	ModuleHash string
+	// SavedAt is when State was saved (set by Save, in UTC).
+	SavedAt time.Time
+	// Enabled is the integration's switch; true unless SetEnabled turned it
+	// off. Save ignores it.
+	Enabled bool
+	// RemovedAt is when the integration was removed (MarkRemoved), zero
+	// while it is present. Save ignores it.
+	RemovedAt time.Time
+}
+
+// Store is an open state file. Its methods are safe for concurrent use;
+// readers never wait for a writer (bbolt), writers are serialized.
+type Store struct {
+	db   *bbolt.DB
+	path string
+	opts Options
+}
+
+// Open opens the state file at path, creating it (and its folder) if
+// needed, checks its format version and purges the records of integrations
+// removed more than Options.Retention ago.
+//
+// It fails with ErrLocked when another process holds the file, with
+// ErrCorrupt when the file is not a readable state store and with
+// ErrNewerFormat when a newer afstudio wrote it; the error names the file
+// and says what to do.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("state store %s: create its folder: %w", path, err)
+	}
+	if err := checkSize(path); err != nil {
+		return nil, err
+	}
+	var (
+		db   *bbolt.DB
+		file *os.File // to release the lock if bbolt panics
+	)
+	err := guard(path, func() (err error) {
+		db, err = bbolt.Open(path, 0o600, &bbolt.Options{
+			Timeout: opts.LockTimeout,
+			OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, mode)
+				file = f
+				return f, err
+			},
+		})
+		return err
+	})
+	if err != nil {
+		if db == nil && file != nil {
+			_ = file.Close() // bbolt panicked and left it open
+		}
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
+		return nil, openError(path, err)
+	}
+	s := &Store{db: db, path: path, opts: opts}
+	if err := guard(path, func() error { return s.prepare(time.Now()) }); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openError explains an error of bbolt.Open.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		holder := "another process"
+		if pid := lockHolder(path); pid == os.Getpid() {
+			holder = fmt.Sprintf("this process (pid %d)", pid)
+		} else if pid > 0 {
+			holder = fmt.Sprintf("process %d", pid)
+		}
+		return fmt.Errorf("state store %s: %w: the file is locked by %s; stop that afstudio or give this one another --data folder: %w", path, ErrLocked, holder, err)
+	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrVersionMismatch), errors.Is(err, bbolt.ErrChecksum):
+		return fmt.Errorf("state store %s: %w: the file is not a bbolt database or is damaged; move it aside to start with empty state: %w", path, ErrCorrupt, err)
+	}
+	return fmt.Errorf("state store %s: open: %w", path, err)
+}
+
+// prepare checks (or, for a new file, writes) the format version, purges
+// expired records and reads every record once, in one transaction.
+func (s *Store) prepare(now time.Time) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if meta == nil {
+			foreign := tx.ForEach(func([]byte, *bbolt.Bucket) error { return ErrCorrupt }) != nil
+			if foreign {
+				return fmt.Errorf("state store %s: %w: it is a bbolt database of another program (no %q bucket); move it aside or choose another --data folder", s.path, ErrCorrupt, metaBucket)
+			}
+			if err := s.create(tx); err != nil {
+				return err
+			}
+			meta = tx.Bucket(metaBucket)
+		}
+		raw := meta.Get(formatKey)
+		version, err := strconv.Atoi(string(raw))
+		if err != nil || version < 1 {
+			return fmt.Errorf("state store %s: %w: bad format version %q; move it aside to start with empty state", s.path, ErrCorrupt, raw)
+		}
+		if version > FormatVersion {
+			return fmt.Errorf("state store %s: %w: its format version is %d and this afstudio reads version %d at most; use a newer afstudio, or move the file aside to start with empty state", s.path, ErrNewerFormat, version, FormatVersion)
+		}
+		ints := tx.Bucket(integrationsBucket)
+		if ints == nil {
+			return fmt.Errorf("state store %s: %w: no %q bucket; move it aside to start with empty state", s.path, ErrCorrupt, integrationsBucket)
+		}
+		if err := s.purgeExpired(ints, now); err != nil {
+			return err
+		}
+		return s.checkRecords(ints)
+	})
+}
+
+// checkRecords reads every record, so that damage shows now (as ErrCorrupt)
+// rather than in a later Load.
+func (s *Store) checkRecords(ints *bbolt.Bucket) error {
+	return ints.ForEachBucket(func(name []byte) error {
+		b := ints.Bucket(name)
+		if b == nil {
+			return fmt.Errorf("state store %s: %w: integration %q has no bucket; move the file aside to start with empty state", s.path, ErrCorrupt, name)
+		}
+		if v := b.Get(stateKey); v != nil && !json.Valid(v) {
+			return fmt.Errorf("state store %s: %w: the state of integration %q is not valid JSON; move the file aside to start with empty state", s.path, ErrCorrupt, name)
+		}
+		var rec Record
+		return s.decode(string(name), b, &rec)
+	})
+}
+
+func (s *Store) create(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucket(metaBucket)
+	if err == nil {
+		err = meta.Put(formatKey, []byte(strconv.Itoa(FormatVersion)))
+	}
+	if err == nil {
+		_, err = tx.CreateBucket(integrationsBucket)
+	}
+	if err != nil {
+		return fmt.Errorf("state store %s: initialize: %w", s.path, err)
+	}
+	return nil
+}
+
+// purgeExpired deletes the records of integrations removed before
+// now - Retention.
+func (s *Store) purgeExpired(ints *bbolt.Bucket, now time.Time) error {
+	cutoff := now.Add(-s.opts.Retention)
+	var expired [][]byte
+	err := ints.ForEachBucket(func(name []byte) error {
+		raw := ints.Bucket(name).Get(removedKey)
+		if raw == nil {
+			return nil
+		}
+		at, err := time.Parse(time.RFC3339Nano, string(raw))
+		if err != nil {
+			return fmt.Errorf("state store %s: integration %q: %w: bad removal time %q; move the file aside to start with empty state", s.path, name, ErrCorrupt, raw)
+		}
+		if at.Before(cutoff) {
+			expired = append(expired, bytes.Clone(name))
+		}
+		return nil
+	})
+	for _, name := range expired {
+		if err == nil {
+			err = ints.DeleteBucket(name)
+		}
+	}
+	return err
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file and lets another process open it.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("state store %s: close: %w", s.path, err)
+	}
+	return nil
+}
+
+// Load returns the record of the integration name. When ok is false nothing
+// is stored for it and the record is the default one: Name set, Enabled
+// true, no State.
+func (s *Store) Load(name string) (rec Record, ok bool, err error) {
+	rec = Record{Name: name, Enabled: true}
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(integrationsBucket).Bucket([]byte(name))
+		if b == nil {
+			return nil
+		}
+		ok = true
+		return s.decode(name, b, &rec)
+	})
+	return rec, ok, err
+}
+
+// LoadAll returns every stored record, sorted by name, including those of
+// removed integrations (RemovedAt set).
+func (s *Store) LoadAll() ([]Record, error) {
+	var recs []Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		ints := tx.Bucket(integrationsBucket)
+		return ints.ForEachBucket(func(name []byte) error {
+			rec := Record{Name: string(name), Enabled: true}
+			if err := s.decode(rec.Name, ints.Bucket(name), &rec); err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+			return nil
+		})
+	})
+	return recs, err
+}
+
+// decode reads an integration's bucket into rec, copying the bytes out of
+// the transaction.
+func (s *Store) decode(name string, b *bbolt.Bucket, rec *Record) error {
+	if v := b.Get(stateKey); v != nil {
+		rec.State = bytes.Clone(v)
+	}
+	rec.ModuleHash = string(b.Get(hashKey))
+	for _, t := range []struct {
+		key []byte
+		dst *time.Time
+	}{{savedKey, &rec.SavedAt}, {removedKey, &rec.RemovedAt}} {
+		v := b.Get(t.key)
+		if v == nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, string(v))
+		if err != nil {
+			return fmt.Errorf("state store %s: integration %q: %w: bad %s time %q; move the file aside to start with empty state", s.path, name, ErrCorrupt, t.key, v)
+		}
+		*t.dst = at
+	}
+	if v := b.Get(enabledKey); v != nil {
+		rec.Enabled = string(v) != "false"
+	}
+	return nil
+}
+
+// validate checks a record before it is saved.
+func validate(rec *Record) error {
+	if rec.Name == "" {
+		return errors.New("a record without an integration name")
+	}
+	if !json.Valid(rec.State) {
+		return fmt.Errorf("integration %q: the state is not valid JSON (%d bytes)", rec.Name, len(rec.State))
+	}
+	return nil
+}
+
+// Save writes the State and ModuleHash of every record, stamped with the
+// current time, in one transaction: all of them are on disk when it
+// returns nil, none of them when it fails. The enabled switch and removal
+// time stored for each integration are kept (a new record is enabled).
+// Every State must be valid JSON. Save does not keep the records.
+//
+// ctx can cancel the batch until it commits.
+func (s *Store) Save(ctx context.Context, records ...Record) error {
+	for i := range records {
+		if err := validate(&records[i]); err != nil {
+			return fmt.Errorf("state store %s: save: %w; nothing of this batch was written", s.path, err)
+		}
+	}
+	if err := s.save(ctx, records); err != nil {
+		return fmt.Errorf("state store %s: save %d records: %w", s.path, len(records), err)
+	}
+	return nil
+}
+
+// save is Save without the validation (the Writer validates first) and
+// without the context in its error.
+func (s *Store) save(ctx context.Context, records []Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	saved := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		ints := tx.Bucket(integrationsBucket)
+		for i := range records {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r := &records[i]
+			b, err := ints.CreateBucketIfNotExists([]byte(r.Name))
+			if err == nil {
+				err = b.Put(stateKey, r.State)
+			}
+			if err == nil {
+				err = b.Put(hashKey, []byte(r.ModuleHash))
+			}
+			if err == nil {
+				err = b.Put(savedKey, saved)
+			}
+			if err != nil {
+				return fmt.Errorf("integration %q: %w", r.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// SetEnabled turns the integration's switch on or off; the switch is kept
+// across restarts. It creates the record (without state) if there is none.
+func (s *Store) SetEnabled(name string, enabled bool) error {
+	err := s.update(name, func(ints *bbolt.Bucket) error {
+		b, err := ints.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return err
+		}
+		return b.Put(enabledKey, strconv.AppendBool(nil, enabled))
+	})
+	if err != nil {
+		return fmt.Errorf("state store %s: switch %q: %w", s.path, name, err)
+	}
+	return nil
+}
+
+// MarkRemoved records that the integration was removed at the given time:
+// its record is kept for Options.Retention after that, then purged by Open.
+// An integration with no record has nothing to keep; that is not an error.
+func (s *Store) MarkRemoved(name string, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("state store %s: mark %q removed: no removal time given", s.path, name)
+	}
+	err := s.update(name, func(ints *bbolt.Bucket) error {
+		b := ints.Bucket([]byte(name))
+		if b == nil {
+			return nil
+		}
+		return b.Put(removedKey, []byte(at.UTC().Format(time.RFC3339Nano)))
+	})
+	if err != nil {
+		return fmt.Errorf("state store %s: mark %q removed: %w", s.path, name, err)
+	}
+	return nil
+}
+
+// MarkAdded records that the integration is present (again): a removal
+// time is cleared, so its record is no longer purged. It writes only when
+// the integration was marked removed, so the host can call it for every
+// integration on start.
+func (s *Store) MarkAdded(name string) error {
+	removed := false
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(integrationsBucket).Bucket([]byte(name))
+		removed = b != nil && b.Get(removedKey) != nil
+		return nil
+	})
+	if err == nil && removed {
+		err = s.update(name, func(ints *bbolt.Bucket) error {
+			if b := ints.Bucket([]byte(name)); b != nil {
+				return b.Delete(removedKey)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("state store %s: mark %q added: %w", s.path, name, err)
+	}
+	return nil
+}
+
+// Purge removes the integration's record now. It fails with ErrNotFound
+// when there is none.
+func (s *Store) Purge(name string) error {
+	err := s.update(name, func(ints *bbolt.Bucket) error {
+		return ints.DeleteBucket([]byte(name))
+	})
+	if errors.Is(err, bbolt.ErrBucketNotFound) {
+		return fmt.Errorf("state store %s: purge %q: %w for this integration (check the name with the list of stored states)", s.path, name, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("state store %s: purge %q: %w", s.path, name, err)
+	}
+	return nil
+}
+
+// update runs fn on the integrations bucket in a write transaction.
+func (s *Store) update(name string, fn func(ints *bbolt.Bucket) error) error {
+	if name == "" {
+		return errors.New("no integration name given")
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		return fn(tx.Bucket(integrationsBucket))
+	})
+}
+
+// MoveAside renames the file at path (a corrupt state store) to
+// path.corrupt-<time>, so that the host can report it once and start with
+// a new, empty file. It returns the new name.
+func MoveAside(path string, now time.Time) (string, error) {
+	aside := path + ".corrupt-" + now.UTC().Format("20060102T150405.000Z")
+	if _, err := os.Lstat(aside); err == nil {
+		return "", fmt.Errorf("state store %s: move aside: %s already exists; try again", path, aside)
+	}
+	if err := os.Rename(path, aside); err != nil {
+		return "", fmt.Errorf("state store %s: move aside: %w", path, err)
+	}
+	return aside, nil
+}
