@@ -165,22 +165,30 @@ func BenchmarkEmitParallel(b *testing.B) {
 }
 
 // BenchmarkEmitTrivial measures the host's own cost per handler call:
-// 100 integrations whose handler only returns None.
+// 100 integrations whose handler only returns None, one call at a time
+// and spread over GOMAXPROCS goroutines.
 func BenchmarkEmitTrivial(b *testing.B) {
 	files := map[string]string{}
 	for i := range 100 {
 		files[fmt.Sprintf("t%03d.star", i)] = fmt.Sprintf("def h(event, ctx):\n    return None\n\nintegration(name = \"t%03d\", handlers = {\"response_received\": h})\n", i)
 	}
-	m, _ := hosttest.NewRoot(b, files)
-	ctx := context.Background()
-	calls := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		rs, err := m.Emit(ctx, "response_received", map[string]any{"latency_ms": 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		calls += len(rs)
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"parallel=1", 1}, {"parallel=max", 0}} {
+		b.Run(p.name, func(b *testing.B) {
+			m, _ := hosttest.NewRoot(b, files, hosttest.Parallel(p.n))
+			ctx := context.Background()
+			calls := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				rs, err := m.Emit(ctx, "response_received", map[string]any{"latency_ms": 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls += len(rs)
+			}
+			b.ReportMetric(float64(calls)/b.Elapsed().Seconds(), "handler-calls/s")
+		})
 	}
-	b.ReportMetric(float64(calls)/b.Elapsed().Seconds(), "handler-calls/s")
 }

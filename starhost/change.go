@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/afstudio/afstudio/statestore"
 )
 
 // Every change to the set of live integrations (load, reload, add, remove,
@@ -55,6 +57,9 @@ type changeSet struct {
 	start     time.Time         // when apply began
 	took      time.Duration     // from start to the publish
 	next      *snapshot         // the snapshot the swap published
+	// removedStates are the last states of the integrations removed, for
+	// the store (persist); nil without one.
+	removedStates []statestore.Record
 }
 
 // newChangeSet returns an empty change set for items.
@@ -190,6 +195,7 @@ func (m *Manager) apply(ctx context.Context, p plan) (*changeSet, error) {
 	cs.builds = m.buildAll(ctx, items)
 	m.resolve(cs, old)
 	m.swap(cs, old)
+	m.persist(ctx, cs)
 	m.report(cs)
 	return cs, nil
 }

@@ -31,7 +31,11 @@ func (m *Manager) Emit(ctx context.Context, event string, data map[string]any) (
 	if data == nil {
 		goData = map[string]any{}
 	}
-	return m.dispatch(ctx, pendingEvent{name: event, data: goData})
+	rs, err := m.dispatch(ctx, pendingEvent{name: event, data: goData})
+	if err == nil {
+		err = m.syncStates(ctx)
+	}
+	return rs, err
 }
 
 // DecodeEventData parses a JSON event payload for Emit: an object, or
@@ -203,7 +207,7 @@ func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, res
 func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEvent, ran bool) {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
-	if s.removed.Load() {
+	if s.removed.Load() || s.disabled.Load() {
 		return r, nil, false
 	}
 	v := s.current.Load()
@@ -226,9 +230,9 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	}
 	end := time.Now()
 	if serr := m.auditState(s, end); serr != nil {
-		err = m.handlerDiag(h, v, "state grew past the limits and was reset to {}: %v", serr).withKind(ErrorLimit)
-		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: err.Error()})
+		err = m.stateRepaired(s, v, h, serr)
 	}
+	m.changed(s)
 	took := end.Sub(start)
 	r.Duration = Duration(took)
 	s.mu.Lock()
@@ -244,22 +248,17 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	return r, emitted, true
 }
 
-// auditState measures s's state against the limits when its audit is due
-// (s.callMu is held) and resets a state past them to {}, returning why.
+// auditState checks s's state (checkState: data, within the limits) when
+// its audit is due (s.callMu is held), returning how a bad state was
+// repaired.
 func (m *Manager) auditState(s *slot, now time.Time) error {
 	a := &s.run.audit
 	if !a.due(now, s.run.steps()) {
 		return nil
 	}
-	conv := converter{maxDepth: m.limits.MaxDepth, maxValues: m.limits.MaxValues}
-	err := conv.measure(s.state, 0)
-	if err != nil {
-		s.state = starlark.NewDict(0)
-		a.measured(now, 0)
-		return err
-	}
-	a.measured(now, conv.n)
-	return nil
+	err := m.checkState(s)
+	a.measured(now, s.values)
+	return err
 }
 
 // handlerDiag returns a diagnostic about handler h of version v, at the

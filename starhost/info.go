@@ -43,6 +43,9 @@ type Info struct {
 	// version took, from plan to publish; a failed reload does not change
 	// it. JSON: microseconds.
 	LastReload Duration `json:"last_reload_us"`
+	// Enabled is the integration's switch (SetEnabled): a switched-off
+	// integration stays loaded and reloadable but is given no events.
+	Enabled bool `json:"enabled"`
 	// Failed is true when the last reload failed; the version of
 	// generation Generation still serves. A successful reload clears it.
 	Failed bool `json:"failed"`
@@ -200,6 +203,7 @@ func (m *Manager) ResetState(name string) error {
 	s.callMu.Lock()
 	s.state = starlark.NewDict(0)
 	s.callMu.Unlock()
+	m.changed(s)
 	m.notices.publish(Notice{Kind: NoticeStateReset, Integration: name, Message: "state reset"})
 	return nil
 }
@@ -211,7 +215,7 @@ func (s *slot) info(v *version) Info {
 		Name: s.name, Priority: v.decl.priority, Available: true, // it is in the snapshot read
 		Subscriptions: slices.Clone(v.decl.events), Module: v.module, Class: v.export,
 		Description: v.decl.description, Generation: v.generation, LoadedAt: v.builtAt,
-		Files: slices.Clone(v.files), Dependencies: []string{},
+		Files: slices.Clone(v.files), Dependencies: []string{}, Enabled: !s.disabled.Load(),
 	}
 	for _, f := range v.files[1:] {
 		in.Dependencies = append(in.Dependencies, f.Path)

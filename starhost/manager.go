@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/afstudio/afstudio/statestore"
 )
 
 // Options configure a Manager. The zero value is a manager with no
@@ -40,6 +43,17 @@ type Options struct {
 	// from one goroutine, results come back in priority order, and
 	// follow-up events are queued in that order.
 	Parallel int
+	// Store keeps each integration's state, and its on/off switch, across
+	// restarts (see durable.go); nil keeps them in memory only. The host
+	// does not close it: call Close, then close the store.
+	Store *statestore.Store
+	// FlushInterval is the longest a changed state waits before it is
+	// written to Store: the most a crash can lose. 0: 100 ms.
+	FlushInterval time.Duration
+	// SyncWrites makes Emit return only once the states its calls changed
+	// are on disk (--durable sync), at the cost of a disk commit per event
+	// (shared by the events emitted at the same time).
+	SyncWrites bool
 }
 
 // A Manager hosts integrations: it loads, reloads, adds and removes them,
@@ -59,7 +73,8 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 
 	skipDefaults bool
-	parallel     int // Options.Parallel, 0 resolved to GOMAXPROCS
+	parallel     int         // Options.Parallel, 0 resolved to GOMAXPROCS
+	durable      *durability // nil without Options.Store
 }
 
 // New returns a manager with no integrations loaded; call
@@ -82,6 +97,7 @@ func New(opts Options) (*Manager, error) {
 	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel}
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))
+	m.startDurability(opts)
 	return m, nil
 }
 

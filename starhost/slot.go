@@ -46,14 +46,22 @@ func (v *version) handler(event string) starlark.Callable {
 // calls, migrate, reset); the version pointer is written only while callMu
 // is held, so a handler always runs on the version its state belongs to.
 type slot struct {
-	name    string
-	current atomic.Pointer[version]
-	removed atomic.Bool
+	name     string
+	current  atomic.Pointer[version]
+	removed  atomic.Bool
+	disabled atomic.Bool // switched off: loaded, but given no events (Manager.SetEnabled)
 
 	callMu sync.Mutex
 	state  *starlark.Dict // guarded by callMu
 	ctx    *handlerContext
 	run    *runner // guarded by callMu; made by the first handler call
+	// saved is the state's last good JSON form (encodeState), taken when
+	// the state was last checked or stored: what a state that turns out
+	// not to be data goes back to. scratch is the buffer of the next
+	// check. Both guarded by callMu.
+	saved, scratch []byte
+	values         int  // in saved
+	wasRemoved     bool // its stored record was marked removed (restoreState)
 
 	mu         sync.Mutex // guards the fields below
 	lastErr    error

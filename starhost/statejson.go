@@ -61,14 +61,15 @@ type stateEncoder struct {
 	maxVals  int
 }
 
-// encodeState appends the JSON form of state to buf; see the comment at
-// the top of this file. l bounds the depth and the number of values.
-func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, error) {
+// encodeState appends the JSON form of state to buf and returns it with
+// the number of values it holds; see the comment at the top of this file.
+// l bounds the depth and the number of values.
+func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, int, error) {
 	e := &stateEncoder{buf: buf, maxDepth: l.MaxDepth, maxVals: l.MaxValues}
 	if err := e.value(state, 0); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return e.buf, nil
+	return e.buf, e.values, nil
 }
 
 // fail returns an error about the current value.

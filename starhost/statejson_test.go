@@ -34,7 +34,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 		{`{"t": (1, (2, "x")), "l": [None, True, False]}`, `{"t":[1,[2,"x"]],"l":[null,true,false]}`},
 		{`{"n": {"m": {"k": [{"deep": [1.5]}]}}}`, `{"n":{"m":{"k":[{"deep":[1.5]}]}}}`},
 	} {
-		got, err := encodeState(nil, evalState(t, c.expr), l)
+		got, _, err := encodeState(nil, evalState(t, c.expr), l)
 		if err != nil || string(got) != c.want {
 			t.Errorf("encode %s = %s, %v; want %s", c.expr, got, err, c.want)
 			continue
@@ -44,7 +44,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 			t.Errorf("decode %s: %v", got, err)
 			continue
 		}
-		again, err := encodeState(nil, back, l)
+		again, _, err := encodeState(nil, back, l)
 		if err != nil || string(again) != c.want {
 			t.Errorf("re-encode of %s = %s, %v", c.want, again, err)
 		}
@@ -65,7 +65,7 @@ func TestStateJSONFloatsExact(t *testing.T) {
 		}
 		d := starlark.NewDict(1)
 		_ = d.SetKey(starlark.String("f"), starlark.Float(f))
-		b, err := encodeState(nil, d, l)
+		b, _, err := encodeState(nil, d, l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestStateJSONRejects(t *testing.T) {
 		{`{"a": {"b": {"c": {"d": {"e": 1}}}}}`, `state["a"]["b"]["c"]["d"]["e"]: nested deeper than 4 levels`, false},
 		{`{"a": list(range(60))}`, `more than 50 values`, false},
 	} {
-		_, err := encodeState(nil, evalState(t, c.expr), l)
+		_, _, err := encodeState(nil, evalState(t, c.expr), l)
 		if err == nil || !strings.Contains(err.Error(), c.want) || errors.Is(err, errNotData) != c.notData {
 			t.Errorf("encode %s: %v; want %q (not data: %v)", c.expr, err, c.want, c.notData)
 		}
@@ -129,7 +129,7 @@ func FuzzStateJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b1, err := encodeState(nil, d, l)
+		b1, _, err := encodeState(nil, d, l)
 		if err != nil {
 			if errors.Is(err, errNotData) && strings.Contains(err.Error(), "UTF-8") {
 				return // JSON read with replacement characters is valid; other encodings are not
@@ -140,7 +140,7 @@ func FuzzStateJSON(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decode of %s: %v", b1, err)
 		}
-		b2, err := encodeState(nil, d2, l)
+		b2, _, err := encodeState(nil, d2, l)
 		if err != nil || string(b1) != string(b2) {
 			t.Fatalf("unstable: %s then %s (%v)", b1, b2, err)
 		}

@@ -36,6 +36,9 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 	for _, c := range cs.changes {
 		if c.remove && cs.live(c) {
 			c.slot.removed.Store(true)
+			if c.movedTo == nil && m.durable != nil {
+				cs.removedStates = append(cs.removedStates, m.lastRecord(c.slot))
+			}
 		}
 	}
 }
@@ -53,15 +56,23 @@ func slotsToLock(cs *changeSet) []*slot {
 	return slices.Compact(locked)
 }
 
-// migrateAll computes the state each change installs: a new slot's empty
-// state, or what the new version's migrate returns for the old state. A
-// failed migrate fails its group. The slots are locked.
+// migrateAll computes the state each change installs: a new slot's
+// stored state (restoreState; empty without a store), or what the new
+// version's migrate returns for the old state. A failed migrate or restore
+// fails its group. The existing slots are locked; the new ones are not
+// published yet.
 func (m *Manager) migrateAll(cs *changeSet) {
 	for _, c := range cs.changes {
 		switch {
 		case cs.failed(c.item) || c.remove:
 		case c.isNew:
-			c.state = c.slot.state
+			st, err := m.restoreState(c.slot, c.v)
+			if err != nil {
+				cs.errByName[c.slot.name] = err
+				cs.fail(c.item, err)
+				continue
+			}
+			c.state = st
 		default:
 			st, err := m.migrate(c.slot, c.v)
 			if err != nil {

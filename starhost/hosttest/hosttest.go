@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/statestore"
 )
 
 // WriteFiles writes each name -> content of files into dir, creating the
@@ -87,6 +88,24 @@ func Logger(l *slog.Logger) Option {
 // (starhost.Options.Parallel).
 func Parallel(n int) Option {
 	return func(c *config) { c.opts.Parallel = n }
+}
+
+// Store gives the host a state store (starhost.Options.Store); the test
+// closes the host (Manager.Close) and then the store.
+func Store(st *statestore.Store) Option {
+	return func(c *config) { c.opts.Store = st }
+}
+
+// FlushInterval sets how long a changed state waits before it is written
+// (starhost.Options.FlushInterval).
+func FlushInterval(d time.Duration) Option {
+	return func(c *config) { c.opts.FlushInterval = d }
+}
+
+// SyncWrites makes Emit wait until the states are on disk
+// (starhost.Options.SyncWrites).
+func SyncWrites(on bool) Option {
+	return func(c *config) { c.opts.SyncWrites = on }
 }
 
 // Unloaded makes New return the host before LoadDefaultIntegrations, with

@@ -1,0 +1,271 @@
+package starhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/afstudio/afstudio/statestore"
+)
+
+// durability links a host to its state store (Options.Store): each
+// integration's state is restored from it when the integration first
+// loads, and written behind the events that change it.
+//
+// The write path: every handler call marks its integration changed
+// (statestore.Writer.Changed, a few nanoseconds); at most FlushInterval
+// later the writer calls collectStates, which encodes the changed states
+// (each under its slot's lock, so between two calls) and saves them in one
+// transaction. With Options.SyncWrites, Emit flushes before it returns.
+type durability struct {
+	store  *statestore.Store
+	writer *statestore.Writer
+	sync   bool
+}
+
+// startDurability starts the state writer of opts.Store, if any.
+func (m *Manager) startDurability(opts Options) {
+	if opts.Store == nil {
+		return
+	}
+	m.durable = &durability{store: opts.Store, sync: opts.SyncWrites}
+	m.durable.writer = statestore.NewWriter(opts.Store, m.collectStates, statestore.WriterOptions{
+		Interval: opts.FlushInterval,
+		OnError: func(err error) {
+			m.log.Error("state not saved", "err", err)
+			m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error()})
+		},
+	})
+}
+
+// Close writes the states that changed since the last flush and stops the
+// state writer (Options.Store); the caller closes the store afterwards.
+// Without a store it does nothing. Events emitted after Close are handled
+// but their states are no longer saved.
+func (m *Manager) Close(ctx context.Context) error {
+	if m.durable == nil {
+		return nil
+	}
+	return m.durable.writer.Close(ctx)
+}
+
+// changed marks s's state as changed, for the writer.
+func (m *Manager) changed(s *slot) {
+	if m.durable != nil {
+		m.durable.writer.Changed(s.name)
+	}
+}
+
+// syncStates waits, in SyncWrites mode, until the states changed so far
+// are on disk.
+func (m *Manager) syncStates(ctx context.Context) error {
+	if m.durable == nil || !m.durable.sync {
+		return nil
+	}
+	return m.durable.writer.Flush(ctx)
+}
+
+// collectStates is the writer's callback: the current states of the named
+// integrations that are still live, in their JSON form. A state that is
+// not data is restored to its last good form first (see checkState).
+func (m *Manager) collectStates(names []string) []statestore.Record {
+	snap := m.snap.Load()
+	recs := make([]statestore.Record, 0, len(names))
+	for _, name := range names {
+		s, err := snap.slotNamed(name)
+		if err != nil {
+			continue // removed: the removal saved its last state
+		}
+		s.callMu.Lock()
+		v := s.current.Load()
+		if err := m.checkState(s); err != nil {
+			m.stateRepaired(s, v, nil, err)
+		}
+		recs = append(recs, statestore.Record{Name: name, State: s.saved, ModuleHash: moduleHash(v)})
+		s.callMu.Unlock()
+	}
+	return recs
+}
+
+// checkState encodes s's state (s.callMu is held). When it is data within
+// the limits, the encoding becomes s.saved, the last good form, its number
+// of values s.values, and the result is nil. Otherwise the state is repaired and the error says why:
+// a state that holds something that is not data goes back to s.saved (an
+// empty state when there is none yet); a state past the limits is reset
+// to {}.
+func (m *Manager) checkState(s *slot) error {
+	b, n, err := encodeState(s.scratch[:0], s.state, m.limits)
+	if err == nil {
+		s.saved, s.scratch, s.values = b, s.saved, n
+		return nil
+	}
+	s.values = 0
+	if errors.Is(err, errNotData) && s.saved != nil {
+		if d, derr := decodeState(s.saved, m.limits); derr == nil {
+			s.state = d
+			return fmt.Errorf("%w; the state was restored to its last good form", err)
+		}
+	}
+	s.state = starlark.NewDict(0)
+	s.saved = nil
+	if errors.Is(err, errNotData) {
+		return fmt.Errorf("%w; the state was reset to {}", err)
+	}
+	return fmt.Errorf("state grew past the limits and was reset to {}: %w", err)
+}
+
+// stateRepaired reports a state that checkState repaired, found after a
+// call of handler h of version v (nil when the writer found it), and
+// counts it as the slot's last handler error.
+func (m *Manager) stateRepaired(s *slot, v *version, h starlark.Callable, err error) *Diagnostic {
+	var d *Diagnostic
+	if h != nil {
+		d = m.handlerDiag(h, v, "%v", err).withKind(ErrorLimit)
+	} else {
+		d = diagAt(v.decl.pos, "integration %s: %v", s.name, err).withKind(ErrorLimit)
+	}
+	m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: d.Error()})
+	s.mu.Lock()
+	s.stats.lastHandlerErr = d
+	s.mu.Unlock()
+	m.changed(s)
+	return d
+}
+
+// restoreState returns the state a new slot s starts with under version v
+// (s.callMu is held): its stored state, passed through v's migrate when
+// the module changed since it was stored, or an empty state when nothing
+// is stored. A store that cannot be read, or a migrate that fails, is an
+// error: the integration does not load, so that its stored state is never
+// overwritten by an empty one.
+func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
+	if m.durable == nil {
+		return s.state, nil
+	}
+	rec, ok, err := m.durable.store.Load(s.name)
+	if err != nil {
+		return nil, fmt.Errorf("restore the state of %s: %w", s.name, err)
+	}
+	if !ok {
+		return s.state, nil
+	}
+	s.disabled.Store(!rec.Enabled)
+	s.wasRemoved = !rec.RemovedAt.IsZero()
+	if rec.State == nil {
+		return s.state, nil
+	}
+	st, err := decodeState(rec.State, m.limits)
+	if err != nil {
+		return nil, fmt.Errorf("restore the state of %s from %s: %w; purge it (afstudio state purge %s) to start empty", s.name, m.durable.store.Path(), err, s.name)
+	}
+	s.saved = rec.State
+	if rec.ModuleHash == moduleHash(v) {
+		return st, nil
+	}
+	s.state = st
+	st, err = m.migrate(s, v)
+	if err != nil {
+		return nil, fmt.Errorf("restore the state of %s: the module changed since it was saved (%s), and its migrate failed: %w", s.name, rec.SavedAt.Local().Format(time.DateTime), err)
+	}
+	return st, nil
+}
+
+// lastRecord returns the record of s's state as it is (s.callMu is held),
+// checked first: the last state of an integration being removed.
+func (m *Manager) lastRecord(s *slot) statestore.Record {
+	v := s.current.Load()
+	if err := m.checkState(s); err != nil {
+		m.stateRepaired(s, v, nil, err)
+	}
+	return statestore.Record{Name: s.name, State: s.saved, ModuleHash: moduleHash(v)}
+}
+
+// persist is stage 4b, after the swap, without the slots' locks: with a
+// store, it writes the last states of the integrations removed and marks
+// their records removed (re-adding one within the retention restores its
+// state), marks the records of re-added ones present again, and marks
+// every integration that went live changed, so that its state (restored
+// or migrated) is written with its new module's hash by the next flush.
+func (m *Manager) persist(ctx context.Context, cs *changeSet) {
+	if m.durable == nil {
+		return
+	}
+	store := m.durable.store
+	if len(cs.removedStates) > 0 {
+		err := store.Save(ctx, cs.removedStates...)
+		for _, rec := range cs.removedStates {
+			if err == nil {
+				err = store.MarkRemoved(rec.Name, time.Now())
+			}
+		}
+		if err != nil {
+			m.log.Error("the states of removed integrations were not saved", "err", err)
+			m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error()})
+		}
+	}
+	for _, c := range cs.changes {
+		if c.remove || !cs.live(c) {
+			continue
+		}
+		if c.isNew && c.slot.wasRemoved {
+			if err := store.MarkAdded(c.slot.name); err != nil {
+				m.log.Error("state store", "integration", c.slot.name, "err", err)
+			}
+		}
+		m.changed(c.slot)
+	}
+}
+
+// moduleHash identifies the content of v's module and of the libraries it
+// loaded: the stored state's ModuleHash, compared on start to tell whether
+// the module changed while the host was stopped.
+func moduleHash(v *version) string {
+	h := sha256.New()
+	for _, f := range v.files {
+		h.Write([]byte(f.SHA256))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// SetEnabled switches the named integration on or off. Switched off, it
+// stays loaded (reloads, info and state as usual) but is given no events;
+// with a store, the switch is remembered across restarts. It publishes a
+// NoticeSwitched.
+func (m *Manager) SetEnabled(name string, on bool) error {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("switch %s: %w", name, err)
+	}
+	if m.durable != nil {
+		if err := m.durable.store.SetEnabled(name, on); err != nil {
+			return fmt.Errorf("switch %s: %w", name, err)
+		}
+	}
+	s.disabled.Store(!on)
+	msg := "switched off: it gets no events until it is switched on"
+	if on {
+		msg = "switched on"
+	}
+	m.notices.publish(Notice{Kind: NoticeSwitched, Integration: name, Message: msg})
+	return nil
+}
+
+// StateJSON returns the named integration's state in its JSON form, the
+// one the store keeps (see statejson.go), between two handler calls.
+func (m *Manager) StateJSON(name string) ([]byte, error) {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	if err := m.checkState(s); err != nil {
+		m.stateRepaired(s, s.current.Load(), nil, err)
+	}
+	return append([]byte(nil), s.saved...), nil
+}

@@ -1,0 +1,252 @@
+package starhost_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/starhost/hosttest"
+	"github.com/afstudio/afstudio/statestore"
+)
+
+// tally counts its events; its migrate (when rev > 0) records that it ran.
+func tally(rev int, migrate string) string {
+	return fmt.Sprintf(`REV = %d
+
+def on_tick(event, ctx):
+    ctx.state["n"] = ctx.state.get("n", 0) + 1
+    ctx.state.setdefault("big", 1 << 70)
+    ctx.state.setdefault("f", 2.0)
+    return ctx.state["n"]
+
+def migrate(old):
+%s
+
+integration(name = "tally", handlers = {"tick": on_tick}, migrate = migrate)
+`, rev, migrate)
+}
+
+const migrateMarks = `    old["migrated"] = old.get("migrated", 0) + 1
+    return old`
+
+// durableHost is a host of dir's modules with a real state file at path;
+// stop flushes it and closes the store.
+func durableHost(t *testing.T, dir, path string, opts ...hosttest.Option) (m *starhost.Manager, stop func()) {
+	t.Helper()
+	store, err := statestore.Open(path, statestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = hosttest.New(t, append([]hosttest.Option{hosttest.Roots(dir), hosttest.Store(store)}, opts...)...)
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		if err := m.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := store.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return m, stop
+}
+
+func stateJSON(t *testing.T, m *starhost.Manager, name string) string {
+	t.Helper()
+	b, err := m.StateJSON(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestStateSurvivesRestart: a host stopped and started again on the same
+// file gives each integration the state it had, exactly (a big int and a
+// float included); migrate runs only when the module changed meanwhile.
+func TestStateSurvivesRestart(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	for range 5 {
+		hosttest.Emit(t, m, "tick", nil)
+	}
+	want := stateJSON(t, m, "tally")
+	if want != `{"n":5,"big":1180591620717411303424,"f":2.0}` {
+		t.Fatalf("state %s", want)
+	}
+	stop()
+
+	m, stop = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally"); got != want {
+		t.Fatalf("after a restart: %s, want %s", got, want)
+	}
+	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "tally"); fmt.Sprint(r.Value) != "6" {
+		t.Fatalf("the count went on from %v", r.Value)
+	}
+	stop()
+
+	// The module changes while the host is stopped: migrate runs once on
+	// the stored state.
+	hosttest.WriteFile(t, filepath.Join(dir, "tally.star"), tally(1, migrateMarks))
+	m, stop = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally"); got != `{"n":6,"big":1180591620717411303424,"f":2.0,"migrated":1}` {
+		t.Fatalf("after a change while stopped: %s", got)
+	}
+	stop()
+	m, _ = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally"); !strings.Contains(got, `"migrated":1}`) {
+		t.Fatalf("migrate ran again for an unchanged module: %s", got)
+	}
+}
+
+// TestRestoreWithFailingMigrate: a module changed while the host was
+// stopped whose migrate fails does not load, and its stored state stays
+// as it was.
+func TestRestoreWithFailingMigrate(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	stop()
+
+	hosttest.WriteFile(t, filepath.Join(dir, "tally.star"), tally(1, `    fail("cannot migrate")`))
+	var loadErr error
+	m, stop = durableHost(t, dir, path, hosttest.LoadError(&loadErr))
+	if m.IsAvailable("tally") || loadErr == nil || !strings.Contains(loadErr.Error(), "cannot migrate") || !strings.Contains(loadErr.Error(), "migrate failed") {
+		t.Fatalf("available %v, load error %v", m.IsAvailable("tally"), loadErr)
+	}
+	failed := m.Snapshot().FailedModules
+	if len(failed) != 1 || !strings.Contains(failed[0].Errors[0].Msg, "cannot migrate") || failed[0].Errors[0].Line == 0 {
+		t.Fatalf("failed modules: %+v", failed)
+	}
+	stop()
+	store, err := statestore.Open(path, statestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	rec, ok, err := store.Load("tally")
+	if err != nil || !ok || string(rec.State) != `{"n":1,"big":1180591620717411303424,"f":2.0}` {
+		t.Fatalf("stored state after the failed restore: %s %v %v", rec.State, ok, err)
+	}
+}
+
+// TestStateWrittenBehind: without a restart, a changed state reaches the
+// file within the flush interval, and in SyncWrites mode before Emit
+// returns.
+func TestStateWrittenBehind(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+			store, err := statestore.Open(filepath.Join(t.TempDir(), "state.db"), statestore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			m := hosttest.New(t, hosttest.Roots(dir), hosttest.Store(store), hosttest.SyncWrites(sync), hosttest.FlushInterval(20*time.Millisecond))
+			defer m.Close(context.Background())
+			stored := func() string {
+				rec, _, err := store.Load("tally")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(rec.State)
+			}
+			for i := 1; i <= 3; i++ {
+				hosttest.Emit(t, m, "tick", nil)
+				want := fmt.Sprintf(`{"n":%d,"big":1180591620717411303424,"f":2.0}`, i)
+				if sync {
+					if got := stored(); got != want {
+						t.Fatalf("after Emit returned in sync mode: %s, want %s", got, want)
+					}
+					continue
+				}
+				hosttest.Eventually(t, 5*time.Second, func() bool { return stored() == want }, "the state written behind")
+			}
+		})
+	}
+}
+
+// TestStateMustBeData: a handler that leaves a function in its state
+// fails, within the audit's bound, with the path in the state and the
+// handler's file and line; the state goes back to its last good form.
+func TestStateMustBeData(t *testing.T) {
+	const mod = `def on_tick(event, ctx):
+    ctx.state["n"] = ctx.state.get("n", 0) + 1
+    if event.data.get("bad"):
+        ctx.state["f"] = on_tick
+    return ctx.state["n"]
+
+integration(name = "keeper", handlers = {"tick": on_tick})
+`
+	m, dir := hosttest.NewRoot(t, map[string]string{"keeper.star": mod})
+	for range 3 {
+		hosttest.Emit(t, m, "tick", nil)
+	}
+	var failed starhost.Result
+	calls := 0
+	for data := map[string]any{"bad": true}; calls < 9; data = nil {
+		calls++
+		if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", data), "keeper"); !r.OK {
+			failed = r
+			break
+		}
+	}
+	if failed.Error == nil {
+		t.Fatalf("a function in the state went unnoticed for %d calls", calls)
+	}
+	e := failed.Error
+	if !strings.Contains(e.Msg, `state["f"]: a function cannot be stored`) || e.File != filepath.Join(dir, "keeper.star") || e.Line != 1 || e.Kind != starhost.ErrorLimit {
+		t.Fatalf("error %+v", e)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(stateJSON(t, m, "keeper")), &st); err != nil || st["f"] != nil || st["n"] == nil {
+		t.Fatalf("state after the repair: %v %v", st, err)
+	}
+	t.Logf("caught after %d calls: %s", calls, e.Msg)
+}
+
+// TestSwitchAndRemoveRemembered: a switched-off integration gets no
+// events and stays off after a restart; a removed one keeps its stored
+// state, which re-adding it restores.
+func TestSwitchAndRemoveRemembered(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	if err := m.SetEnabled("tally", false); err != nil {
+		t.Fatal(err)
+	}
+	if rs := hosttest.Emit(t, m, "tick", nil); len(rs) != 0 {
+		t.Fatalf("a switched-off integration handled an event: %+v", rs)
+	}
+	stop()
+
+	m, stop = durableHost(t, dir, path)
+	if in, _ := m.IntegrationInfo("tally"); in.Enabled || len(hosttest.Emit(t, m, "tick", nil)) != 0 {
+		t.Fatalf("the switch was not remembered: %+v", in)
+	}
+	if err := m.SetEnabled("tally", true); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.Emit(t, m, "tick", nil) // n = 2
+	if err := m.RemoveIntegration(context.Background(), "tally"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddIntegration(context.Background(), filepath.Join(dir, "tally.star"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := stateJSON(t, m, "tally"); !strings.HasPrefix(got, `{"n":2,`) {
+		t.Fatalf("re-added: %s", got)
+	}
+	stop()
+}
