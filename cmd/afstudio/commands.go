@@ -38,6 +38,8 @@ func commands() []command {
 			new(hostFlags).register, cmdEmit},
 		{"run", "run --headless [flags]", "run the host without a window: JSON-lines events on stdin, results and notices on stdout",
 			new(runOptions).register, cmdRun},
+		{"state", "state [flags] list | purge NAME...", "list the stored integration states, or forget the named ones (the host must be stopped)",
+			new(stateCommandFlags).register, cmdState},
 		{"bench", "bench [flags]", "measure reload latency and handler throughput",
 			new(benchOptions).register, cmdBench},
 		{"token", "token", "print the control API token (created on first use)", nil, cmdToken},

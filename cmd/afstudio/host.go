@@ -10,6 +10,7 @@ import (
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/statestore"
 )
 
 // dirList is a repeatable --dir flag.
@@ -22,6 +23,7 @@ func (d *dirList) Set(v string) error { *d = append(*d, v); return nil }
 type hostFlags struct {
 	dirs       dirList
 	noDefaults bool
+	state      *stateFlags // nil for commands whose host keeps no state (emit)
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -29,9 +31,17 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&h.noDefaults, "no-defaults", false, "do not load the embedded default integrations (their lib/ libraries stay loadable)")
 }
 
+// registerWithState registers the flags and those of stateFlags, for the
+// long-running commands.
+func (h *hostFlags) registerWithState(fs *flag.FlagSet) {
+	h.register(fs)
+	h.state = new(stateFlags)
+	h.state.register(fs)
+}
+
 // open creates a manager and loads the integrations (see loadReporting).
 func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger) (*starhost.Manager, error) {
-	m, err := h.newManager(log)
+	m, _, err := h.newManager(log)
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +49,24 @@ func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger
 	return m, nil
 }
 
-// newManager creates a manager for the flags, with nothing loaded.
-func (h *hostFlags) newManager(log *slog.Logger) (*starhost.Manager, error) {
+// newManager creates a manager for the flags, with nothing loaded, and
+// the function to call when it stops: it writes the last states and
+// closes the state store (see stateFlags).
+func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func() error, err error) {
 	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults}
-	return starhost.New(opts)
+	store := (*statestore.Store)(nil)
+	if h.state != nil {
+		if store, err = h.state.open(&opts, log); err != nil {
+			return nil, nil, err
+		}
+	}
+	if m, err = starhost.New(opts); err != nil {
+		if store != nil {
+			store.Close()
+		}
+		return nil, nil, err
+	}
+	return m, func() error { return closeState(m, store) }, nil
 }
 
 // loadReporting loads the defaults and folders. Load problems are written

@@ -34,6 +34,7 @@ func runCLI(t *testing.T, stdin io.Reader, args ...string) cliResult {
 		stdin = strings.NewReader("")
 	}
 	var stdout, stderr bytes.Buffer
+	t.Setenv("XDG_DATA_HOME", t.TempDir()) // a state folder of its own: no state from another run
 	code := run(context.Background(), args, stdio{stdin, &stdout, &stderr})
 	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }

@@ -22,7 +22,7 @@ type runOptions struct {
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
-	o.host.register(fs)
+	o.host.registerWithState(fs)
 	fs.BoolVar(&o.headless, "headless", false, "run without a window, speaking JSON lines on stdin and stdout (required)")
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the --dir folders for changes")
 	fs.DurationVar(&o.quiet, "quiet", 25*time.Millisecond, "how long (a `DURATION`) a burst of file events must be silent before it is reloaded")
@@ -50,10 +50,11 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 			"to open the studio window, run afstudio without a command: afstudio [--dir DIR]... [FILE.star...]")
 	}
 	log := newLogger(std.stderr, slog.LevelInfo)
-	m, err := o.host.newManager(log)
+	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
 	h := headless.New(m, std.stdout, headless.Options{Logger: log}) // before loading: the load notices are written too
 	defer func() { err = errors.Join(err, h.Close()) }()
 	loadReporting(ctx, m, std.stderr)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -157,11 +158,15 @@ type stdoutLine struct {
 var servingLine = regexp.MustCompile(`msg="control API serving" addr=(http://127\.0\.0\.1:[0-9]+)`)
 
 // startHost starts `bin run --headless args...` with env (nil: this
-// process's); the test's cleanup kills it.
+// process's) and a state folder of its own (unless args give --data); the
+// test's cleanup kills it.
 func startHost(t *testing.T, bin string, env []string, args ...string) *hostProc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"run", "--headless"}, args...)...)
-	cmd.Env = env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(slices.Clip(env), "XDG_DATA_HOME="+t.TempDir())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

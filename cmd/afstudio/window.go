@@ -31,7 +31,7 @@ type studioOptions struct {
 }
 
 func (o *studioOptions) register(fs *flag.FlagSet) {
-	o.host.register(fs)
+	o.host.registerWithState(fs)
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the integration folders")
 	fs.StringVar(&o.tab, "tab", "details", "the `TAB` to show first: details, console, events or log")
 	fs.StringVar(&o.sel, "select", "", "the integration `NAME` to select first")
@@ -87,21 +87,29 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 // the default folder) and those of earlier sessions, follows its notices
 // in the log, loads it and watches it (w is nil with --no-watch). The
 // studio adds single files (remembered and given) itself. stop stops the
-// logging and the watching.
+// watching and the logging, then writes the last states and closes the
+// state store.
 func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, stderr io.Writer, log *slog.Logger) (m *starhost.Manager, w studio.Watcher, stop func(), err error) {
 	if o.host.dirs, err = studioDirs(o.host.dirs, prefs); err != nil {
 		return nil, nil, nil, err
 	}
-	if m, err = o.host.newManager(log); err != nil {
+	m, stopHost, err := o.host.newManager(log)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	stopLogging := logNotices(ctx, m, log)
+	stopState := func() {
+		stopLogging()
+		if err := stopHost(); err != nil {
+			log.Error("the last states were not all saved", "err", err)
+		}
+	}
 	loadReporting(ctx, m, stderr)
 	if o.noWatch {
-		return m, nil, stopLogging, nil
+		return m, nil, stopState, nil
 	}
 	watcher, stopWatching := watchHost(ctx, m, 0, log)
-	return m, watcher, func() { stopWatching(); stopLogging() }, nil
+	return m, watcher, func() { stopWatching(); stopState() }, nil
 }
 
 // starFiles checks that every argument is a .star file and returns them

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// TestMain gives the tests, and the hosts they start, a state folder of
+// their own ($XDG_DATA_HOME, %LOCALAPPDATA%), so that no test reads or
+// writes the user's stored states.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "afstudio-test-data-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_DATA_HOME", dir)
+	os.Setenv("LOCALAPPDATA", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
