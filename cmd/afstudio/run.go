@@ -54,7 +54,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
+	defer func() { err = errors.Join(err, stopHost()) }()           // after the front end and the API stopped: the last states
 	h := headless.New(m, std.stdout, headless.Options{Logger: log}) // before loading: the load notices are written too
 	defer func() { err = errors.Join(err, h.Close()) }()
 	loadReporting(ctx, m, std.stderr)
