@@ -269,3 +269,30 @@ func (m *Manager) StateJSON(name string) ([]byte, error) {
 	}
 	return append([]byte(nil), s.saved...), nil
 }
+
+// ForgetState empties the named integration's state now and deletes its
+// stored record (the studio's Forget state…): unlike ResetState, nothing
+// of the old state stays on disk. The switch is forgotten too (on).
+func (m *Manager) ForgetState(name string) error {
+	if err := m.ResetState(name); err != nil {
+		return fmt.Errorf("forget state: %w", err)
+	}
+	if m.durable == nil {
+		return nil
+	}
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("forget state: %w", err)
+	}
+	// The flush writes the empty state, so that no later flush of an
+	// earlier change writes the old one back after the purge; a later
+	// event's state is new and is written as usual.
+	if err := m.durable.writer.Flush(context.Background()); err != nil {
+		return fmt.Errorf("forget state of %s: %w", name, err)
+	}
+	if err := m.durable.store.Purge(name); err != nil && !errors.Is(err, statestore.ErrNotFound) {
+		return fmt.Errorf("forget state of %s: %w", name, err)
+	}
+	s.disabled.Store(false)
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hosttest"
 	"github.com/afstudio/afstudio/statestore"
@@ -249,4 +250,54 @@ func TestSwitchAndRemoveRemembered(t *testing.T) {
 		t.Fatalf("re-added: %s", got)
 	}
 	stop()
+}
+
+// TestForgetState: forgetting empties the state and leaves nothing of it
+// in the file.
+func TestForgetState(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	if err := m.ForgetState("tally"); err != nil {
+		t.Fatal(err)
+	}
+	if got := stateJSON(t, m, "tally"); got != "{}" {
+		t.Fatalf("state after forget: %s", got)
+	}
+	stop()
+	m, _ = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally"); got != "{}" {
+		t.Fatalf("state after forget and a restart: %s", got)
+	}
+	if err := m.ForgetState("nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Fatalf("forget an unknown integration: %v", err)
+	}
+}
+
+// BenchmarkEmitDurable is BenchmarkEmitDefaults' event with the state kept
+// in memory only, written behind (100 ms) and written before Emit returns
+// (sync): the cost of --durable sync is the difference.
+func BenchmarkEmitDurable(b *testing.B) {
+	for _, mode := range []string{"off", "behind", "sync"} {
+		b.Run(mode, func(b *testing.B) {
+			opts := []hosttest.Option{hosttest.Defaults(integrations.FS)}
+			if mode != "off" {
+				store, err := statestore.Open(filepath.Join(b.TempDir(), "state.db"), statestore.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer store.Close()
+				opts = append(opts, hosttest.Store(store), hosttest.SyncWrites(mode == "sync"))
+			}
+			m := hosttest.New(b, opts...)
+			defer m.Close(context.Background())
+			ctx := context.Background()
+			for i := 0; b.Loop(); i++ {
+				if _, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 10 + i%50}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
