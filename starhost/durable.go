@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -232,11 +234,18 @@ func moduleHash(v *version) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// SetEnabled switches the named integration on or off. Switched off, it
-// stays loaded (reloads, info and state as usual) but is given no events;
-// with a store, the switch is remembered across restarts. It publishes a
-// NoticeSwitched.
-func (m *Manager) SetEnabled(name string, on bool) error {
+// DisableIntegration switches the named integration off: it stays loaded
+// (it reloads on save, so its errors still show; its info and state stay)
+// but is given no events, and IsAvailable reports false. With a store the
+// switch is remembered across restarts. It publishes a NoticeSwitched.
+func (m *Manager) DisableIntegration(name string) error { return m.setEnabled(name, false) }
+
+// EnableIntegration switches the named integration back on (see
+// DisableIntegration).
+func (m *Manager) EnableIntegration(name string) error { return m.setEnabled(name, true) }
+
+// setEnabled is DisableIntegration and EnableIntegration.
+func (m *Manager) setEnabled(name string, on bool) error {
 	s, err := m.slotNamed(name)
 	if err != nil {
 		return fmt.Errorf("switch %s: %w", name, err)
@@ -294,5 +303,60 @@ func (m *Manager) ForgetState(name string) error {
 		return fmt.Errorf("forget state of %s: %w", name, err)
 	}
 	s.disabled.Store(false)
+	return nil
+}
+
+// CheckState checks that data is a state in its JSON form (an object,
+// within l's limits; l's zero fields take their defaults) and returns its
+// canonical form, the one encodeState writes: what an import stores.
+func CheckState(data []byte, l Limits) ([]byte, error) {
+	l = l.withDefaults()
+	d, err := decodeState(data, l)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := encodeState(nil, d, l)
+	return b, err
+}
+
+// ImportStates replaces the states of the named integrations with the
+// given JSON forms, all or nothing: every name must be loaded and every
+// state valid (CheckState), or nothing changes and the error says which is
+// wrong. Each state is replaced between two handler calls; with a store,
+// the new states are on disk when it returns.
+func (m *Manager) ImportStates(ctx context.Context, states map[string][]byte) error {
+	snap := m.snap.Load()
+	names := slices.Sorted(maps.Keys(states))
+	slots := make([]*slot, len(names))
+	dicts := make([]*starlark.Dict, len(names))
+	for i, name := range names {
+		s, err := snap.slotNamed(name)
+		if err != nil {
+			return fmt.Errorf("import state: %w; nothing was imported", err)
+		}
+		d, err := decodeState(states[name], m.limits)
+		if err != nil {
+			return fmt.Errorf("import state of %s: %w; nothing was imported", name, err)
+		}
+		slots[i], dicts[i] = s, d
+	}
+	for _, s := range slots { // in name order, as swap locks them
+		s.callMu.Lock()
+	}
+	for i, s := range slots {
+		s.state, s.saved = dicts[i], nil
+		_ = m.checkState(s) // valid: sets saved
+	}
+	for _, s := range slots {
+		s.callMu.Unlock()
+		m.changed(s)
+		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: "state imported"})
+	}
+	if m.durable == nil {
+		return nil
+	}
+	if err := m.durable.writer.Flush(ctx); err != nil {
+		return fmt.Errorf("import state: %w", err)
+	}
 	return nil
 }

@@ -224,7 +224,7 @@ func TestSwitchAndRemoveRemembered(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	m, stop := durableHost(t, dir, path)
 	hosttest.Emit(t, m, "tick", nil)
-	if err := m.SetEnabled("tally", false); err != nil {
+	if err := m.DisableIntegration("tally"); err != nil {
 		t.Fatal(err)
 	}
 	if rs := hosttest.Emit(t, m, "tick", nil); len(rs) != 0 {
@@ -236,7 +236,7 @@ func TestSwitchAndRemoveRemembered(t *testing.T) {
 	if in, _ := m.IntegrationInfo("tally"); in.Enabled || len(hosttest.Emit(t, m, "tick", nil)) != 0 {
 		t.Fatalf("the switch was not remembered: %+v", in)
 	}
-	if err := m.SetEnabled("tally", true); err != nil {
+	if err := m.EnableIntegration("tally"); err != nil {
 		t.Fatal(err)
 	}
 	hosttest.Emit(t, m, "tick", nil) // n = 2
@@ -299,5 +299,46 @@ func BenchmarkEmitDurable(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportStates: an import replaces every named state or, when one
+// name or state is wrong, none; what it imported is on disk.
+func TestImportStates(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{
+		"tally.star": tally(0, migrateMarks),
+		"other.star": `integration(name = "other", handlers = {"tick": lambda e, c: c.state.setdefault("seen", True)})`,
+	})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	before := stateJSON(t, m, "tally") + stateJSON(t, m, "other")
+	for _, bad := range []struct {
+		states map[string][]byte
+		want   string
+	}{
+		{map[string][]byte{"tally": []byte(`{"n": 10}`), "other": []byte(`[1]`)}, "import state of other: stored state: a JSON object is required"},
+		{map[string][]byte{"tally": []byte(`{"n": 10}`), "ghost": []byte(`{}`)}, "ghost"},
+		{map[string][]byte{"other": []byte(`{"ok": 1}`), "tally": []byte(`{"n": 1.5e999}`)}, "import state of tally"}, // a good one first
+		{map[string][]byte{"tally": []byte(`{"n": 10`)}, "import state of tally"},
+	} {
+		err := m.ImportStates(context.Background(), bad.states)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "nothing was imported") {
+			t.Fatalf("import %v: %v, want %q", bad.states, err, bad.want)
+		}
+		if got := stateJSON(t, m, "tally") + stateJSON(t, m, "other"); got != before {
+			t.Fatalf("a failed import changed the states: %s, was %s", got, before)
+		}
+	}
+	if err := m.ImportStates(context.Background(), map[string][]byte{"tally": []byte(`{"n": 10, "f": 1.0}`), "other": []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	m, _ = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally") + stateJSON(t, m, "other"); got != `{"n":10,"f":1.0}{}` {
+		t.Fatalf("imported, then restarted: %s", got)
+	}
+	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "tally"); fmt.Sprint(r.Value) != "11" {
+		t.Fatalf("the imported count did not go on: %v", r.Value)
 	}
 }

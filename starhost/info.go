@@ -19,8 +19,9 @@ type Info struct {
 	// Priority orders dispatch: CRITICAL first, LOW last.
 	Priority Priority `json:"priority"`
 	// Available is the Python API's "available": true for every listed
-	// integration, which serves events also during and after a failed
-	// reload; false only in the zero Info (an unknown name).
+	// integration that is switched on, which serves events also during and
+	// after a failed reload; false when switched off (Enabled) and in the
+	// zero Info (an unknown name).
 	Available bool `json:"available"`
 	// Subscriptions are the events it handles, sorted ("*" for every
 	// event); never empty.
@@ -43,8 +44,9 @@ type Info struct {
 	// version took, from plan to publish; a failed reload does not change
 	// it. JSON: microseconds.
 	LastReload Duration `json:"last_reload_us"`
-	// Enabled is the integration's switch (SetEnabled): a switched-off
-	// integration stays loaded and reloadable but is given no events.
+	// Enabled is the integration's switch (DisableIntegration): a
+	// switched-off integration stays loaded and reloadable but is given no
+	// events, and Available is false.
 	Enabled bool `json:"enabled"`
 	// Failed is true when the last reload failed; the version of
 	// generation Generation still serves. A successful reload clears it.
@@ -130,10 +132,11 @@ func (m *Manager) IntegrationInfo(name string) (Info, bool) {
 
 // IsAvailable reports whether the named integration is loaded and serving
 // events (the Python API's is_available). It stays true while a reload of
-// it is built, and after a failed reload (the old version serves).
+// it is built, and after a failed reload (the old version serves); it is
+// false while it is switched off (DisableIntegration).
 func (m *Manager) IsAvailable(name string) bool {
-	_, ok := m.snap.Load().byName[name]
-	return ok
+	s, ok := m.snap.Load().byName[name]
+	return ok && !s.disabled.Load()
 }
 
 // Names returns the names of every integration in dispatch order; empty
@@ -212,7 +215,7 @@ func (m *Manager) ResetState(name string) error {
 // the slot's counters.
 func (s *slot) info(v *version) Info {
 	in := Info{
-		Name: s.name, Priority: v.decl.priority, Available: true, // it is in the snapshot read
+		Name: s.name, Priority: v.decl.priority, Available: !s.disabled.Load(), // it is in the snapshot read
 		Subscriptions: slices.Clone(v.decl.events), Module: v.module, Class: v.export,
 		Description: v.decl.description, Generation: v.generation, LoadedAt: v.builtAt,
 		Files: slices.Clone(v.files), Dependencies: []string{}, Enabled: !s.disabled.Load(),

@@ -22,7 +22,7 @@ const (
 	NoticeLog           NoticeKind = "log"            // ctx.log or print output, or a host message
 	NoticeEvent         NoticeKind = "event"          // an event was dispatched (including follow-ups)
 	NoticeStateReset    NoticeKind = "state_reset"    // an integration's state was reset
-	NoticeSwitched      NoticeKind = "switched"       // an integration was switched on or off (SetEnabled)
+	NoticeSwitched      NoticeKind = "switched"       // an integration was switched on or off (DisableIntegration, EnableIntegration)
 	NoticeWatchError    NoticeKind = "watch_error"    // the file watcher reports a problem
 	NoticeResult        NoticeKind = "result"         // a handler's result for an event a front end delivered (control API)
 )

@@ -49,7 +49,7 @@ type slot struct {
 	name     string
 	current  atomic.Pointer[version]
 	removed  atomic.Bool
-	disabled atomic.Bool // switched off: loaded, but given no events (Manager.SetEnabled)
+	disabled atomic.Bool // switched off: loaded, but given no events (Manager.DisableIntegration)
 
 	callMu sync.Mutex
 	state  *starlark.Dict // guarded by callMu
