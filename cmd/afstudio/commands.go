@@ -38,7 +38,7 @@ func commands() []command {
 			new(hostFlags).register, cmdEmit},
 		{"run", "run --headless [flags]", "run the host without a window: JSON-lines events on stdin, results and notices on stdout",
 			new(runOptions).register, cmdRun},
-		{"state", "state [flags] list | purge NAME...", "list the stored integration states, or forget the named ones (the host must be stopped)",
+		{"state", "state [flags] list | export [NAME...] | import FILE | purge NAME...", "list, export, import (all or nothing) or forget stored integration states (the host must be stopped; a running one has the API)",
 			new(stateCommandFlags).register, cmdState},
 		{"bench", "bench [flags]", "measure reload latency and handler throughput",
 			new(benchOptions).register, cmdBench},

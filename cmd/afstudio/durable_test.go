@@ -4,9 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,4 +137,140 @@ func TestStateSurvivesKill(t *testing.T) {
 	}
 	t.Logf("handled %d events; %d stored at the kill (at least %d were required); lost %d (%.0f ms of events)",
 		handled, st.N, mustHave, handled-st.N, float64(handled-st.N)*float64(killedAt.Sub(history[0].at).Milliseconds())/float64(len(history)))
+}
+
+// runBin runs bin with args and returns its exit code and output.
+func runBin(t *testing.T, bin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+// feed runs `run --headless` on the counter folder with the data folder and
+// extra args, sends n tick events and returns its stdout and stderr.
+func feed(t *testing.T, bin, dir, data string, n int, extra ...string) (string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"run", "--headless", "--no-defaults", "--no-watch", "--dir", dir, "--data", data}, extra...)...)
+	cmd.Stdin = strings.NewReader(strings.Repeat(`{"event": "tick", "data": {"i": 0}}`+"\n", n))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run --headless: %v\n%s", err, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+// storedCount returns counter's stored count (state export).
+func storedCount(t *testing.T, bin, data string) int {
+	t.Helper()
+	code, out, errOut := runBin(t, bin, "state", "export", "counter", "--data", data)
+	var exp struct {
+		Integrations map[string]struct{ State struct{ N int } }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &exp) != nil {
+		t.Fatalf("state export: %d %s %s", code, out, errOut)
+	}
+	return exp.Integrations["counter"].State.N
+}
+
+// TestStateCommands: export, then an import of a broken file (nothing
+// changes, the error names the field), then of the export (the state is
+// back); purge forgets it; --disable is remembered.
+func TestStateCommands(t *testing.T) {
+	bin := buildBinary(t)
+	dir := hosttest.TempDir(t, map[string]string{"counter.star": counterSource})
+	data := t.TempDir()
+	feed(t, bin, dir, data, 3)
+	_, exported, _ := runBin(t, bin, "state", "export", "--data", data)
+	file := filepath.Join(t.TempDir(), "state.json")
+	hosttest.WriteFile(t, file, exported)
+	feed(t, bin, dir, data, 2)
+	if n := storedCount(t, bin, data); n != 5 {
+		t.Fatalf("count %d, want 5", n)
+	}
+	broken := filepath.Join(t.TempDir(), "broken.json")
+	hosttest.WriteFile(t, broken, strings.Replace(exported, `"n": 3`, `"n": NaN`, 1))
+	if code, _, errOut := runBin(t, bin, "state", "import", broken, "--data", data); code == 0 || !strings.Contains(errOut, "nothing was imported") {
+		t.Fatalf("import of a broken file: exit %d, %s", code, errOut)
+	}
+	badState := filepath.Join(t.TempDir(), "bad.json")
+	hosttest.WriteFile(t, badState, strings.Replace(exported, `"n": 3`, `"n": 1e999`, 1))
+	if code, _, errOut := runBin(t, bin, "state", "import", badState, "--data", data); code == 0 || !strings.Contains(errOut, `integrations["counter"].state`) {
+		t.Fatalf("import of a bad state: exit %d, %s", code, errOut)
+	}
+	if n := storedCount(t, bin, data); n != 5 {
+		t.Fatalf("a failed import changed the count to %d", n)
+	}
+	if code, _, errOut := runBin(t, bin, "state", "import", file, "--data", data); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	if n := storedCount(t, bin, data); n != 3 {
+		t.Fatalf("count after the import %d, want 3", n)
+	}
+	out, _ := feed(t, bin, dir, data, 1)
+	if !strings.Contains(out, `"result":4`) {
+		t.Fatalf("the host did not go on from the imported count:\n%s", out)
+	}
+
+	out, _ = feed(t, bin, dir, data, 1, "--disable", "counter")
+	if strings.Contains(out, `"kind":"result"`) {
+		t.Fatalf("a disabled integration handled an event:\n%s", out)
+	}
+	if out, _ = feed(t, bin, dir, data, 1); strings.Contains(out, `"kind":"result"`) {
+		t.Fatalf("the switch was not remembered:\n%s", out)
+	}
+	if code, out, _ := runBin(t, bin, "state", "list", "--data", data); code != 0 || !regexp.MustCompile(`counter +off`).MatchString(out) {
+		t.Fatalf("state list: %s", out)
+	}
+	if code, _, errOut := runBin(t, bin, "state", "purge", "counter", "--data", data); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := runBin(t, bin, "state", "purge", "counter", "--data", data); code == 0 || !strings.Contains(errOut, "counter") {
+		t.Fatalf("purge of what is gone: %d %s", code, errOut)
+	}
+	if out, _ = feed(t, bin, dir, data, 1); !strings.Contains(out, `"result":1`) {
+		t.Fatalf("after purge the integration is on again and starts empty:\n%s", out)
+	}
+}
+
+// TestStateFileProblems: a second host on the same folder fails at once
+// with the file and the process that holds it; a damaged file is kept
+// aside, reported as a notice, and the host starts empty.
+func TestStateFileProblems(t *testing.T) {
+	bin := buildBinary(t)
+	dir := hosttest.TempDir(t, map[string]string{"counter.star": counterSource})
+	data := t.TempDir()
+	first := startHost(t, bin, nil, "--no-defaults", "--no-watch", "--dir", dir, "--data", data)
+	first.waitFor(t, "the first host loaded", func(l map[string]any) bool { return l["kind"] == "loaded" })
+	code, _, errOut := runBin(t, bin, "run", "--headless", "--no-defaults", "--dir", dir, "--data", data)
+	pid := strconv.Itoa(first.cmd.Process.Pid)
+	if code == 0 || !strings.Contains(errOut, filepath.Join(data, "state.db")) || !strings.Contains(errOut, "process "+pid) {
+		t.Fatalf("second host: exit %d, want an error naming the file and process %s:\n%s", code, pid, errOut)
+	}
+	first.cmd.Process.Kill()
+	<-first.exited
+
+	hosttest.WriteFile(t, filepath.Join(data, "state.db"), "this is not a database, it is a sentence that is long enough to look like a file header")
+	out, _ := feed(t, bin, dir, data, 1)
+	if !strings.Contains(out, `"result":1`) || !strings.Contains(out, "could not be read; it was kept as ") {
+		t.Fatalf("a damaged state file:\n%s", out)
+	}
+	kept, _ := filepath.Glob(filepath.Join(data, "state.db.corrupt-*"))
+	if len(kept) != 1 {
+		t.Fatalf("the damaged file was not kept aside: %v", kept)
+	}
+	if out, _ = feed(t, bin, dir, data, 1); !strings.Contains(out, `"result":2`) || strings.Contains(out, "could not be read") {
+		t.Fatalf("the next start:\n%s", out)
+	}
 }

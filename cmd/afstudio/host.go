@@ -24,6 +24,9 @@ type hostFlags struct {
 	dirs       dirList
 	noDefaults bool
 	state      *stateFlags // nil for commands whose host keeps no state (emit)
+	// startNotices are what newManager found before the host existed
+	// (a damaged state file kept aside); load publishes them.
+	startNotices []starhost.Notice
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -45,8 +48,17 @@ func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	loadReporting(ctx, m, stderr)
+	h.load(ctx, m, stderr)
 	return m, nil
+}
+
+// load publishes the start notices to m's subscribers (the front ends,
+// subscribed by now) and loads the integrations (loadReporting).
+func (h *hostFlags) load(ctx context.Context, m *starhost.Manager, stderr io.Writer) {
+	for _, n := range h.startNotices {
+		m.Notify(n)
+	}
+	loadReporting(ctx, m, stderr)
 }
 
 // newManager creates a manager for the flags, with nothing loaded, and
@@ -56,8 +68,15 @@ func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func
 	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults}
 	store := (*statestore.Store)(nil)
 	if h.state != nil {
-		if store, err = h.state.open(&opts, log); err != nil {
+		var aside string
+		if store, aside, err = h.state.open(&opts); err != nil {
 			return nil, nil, err
+		}
+		if aside != "" {
+			n := starhost.Notice{Kind: starhost.NoticeLog, Level: "error", Message: fmt.Sprintf(
+				"the state file %s could not be read; it was kept as %s and the integrations start with empty state", store.Path(), aside)}
+			log.Error(n.Message)
+			h.startNotices = append(h.startNotices, n)
 		}
 	}
 	if m, err = starhost.New(opts); err != nil {

@@ -19,6 +19,7 @@ type runOptions struct {
 	quiet       time.Duration
 	listen      string
 	allowRemote bool
+	disable     dirList // names to switch off at start
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -27,6 +28,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the --dir folders for changes")
 	fs.DurationVar(&o.quiet, "quiet", 25*time.Millisecond, "how long (a `DURATION`) a burst of file events must be silent before it is reloaded")
 	registerListen(fs, &o.listen, &o.allowRemote, "also serve the control API on `ADDR`, e.g. 127.0.0.1:7777")
+	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 }
 
 // registerListen registers --listen and --allow-remote.
@@ -57,7 +59,12 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	defer func() { err = errors.Join(err, stopHost()) }()           // after the front end and the API stopped: the last states
 	h := headless.New(m, std.stdout, headless.Options{Logger: log}) // before loading: the load notices are written too
 	defer func() { err = errors.Join(err, h.Close()) }()
-	loadReporting(ctx, m, std.stderr)
+	o.host.load(ctx, m, std.stderr)
+	for _, name := range o.disable {
+		if err := m.DisableIntegration(name); err != nil {
+			return usagef("--disable %s: %v", name, err)
+		}
+	}
 	if !o.noWatch && len(o.host.dirs) > 0 {
 		_, stopWatching := watchHost(ctx, m, o.quiet, log)
 		defer stopWatching()

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -49,40 +52,35 @@ func (s *stateFlags) path() (string, error) {
 
 // open opens the state store of the flags and sets opts to use it; with
 // --durable off it does nothing and returns nil. A file that is not a
-// readable store is moved aside (kept, and named in the log) and a new
+// readable store is moved aside (kept: aside is its new name) and a new
 // one started, so that a damaged file never keeps the host from starting.
-func (s *stateFlags) open(opts *starhost.Options, log *slog.Logger) (*statestore.Store, error) {
+func (s *stateFlags) open(opts *starhost.Options) (store *statestore.Store, aside string, err error) {
 	switch s.durable {
 	case durableOff:
-		return nil, nil
+		return nil, "", nil
 	case durableBehind, durableSync:
 	default:
-		return nil, usagef("--durable %q: use behind, sync or off", s.durable)
+		return nil, "", usagef("--durable %q: use behind, sync or off", s.durable)
 	}
 	if s.flush <= 0 {
-		return nil, usagef("--flush %v: give a positive duration, like 100ms", s.flush)
+		return nil, "", usagef("--flush %v: give a positive duration, like 100ms", s.flush)
 	}
 	path, err := s.path()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	store, err := statestore.Open(path, statestore.Options{})
+	store, err = statestore.Open(path, statestore.Options{})
 	if errors.Is(err, statestore.ErrCorrupt) {
-		aside, merr := statestore.MoveAside(path, time.Now())
-		if merr != nil {
-			return nil, errors.Join(err, merr)
+		if aside, err = statestore.MoveAside(path, time.Now()); err != nil {
+			return nil, "", err
 		}
-		log.Error("the state file could not be read; it was kept aside and a new one started", "err", err, "kept", aside)
 		store, err = statestore.Open(path, statestore.Options{})
 	}
 	if err != nil {
-		if errors.Is(err, statestore.ErrLocked) {
-			err = fmt.Errorf("%w; give this host its own --data DIR, or --durable off", err)
-		}
-		return nil, err
+		return nil, "", err // ErrLocked names the process that holds the file and what to do
 	}
 	opts.Store, opts.FlushInterval, opts.SyncWrites = store, s.flush, s.durable == durableSync
-	return store, nil
+	return store, aside, nil
 }
 
 // closeState writes the last states of m and closes store (nil: nothing
@@ -128,7 +126,9 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 	if len(words) > 0 {
 		verb, names = words[0], words[1:]
 	}
-	if !(verb == "list" && len(names) == 0 || verb == "purge" && len(names) > 0) {
+	switch {
+	case verb == "list" && len(names) == 0, verb == "purge" && len(names) > 0, verb == "export", verb == "import" && len(names) == 1:
+	default:
 		return badUsage(fs)
 	}
 	path, err := (&stateFlags{data: f.data}).path()
@@ -137,13 +137,11 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 	}
 	store, err := statestore.Open(path, statestore.Options{LockTimeout: 200 * time.Millisecond})
 	if err != nil {
-		if errors.Is(err, statestore.ErrLocked) {
-			err = fmt.Errorf("%w; stop it first, or use Forget state… in its studio", err)
-		}
-		return err
+		return err // ErrLocked names the process that holds the file and what to do
 	}
 	defer store.Close()
-	if verb == "purge" {
+	switch verb {
+	case "purge":
 		for _, name := range names {
 			if err := store.Purge(name); err != nil {
 				return err
@@ -151,8 +149,85 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 			fmt.Fprintf(std.stdout, "purged the stored state of %s\n", name)
 		}
 		return nil
+	case "export":
+		return exportStates(store, names, std)
+	case "import":
+		return importStates(ctx, store, names[0], std)
 	}
 	return listStates(store, f.asJSON, std)
+}
+
+// stateExport is the file of `afstudio state export` and `import`.
+type stateExport struct {
+	Format       string                    `json:"format"` // exportFormat
+	Version      int                       `json:"version"`
+	ExportedAt   time.Time                 `json:"exported_at"`
+	Integrations map[string]exportedRecord `json:"integrations"`
+}
+
+// exportedRecord is one integration's state in an export, with the hash of
+// the module that produced it (so that an import into a host whose module
+// differs runs its migrate, as a restart would).
+type exportedRecord struct {
+	State      json.RawMessage `json:"state"`
+	ModuleHash string          `json:"module_hash,omitempty"`
+}
+
+// exportFormat names the export files.
+const exportFormat = "afstudio-state"
+
+// exportStates prints the stored states of names (all when none) as one
+// JSON document.
+func exportStates(store *statestore.Store, names []string, std stdio) error {
+	recs, err := store.LoadAll()
+	if err != nil {
+		return err
+	}
+	out := stateExport{Format: exportFormat, Version: 1, ExportedAt: time.Now().UTC(), Integrations: map[string]exportedRecord{}}
+	for _, r := range recs {
+		if r.State != nil && (len(names) == 0 || slices.Contains(names, r.Name)) {
+			out.Integrations[r.Name] = exportedRecord{State: r.State, ModuleHash: r.ModuleHash}
+		}
+	}
+	for _, name := range names {
+		if _, ok := out.Integrations[name]; !ok {
+			return fmt.Errorf("export: no stored state for %s in %s (afstudio state list shows what is stored)", name, store.Path())
+		}
+	}
+	enc := json.NewEncoder(std.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// importStates stores the states of an export file, all in one
+// transaction after every one of them was checked: all or nothing.
+func importStates(ctx context.Context, store *statestore.Store, file string, std stdio) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	var in stateExport
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("import %s: not an afstudio state export (afstudio state export writes one): %w; nothing was imported", file, err)
+	}
+	if in.Format != exportFormat || in.Version != 1 {
+		return fmt.Errorf("import %s: format %q version %d, want %q version 1; nothing was imported", file, in.Format, in.Version, exportFormat)
+	}
+	recs := make([]statestore.Record, 0, len(in.Integrations))
+	for _, name := range slices.Sorted(maps.Keys(in.Integrations)) {
+		canon, err := starhost.CheckState(in.Integrations[name].State, starhost.Limits{})
+		if err != nil {
+			return fmt.Errorf("import %s: integrations[%q].state: %w; nothing was imported", file, name, err)
+		}
+		recs = append(recs, statestore.Record{Name: name, State: canon, ModuleHash: in.Integrations[name].ModuleHash})
+	}
+	if err := store.Save(ctx, recs...); err != nil {
+		return fmt.Errorf("import %s: %w; nothing was imported", file, err)
+	}
+	fmt.Fprintf(std.stdout, "imported the states of %d integrations into %s\n", len(recs), store.Path())
+	return nil
 }
 
 // listStates prints the records of store: a table, or JSON lines.

@@ -104,7 +104,7 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, s
 			log.Error("the last states were not all saved", "err", err)
 		}
 	}
-	loadReporting(ctx, m, stderr)
+	o.host.load(ctx, m, stderr)
 	if o.noWatch {
 		return m, nil, stopState, nil
 	}
