@@ -1,6 +1,7 @@
 package starhost
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -88,13 +89,14 @@ func (m *Manager) collectStates(names []string) []statestore.Record {
 		if err := m.checkState(s); err != nil {
 			m.stateRepaired(s, v, nil, err)
 		}
-		recs = append(recs, statestore.Record{Name: name, State: s.saved, ModuleHash: moduleHash(v)})
+		recs = append(recs, statestore.Record{Name: name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)})
 		s.callMu.Unlock()
 	}
 	return recs
 }
 
-// checkState encodes s's state (s.callMu is held). When it is data within
+// checkState encodes s's state (s.callMu is held). Its buffers are reused:
+// whatever leaves the slot's lock gets a copy of s.saved. When it is data within
 // the limits, the encoding becomes s.saved, the last good form, its number
 // of values s.values, and the result is nil. Otherwise the state is repaired and the error says why:
 // a state that holds something that is not data goes back to s.saved (an
@@ -184,7 +186,7 @@ func (m *Manager) lastRecord(s *slot) statestore.Record {
 	if err := m.checkState(s); err != nil {
 		m.stateRepaired(s, v, nil, err)
 	}
-	return statestore.Record{Name: s.name, State: s.saved, ModuleHash: moduleHash(v)}
+	return statestore.Record{Name: s.name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)}
 }
 
 // persist is stage 4b, after the swap, without the slots' locks: with a

@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hosttest"
+	"github.com/afstudio/afstudio/statestore"
 )
 
 // TestConcurrentEmitAndReload runs emitters and reloaders together: every
 // event must be handled exactly once, in order per emitter, by exactly one
 // version, while reloads (good and bad), reload-all, add and remove run.
 // Four more integrations make each event's calls run on four goroutines
-// (Options.Parallel), so the fan-out runs under the race too.
+// (Options.Parallel), so the fan-out runs under the race too; one of them
+// is switched off and on meanwhile; and the states are written behind to
+// a real state file every millisecond. At the end, counter's stored state
+// is its live state.
 func TestConcurrentEmitAndReload(t *testing.T) {
 	files := map[string]string{
 		"counter.star": hosttest.CounterModule(0),
@@ -25,7 +30,12 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 	for i := range 4 {
 		files[fmt.Sprintf("pad%d.star", i)] = fmt.Sprintf(`integration(name = "pad%d", handlers = {"tick": lambda e, c: len(str(e.data))})`, i)
 	}
-	m, dir := hosttest.NewRoot(t, files, hosttest.Parallel(4))
+	store, err := statestore.Open(filepath.Join(t.TempDir(), "state.db"), statestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, dir := hosttest.NewRoot(t, files, hosttest.Parallel(4), hosttest.Store(store), hosttest.FlushInterval(time.Millisecond))
 	ctx := context.Background()
 	hosttest.ReloadRace{
 		Host: m, Dir: dir, Emitters: 4, PerEmitter: 1500, BrokenEvery: 5,
@@ -44,9 +54,22 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 			if _, err := m.AddIntegration(ctx, dir+"/other.star", ""); err != nil {
 				t.Errorf("add: %v", err)
 			}
+			if err := errors.Join(m.DisableIntegration("pad1"), m.EnableIntegration("pad1")); err != nil {
+				t.Errorf("switch: %v", err)
+			}
 			return swapped
 		},
 	}.Run(t)
+	live, err := m.StateJSON("counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _, err := store.Load("counter"); err != nil || string(rec.State) != string(live) {
+		t.Fatalf("stored %s (%v), live %s", rec.State, err, live)
+	}
 }
 
 func TestStateSurvivesReloadAndMigrate(t *testing.T) {
