@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -340,5 +341,44 @@ func TestImportStates(t *testing.T) {
 	}
 	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "tally"); fmt.Sprint(r.Value) != "11" {
 		t.Fatalf("the imported count did not go on: %v", r.Value)
+	}
+}
+
+// BenchmarkStateOnDisk emits 100,000 typical events (four missions, the
+// four kinds) to the default integrations with their states written behind
+// to a real file, and reports the file's size and each state's stored
+// size. Run it once: -bench StateOnDisk -benchtime 1x.
+func BenchmarkStateOnDisk(b *testing.B) {
+	for b.Loop() {
+		path := filepath.Join(b.TempDir(), "state.db")
+		store, err := statestore.Open(path, statestore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := hosttest.New(b, hosttest.Defaults(integrations.FS), hosttest.Store(store))
+		ctx := context.Background()
+		kinds := []string{"mission_started", "response_received", "response_received", "response_received", "mission_completed"}
+		for i := range 100_000 {
+			data := map[string]any{"mission_id": fmt.Sprintf("m%d", i%4), "latency_ms": 10 + i%500, "response": "the quick brown fox"}
+			if _, err := m.Emit(ctx, kinds[i%len(kinds)], data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := m.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		recs, err := store.LoadAll()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range recs {
+			b.ReportMetric(float64(len(r.State)), r.Name+"-bytes")
+		}
+		store.Close()
+		st, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(st.Size()), "file-bytes")
 	}
 }
