@@ -3,9 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	fynetest "fyne.io/fyne/v2/test"
+
+	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
@@ -272,5 +279,37 @@ func TestStateFileProblems(t *testing.T) {
 	}
 	if out, _ = feed(t, bin, dir, data, 1); !strings.Contains(out, `"result":2`) || strings.Contains(out, "could not be read") {
 		t.Fatalf("the next start:\n%s", out)
+	}
+}
+
+// TestStudioHostKeepsState starts the studio's host as the window does
+// (its flags, startHost, the stop it returns) twice on one state folder:
+// the state an integration had when the studio closed is there when it
+// opens again, and the studio's flags choose the folder.
+func TestStudioHostKeepsState(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"counter.star": counterSource})
+	data := t.TempDir()
+	open := func() (*starhost.Manager, func()) {
+		var o studioOptions
+		fs := flag.NewFlagSet("studio", flag.ContinueOnError)
+		o.register(fs)
+		if err := fs.Parse([]string{"--dir", dir, "--data", data, "--no-watch", "--no-defaults"}); err != nil {
+			t.Fatal(err)
+		}
+		m, _, stop, err := o.startHost(context.Background(), fynetest.NewTempApp(t).Preferences(), io.Discard, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, stop
+	}
+	m, stop := open()
+	for i := range 3 {
+		hosttest.Emit(t, m, "tick", map[string]any{"i": i})
+	}
+	stop()
+	m, stop = open()
+	defer stop()
+	if got, err := m.StateJSON("counter"); err != nil || string(got) != `{"n":3,"log":[0,1,2]}` {
+		t.Fatalf("state when the studio opened again: %s %v", got, err)
 	}
 }
