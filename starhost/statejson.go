@@ -55,10 +55,24 @@ func (e *stateError) Unwrap() error { return e.kind }
 // limits.
 type stateEncoder struct {
 	buf      []byte
-	path     []string // the keys and indexes leading to the current value
+	path     []pathStep // the keys and indexes leading to the current value
 	values   int
 	maxDepth int
 	maxVals  int
+}
+
+// pathStep is one step of a path in a state: a dict key, or a list index
+// when key is "" and index >= 0. Steps are written out only for an error.
+type pathStep struct {
+	key   string
+	index int
+}
+
+func (p pathStep) String() string {
+	if p.index >= 0 {
+		return "[" + strconv.Itoa(p.index) + "]"
+	}
+	return "[" + strconv.Quote(p.key) + "]"
 }
 
 // encodeState appends the JSON form of state to buf and returns it with
@@ -74,7 +88,12 @@ func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, int, error
 
 // fail returns an error about the current value.
 func (e *stateEncoder) fail(kind error, format string, args ...any) error {
-	return &stateError{path: "state" + strings.Join(e.path, ""), msg: fmt.Sprintf(format, args...), kind: kind}
+	var path strings.Builder
+	path.WriteString("state")
+	for _, p := range e.path {
+		path.WriteString(p.String())
+	}
+	return &stateError{path: path.String(), msg: fmt.Sprintf(format, args...), kind: kind}
 }
 
 func (e *stateEncoder) value(v starlark.Value, depth int) error {
@@ -152,7 +171,7 @@ func (e *stateEncoder) dict(d *starlark.Dict, depth int) error {
 		first = false
 		e.buf = appendJSONString(e.buf, string(ks))
 		e.buf = append(e.buf, ':')
-		e.path = append(e.path, "["+strconv.Quote(string(ks))+"]")
+		e.path = append(e.path, pathStep{key: string(ks), index: -1})
 		if err := e.value(v, depth+1); err != nil {
 			return err
 		}
@@ -168,7 +187,7 @@ func (e *stateEncoder) seq(s starlark.Indexable, depth int) error {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.path = append(e.path, "["+strconv.Itoa(i)+"]")
+		e.path = append(e.path, pathStep{index: i})
 		if err := e.value(s.Index(i), depth+1); err != nil {
 			return err
 		}
