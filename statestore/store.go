@@ -165,13 +165,13 @@ func Open(path string, opts Options) (*Store, error) {
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, bbolt.ErrTimeout):
-		holder := "another process"
+		holder := ""
 		if pid := lockHolder(path); pid == os.Getpid() {
-			holder = fmt.Sprintf("this process (pid %d)", pid)
+			holder = fmt.Sprintf(" (this process, pid %d)", pid)
 		} else if pid > 0 {
-			holder = fmt.Sprintf("process %d", pid)
+			holder = fmt.Sprintf(" (pid %d)", pid)
 		}
-		return fmt.Errorf("state store %s: %w: the file is locked by %s; stop that afstudio or give this one another --data folder: %w", path, ErrLocked, holder, err)
+		return fmt.Errorf("state store %s: %w%s; stop that afstudio or give this one another --data folder", path, ErrLocked, holder)
 	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrVersionMismatch), errors.Is(err, bbolt.ErrChecksum):
 		return fmt.Errorf("state store %s: %w: the file is not a bbolt database or is damaged; move it aside to start with empty state: %w", path, ErrCorrupt, err)
 	}
