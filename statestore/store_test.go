@@ -306,12 +306,12 @@ func boltFile(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
 
 func withFormat(version string) func(tx *bbolt.Tx) error {
 	return func(tx *bbolt.Tx) error {
-		meta, err := tx.CreateBucket(metaBucket)
+		meta, err := tx.CreateBucket([]byte(metaBucket))
 		if err == nil {
-			_, err = tx.CreateBucket(integrationsBucket)
+			_, err = tx.CreateBucket([]byte(integrationsBucket))
 		}
 		if err == nil {
-			err = meta.Put(formatKey, []byte(version))
+			err = meta.Put([]byte(formatKey), []byte(version))
 		}
 		return err
 	}
