@@ -3,5 +3,5 @@
 package statestore
 
 // lockHolder returns 0: outside Linux the holder of a file lock is not
-// known, and the error says "another process".
+// known, and the error does not name it.
 func lockHolder(string) int { return 0 }

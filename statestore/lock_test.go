@@ -45,9 +45,9 @@ func TestLockedInThisProcess(t *testing.T) {
 	s := open(t, path, Options{})
 	start := time.Now()
 	_, err := Open(path, Options{LockTimeout: 100 * time.Millisecond})
-	holder := "another process"
+	holder := "another afstudio; stop"
 	if runtime.GOOS == "linux" {
-		holder = fmt.Sprintf("this process (pid %d)", os.Getpid())
+		holder = fmt.Sprintf("another afstudio (this process, pid %d); stop", os.Getpid())
 	}
 	checkLocked(t, err, time.Since(start), path, holder)
 
@@ -56,9 +56,6 @@ func TestLockedInThisProcess(t *testing.T) {
 }
 
 func TestLockedByAnotherProcess(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
-		t.Skip("no child processes with pipes here")
-	}
 	path := filepath.Join(t.TempDir(), FileName)
 	cmd := child(t, "hold", path)
 	stdin, err := cmd.StdinPipe()
@@ -73,9 +70,9 @@ func TestLockedByAnotherProcess(t *testing.T) {
 
 	start := time.Now()
 	_, err = Open(path, Options{LockTimeout: 100 * time.Millisecond})
-	holder := "another process"
+	holder := "another afstudio; stop"
 	if runtime.GOOS == "linux" {
-		holder = fmt.Sprintf("process %d;", cmd.Process.Pid)
+		holder = fmt.Sprintf("another afstudio (pid %d); stop", cmd.Process.Pid)
 	}
 	checkLocked(t, err, time.Since(start), path, holder)
 

@@ -51,15 +51,15 @@ var (
 //	integrations/<name>/saved   RFC 3339 time, UTC
 //	integrations/<name>/enabled "true" or "false"; absent means true
 //	integrations/<name>/removed RFC 3339 time, UTC; absent if not removed
-var (
-	metaBucket         = []byte("meta")
-	integrationsBucket = []byte("integrations")
-	formatKey          = []byte("format")
-	stateKey           = []byte("state")
-	hashKey            = []byte("hash")
-	savedKey           = []byte("saved")
-	enabledKey         = []byte("enabled")
-	removedKey         = []byte("removed")
+const (
+	metaBucket         = "meta"
+	integrationsBucket = "integrations"
+	formatKey          = "format"
+	stateKey           = "state"
+	hashKey            = "hash"
+	savedKey           = "saved"
+	enabledKey         = "enabled"
+	removedKey         = "removed"
 )
 
 // Options tune [Open]. The zero value is the default.
@@ -165,13 +165,13 @@ func Open(path string, opts Options) (*Store, error) {
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, bbolt.ErrTimeout):
-		holder := "another process"
+		holder := ""
 		if pid := lockHolder(path); pid == os.Getpid() {
-			holder = fmt.Sprintf("this process (pid %d)", pid)
+			holder = fmt.Sprintf(" (this process, pid %d)", pid)
 		} else if pid > 0 {
-			holder = fmt.Sprintf("process %d", pid)
+			holder = fmt.Sprintf(" (pid %d)", pid)
 		}
-		return fmt.Errorf("state store %s: %w: the file is locked by %s; stop that afstudio or give this one another --data folder: %w", path, ErrLocked, holder, err)
+		return fmt.Errorf("state store %s: %w%s; stop that afstudio or give this one another --data folder", path, ErrLocked, holder)
 	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrVersionMismatch), errors.Is(err, bbolt.ErrChecksum):
 		return fmt.Errorf("state store %s: %w: the file is not a bbolt database or is damaged; move it aside to start with empty state: %w", path, ErrCorrupt, err)
 	}
@@ -182,7 +182,7 @@ func openError(path string, err error) error {
 // expired records and reads every record once, in one transaction.
 func (s *Store) prepare(now time.Time) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket(metaBucket)
+		meta := tx.Bucket([]byte(metaBucket))
 		if meta == nil {
 			foreign := tx.ForEach(func([]byte, *bbolt.Bucket) error { return ErrCorrupt }) != nil
 			if foreign {
@@ -191,9 +191,9 @@ func (s *Store) prepare(now time.Time) error {
 			if err := s.create(tx); err != nil {
 				return err
 			}
-			meta = tx.Bucket(metaBucket)
+			meta = tx.Bucket([]byte(metaBucket))
 		}
-		raw := meta.Get(formatKey)
+		raw := meta.Get([]byte(formatKey))
 		version, err := strconv.Atoi(string(raw))
 		if err != nil || version < 1 {
 			return fmt.Errorf("state store %s: %w: bad format version %q; move it aside to start with empty state", s.path, ErrCorrupt, raw)
@@ -201,40 +201,41 @@ func (s *Store) prepare(now time.Time) error {
 		if version > FormatVersion {
 			return fmt.Errorf("state store %s: %w: its format version is %d and this afstudio reads version %d at most; use a newer afstudio, or move the file aside to start with empty state", s.path, ErrNewerFormat, version, FormatVersion)
 		}
-		ints := tx.Bucket(integrationsBucket)
+		ints := tx.Bucket([]byte(integrationsBucket))
 		if ints == nil {
 			return fmt.Errorf("state store %s: %w: no %q bucket; move it aside to start with empty state", s.path, ErrCorrupt, integrationsBucket)
 		}
-		if err := s.purgeExpired(ints, now); err != nil {
-			return err
+		err = s.purgeExpired(ints, now)
+		if err == nil {
+			err = checkRecords(ints)
 		}
-		return s.checkRecords(ints)
+		if err != nil {
+			return fmt.Errorf("state store %s: %w; move the file aside to start with empty state", s.path, err)
+		}
+		return nil
 	})
 }
 
 // checkRecords reads every record, so that damage shows now (as ErrCorrupt)
 // rather than in a later Load.
-func (s *Store) checkRecords(ints *bbolt.Bucket) error {
+func checkRecords(ints *bbolt.Bucket) error {
 	return ints.ForEachBucket(func(name []byte) error {
 		b := ints.Bucket(name)
-		if b == nil {
-			return fmt.Errorf("state store %s: %w: integration %q has no bucket; move the file aside to start with empty state", s.path, ErrCorrupt, name)
-		}
-		if v := b.Get(stateKey); v != nil && !json.Valid(v) {
-			return fmt.Errorf("state store %s: %w: the state of integration %q is not valid JSON; move the file aside to start with empty state", s.path, ErrCorrupt, name)
+		if v := b.Get([]byte(stateKey)); v != nil && !json.Valid(v) {
+			return fmt.Errorf("integration %q: %w: its state is not valid JSON", name, ErrCorrupt)
 		}
 		var rec Record
-		return s.decode(string(name), b, &rec)
+		return decode(string(name), b, &rec)
 	})
 }
 
 func (s *Store) create(tx *bbolt.Tx) error {
-	meta, err := tx.CreateBucket(metaBucket)
+	meta, err := tx.CreateBucket([]byte(metaBucket))
 	if err == nil {
-		err = meta.Put(formatKey, []byte(strconv.Itoa(FormatVersion)))
+		err = meta.Put([]byte(formatKey), []byte(strconv.Itoa(FormatVersion)))
 	}
 	if err == nil {
-		_, err = tx.CreateBucket(integrationsBucket)
+		_, err = tx.CreateBucket([]byte(integrationsBucket))
 	}
 	if err != nil {
 		return fmt.Errorf("state store %s: initialize: %w", s.path, err)
@@ -248,13 +249,13 @@ func (s *Store) purgeExpired(ints *bbolt.Bucket, now time.Time) error {
 	cutoff := now.Add(-s.opts.Retention)
 	var expired [][]byte
 	err := ints.ForEachBucket(func(name []byte) error {
-		raw := ints.Bucket(name).Get(removedKey)
+		raw := ints.Bucket(name).Get([]byte(removedKey))
 		if raw == nil {
 			return nil
 		}
 		at, err := time.Parse(time.RFC3339Nano, string(raw))
 		if err != nil {
-			return fmt.Errorf("state store %s: integration %q: %w: bad removal time %q; move the file aside to start with empty state", s.path, name, ErrCorrupt, raw)
+			return fmt.Errorf("integration %q: %w: bad removal time %q", name, ErrCorrupt, raw)
 		}
 		if at.Before(cutoff) {
 			expired = append(expired, bytes.Clone(name))
@@ -286,14 +287,17 @@ func (s *Store) Close() error {
 func (s *Store) Load(name string) (rec Record, ok bool, err error) {
 	rec = Record{Name: name, Enabled: true}
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(integrationsBucket).Bucket([]byte(name))
+		b := tx.Bucket([]byte(integrationsBucket)).Bucket([]byte(name))
 		if b == nil {
 			return nil
 		}
 		ok = true
-		return s.decode(name, b, &rec)
+		return decode(name, b, &rec)
 	})
-	return rec, ok, err
+	if err != nil {
+		return rec, ok, fmt.Errorf("state store %s: load: %w", s.path, err)
+	}
+	return rec, ok, nil
 }
 
 // LoadAll returns every stored record, sorted by name, including those of
@@ -301,41 +305,44 @@ func (s *Store) Load(name string) (rec Record, ok bool, err error) {
 func (s *Store) LoadAll() ([]Record, error) {
 	var recs []Record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		ints := tx.Bucket(integrationsBucket)
+		ints := tx.Bucket([]byte(integrationsBucket))
 		return ints.ForEachBucket(func(name []byte) error {
 			rec := Record{Name: string(name), Enabled: true}
-			if err := s.decode(rec.Name, ints.Bucket(name), &rec); err != nil {
+			if err := decode(rec.Name, ints.Bucket(name), &rec); err != nil {
 				return err
 			}
 			recs = append(recs, rec)
 			return nil
 		})
 	})
-	return recs, err
+	if err != nil {
+		return nil, fmt.Errorf("state store %s: load: %w", s.path, err)
+	}
+	return recs, nil
 }
 
 // decode reads an integration's bucket into rec, copying the bytes out of
 // the transaction.
-func (s *Store) decode(name string, b *bbolt.Bucket, rec *Record) error {
-	if v := b.Get(stateKey); v != nil {
+func decode(name string, b *bbolt.Bucket, rec *Record) error {
+	if v := b.Get([]byte(stateKey)); v != nil {
 		rec.State = bytes.Clone(v)
 	}
-	rec.ModuleHash = string(b.Get(hashKey))
+	rec.ModuleHash = string(b.Get([]byte(hashKey)))
 	for _, t := range []struct {
-		key []byte
+		key string
 		dst *time.Time
 	}{{savedKey, &rec.SavedAt}, {removedKey, &rec.RemovedAt}} {
-		v := b.Get(t.key)
+		v := b.Get([]byte(t.key))
 		if v == nil {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339Nano, string(v))
 		if err != nil {
-			return fmt.Errorf("state store %s: integration %q: %w: bad %s time %q; move the file aside to start with empty state", s.path, name, ErrCorrupt, t.key, v)
+			return fmt.Errorf("integration %q: %w: bad %s time %q", name, ErrCorrupt, t.key, v)
 		}
 		*t.dst = at
 	}
-	if v := b.Get(enabledKey); v != nil {
+	if v := b.Get([]byte(enabledKey)); v != nil {
 		rec.Enabled = string(v) != "false"
 	}
 	return nil
@@ -379,7 +386,7 @@ func (s *Store) save(ctx context.Context, records []Record) error {
 	}
 	saved := []byte(time.Now().UTC().Format(time.RFC3339Nano))
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		ints := tx.Bucket(integrationsBucket)
+		ints := tx.Bucket([]byte(integrationsBucket))
 		for i := range records {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -387,13 +394,13 @@ func (s *Store) save(ctx context.Context, records []Record) error {
 			r := &records[i]
 			b, err := ints.CreateBucketIfNotExists([]byte(r.Name))
 			if err == nil {
-				err = b.Put(stateKey, r.State)
+				err = b.Put([]byte(stateKey), r.State)
 			}
 			if err == nil {
-				err = b.Put(hashKey, []byte(r.ModuleHash))
+				err = b.Put([]byte(hashKey), []byte(r.ModuleHash))
 			}
 			if err == nil {
-				err = b.Put(savedKey, saved)
+				err = b.Put([]byte(savedKey), saved)
 			}
 			if err != nil {
 				return fmt.Errorf("integration %q: %w", r.Name, err)
@@ -411,7 +418,7 @@ func (s *Store) SetEnabled(name string, enabled bool) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(enabledKey, strconv.AppendBool(nil, enabled))
+		return b.Put([]byte(enabledKey), strconv.AppendBool(nil, enabled))
 	})
 	if err != nil {
 		return fmt.Errorf("state store %s: switch %q: %w", s.path, name, err)
@@ -431,7 +438,7 @@ func (s *Store) MarkRemoved(name string, at time.Time) error {
 		if b == nil {
 			return nil
 		}
-		return b.Put(removedKey, []byte(at.UTC().Format(time.RFC3339Nano)))
+		return b.Put([]byte(removedKey), []byte(at.UTC().Format(time.RFC3339Nano)))
 	})
 	if err != nil {
 		return fmt.Errorf("state store %s: mark %q removed: %w", s.path, name, err)
@@ -446,14 +453,14 @@ func (s *Store) MarkRemoved(name string, at time.Time) error {
 func (s *Store) MarkAdded(name string) error {
 	removed := false
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(integrationsBucket).Bucket([]byte(name))
-		removed = b != nil && b.Get(removedKey) != nil
+		b := tx.Bucket([]byte(integrationsBucket)).Bucket([]byte(name))
+		removed = b != nil && b.Get([]byte(removedKey)) != nil
 		return nil
 	})
 	if err == nil && removed {
 		err = s.update(name, func(ints *bbolt.Bucket) error {
 			if b := ints.Bucket([]byte(name)); b != nil {
-				return b.Delete(removedKey)
+				return b.Delete([]byte(removedKey))
 			}
 			return nil
 		})
@@ -485,7 +492,7 @@ func (s *Store) update(name string, fn func(ints *bbolt.Bucket) error) error {
 		return errors.New("no integration name given")
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		return fn(tx.Bucket(integrationsBucket))
+		return fn(tx.Bucket([]byte(integrationsBucket)))
 	})
 }
 

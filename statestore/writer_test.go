@@ -23,6 +23,29 @@ type testHost struct {
 	gate    chan struct{}   // if set, the first collect waits for it to close
 	entered chan struct{}   // closed when the first collect starts
 	panics  int             // the next collect calls that panic
+	release sync.Once
+}
+
+// hold makes the first collect wait until the returned function is called
+// (at the latest when the test ends, so that a failed test does not hang).
+func (h *testHost) hold(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	h.mu.Lock()
+	h.gate = gate
+	h.mu.Unlock()
+	release = func() { h.release.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// waitEntered waits until the first collect has started.
+func (h *testHost) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("collect was not called within 10s")
+	}
 }
 
 func newTestHost() *testHost {
@@ -201,14 +224,14 @@ func TestWriterFlushesAtInterval(t *testing.T) {
 func TestFlushWaits(t *testing.T) {
 	s := open(t, "", Options{})
 	h := newTestHost()
-	h.gate = make(chan struct{})
 	w, _ := newWriter(t, s, h, time.Hour)
+	release := h.hold(t)
 	h.set("a", 1)
 	w.Changed("a")
 
 	done := make(chan error, 1)
 	go func() { done <- w.Flush(context.Background()) }()
-	<-h.entered
+	h.waitEntered(t)
 	// The flush is stuck in collect: a Flush with a deadline gives up,
 	// the first one keeps waiting.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -221,7 +244,7 @@ func TestFlushWaits(t *testing.T) {
 		t.Fatalf("Flush returned (%v) before its flush was saved", err)
 	case <-time.After(30 * time.Millisecond):
 	}
-	close(h.gate)
+	release()
 	must(t, <-done)
 	if got := stored(t, s, "a"); got != 1 {
 		t.Errorf("after Flush, a = %d, want 1", got)
@@ -233,14 +256,14 @@ func TestFlushWaits(t *testing.T) {
 func TestSyncGroupCommit(t *testing.T) {
 	s := open(t, "", Options{})
 	h := newTestHost()
-	h.gate = make(chan struct{})
 	w, e := newWriter(t, s, h, time.Hour)
+	release := h.hold(t)
 	ctx := context.Background()
 
 	// While one commit is held in collect, the others gather behind it.
 	first := make(chan error, 1)
 	go func() { h.set("g0", 1); first <- w.Sync(ctx, "g0") }()
-	<-h.entered
+	h.waitEntered(t)
 	const n = 15
 	var started atomic.Int32
 	var wg sync.WaitGroup
@@ -261,7 +284,7 @@ func TestSyncGroupCommit(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
-	close(h.gate)
+	release()
 	wg.Wait()
 	must(t, <-first)
 	h.mu.Lock()
