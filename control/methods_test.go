@@ -34,6 +34,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"PUT", "/v1/integrations/x", http.StatusMethodNotAllowed, []string{"GET", "DELETE"}},
 		{"POST", "/v1/integrations/x", http.StatusMethodNotAllowed, []string{"GET", "DELETE"}},
 		{"GET", "/v1/integrations/x/reload", http.StatusMethodNotAllowed, []string{"POST"}},
+		{"POST", "/v1/integrations/x/state", http.StatusMethodNotAllowed, []string{"GET", "PUT", "DELETE"}},
+		{"GET", "/v1/integrations/x/disable", http.StatusMethodNotAllowed, []string{"POST"}},
 		{"DELETE", "/v1/integrations", http.StatusMethodNotAllowed, []string{"GET", "POST"}},
 		{"GET", "/v1/events/ping", http.StatusMethodNotAllowed, []string{"POST"}},
 		{"POST", "/v1/health", http.StatusMethodNotAllowed, []string{"GET"}},
