@@ -76,6 +76,11 @@
 //     flow, a reload is atomic and keeps state (ctx.state, see migrate),
 //     and a change to a loaded library reloads its dependents
 //     ([Manager.ReloadFiles]).
+//   - State also survives a restart when the host has a state store
+//     ([Options].Store, package statestore; see durable.go), where the
+//     Python design lost it; configure_integrations' feature flags are
+//     switches that keep an integration loaded ([Manager.DisableIntegration],
+//     [Manager.EnableIntegration]), remembered with the state.
 //
 // The same operations in the front ends: the control API (package
 // control), its Go client (control/client) and the command line:
