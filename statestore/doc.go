@@ -22,13 +22,27 @@
 // transaction: one write per changed integration per flush, however many
 // events changed it. [Writer.Close] flushes on a clean stop.
 //
-// The loss bound: after a crash (kill -9, power loss once bbolt's fsync has
-// returned), each integration's stored state is one it had at some moment,
-// never a torn one, and no older than the interval plus the duration of one
-// flush before the crash. Where that is not enough (--durable sync),
+// The loss bound: after a crash (kill -9; a power loss too, on a disk that
+// honours fsync), each integration's stored state is one it had at some
+// moment, never a torn one, and no older than the interval plus the
+// duration of one flush before the crash (TestCrash kills a real writer
+// and checks both). Where that is not enough (--durable sync),
 // [Writer.Sync] returns only once the integration's current state is on
 // disk; concurrent callers share one transaction (group commit), so the
 // cost is about one fsync per batch of callers, not per caller.
+//
+// # Cost
+//
+// Measured with the benchmarks beside the code (medians of 6 runs, 2 shared
+// AMD EPYC cores, ext4 on a virtio disk, 1 KB states): Changed takes 11 ns
+// and allocates nothing (5 ns per call with 2 goroutines: it scales). A
+// commit of one record takes 0.26 ms, of 10 records 0.75 ms, of 100
+// records 2.7 ms; bbolt fsyncs twice per commit, and on a busy disk a
+// commit took 2 to 4 ms. Sync waits 0.37 ms with one caller; with 8
+// callers at once each waits 1.3 ms but they share commits (3.9 Syncs per
+// commit), so 8 callers complete about 6,000 Syncs/s against 2,700 for
+// one. That is the price of --durable sync: about one commit per event
+// (or per group of concurrent events), against one per interval.
 //
 // # Sharp edges
 //
