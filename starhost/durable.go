@@ -37,11 +37,17 @@ func (m *Manager) startDurability(opts Options) {
 		return
 	}
 	m.durable = &durability{store: opts.Store, sync: opts.SyncWrites}
+	var lastErr string // the writer's goroutine calls OnError: no lock needed
 	m.durable.writer = statestore.NewWriter(opts.Store, m.collectStates, statestore.WriterOptions{
 		Interval: opts.FlushInterval,
 		OnError: func(err error) {
-			m.log.Error("state not saved", "err", err)
-			m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error()})
+			// A failing disk fails every flush (and every one is retried):
+			// each different error is reported once, not ten times a second.
+			if msg := err.Error(); msg != lastErr {
+				lastErr = msg
+				m.log.Error("state not saved", "err", err)
+				m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: msg})
+			}
 		},
 	})
 }
