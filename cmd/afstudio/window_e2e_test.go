@@ -68,7 +68,9 @@ func TestWindowE2E(t *testing.T) {
 	st.write(greeter, greeterSrc)
 	opened := filepath.Join(st.home, "elsewhere", "opened.star")
 	st.write(opened, "def h(event, ctx):\n    pass\n\nintegration(name = \"opened\", handlers = {\"ping\": h})\n")
-	st.start("--dir", st.dir, opened)
+	// Its own state folder: under wine the studio would otherwise keep its
+	// state in the prefix's AppData, shared with the next window test.
+	st.start("--dir", st.dir, "--data", filepath.Join(st.home, "data"), opened)
 
 	st.waitFor("the window with every integration live", st.shows(
 		on{"analytics", "g1"}, on{"alerts", "g1"}, on{"afterimage", "g1"}, on{"audit", "g1"},
