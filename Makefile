@@ -46,6 +46,7 @@ test: deps vet
 	$(GO) test -race -count=1 -artifacts -outputdir $(ARTIFACTS) ./...
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 	$(GO) test ./starhost -run '^$$' -fuzz FuzzSorted -fuzztime $(FUZZTIME)
+	$(GO) test ./starhost -run '^$$' -fuzz FuzzStateJSON -fuzztime $(FUZZTIME)
 
 vet:
 	$(GO) vet ./...

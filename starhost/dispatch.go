@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -133,21 +134,36 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 	return results, nil
 }
 
-// parallelMin is the fewest subscribers worth spreading over goroutines:
-// below it, waking another goroutine costs about what it saves.
-const parallelMin = 4
+// spreadWorth is how long an event's calls must take together, by their
+// recent durations (slot.cost), to be worth spreading over goroutines:
+// waking another goroutine and handing it calls costs some microseconds,
+// which a few short calls do not repay.
+const spreadWorth = 100 * time.Microsecond
+
+// worthSpreading reports whether subs' calls, by their recent durations,
+// take spreadWorth or more together.
+func worthSpreading(subs []*slot) bool {
+	var total int64
+	for _, s := range subs {
+		if total += s.cost.Load(); total >= int64(spreadWorth) {
+			return true
+		}
+	}
+	return false
+}
 
 // callAll calls ev's subscribers subs and appends their results to
 // results and their follow-ups to queue, both in subs' (priority) order.
-// With m.parallel > 1 and enough subscribers, the calls run on up to
-// m.parallel goroutines, each taking the next subscriber not yet called;
+// With m.parallel > 1, when the calls are long enough together to be worth
+// it (worthSpreading), they run on up to m.parallel goroutines, each
+// taking the next subscriber not yet called;
 // every call still holds its slot's callMu, so an integration runs one
 // call at a time and, since callAll returns only when every call has
 // ended, sees events in the order they were emitted. A cancelled ctx
 // stops calls from starting; the results of those that ran are returned.
 func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, results []Result, queue []pendingEvent) ([]Result, []pendingEvent, error) {
-	workers := min(m.parallel, len(subs)/(parallelMin/2))
-	if workers < 2 || len(subs) < parallelMin {
+	workers := min(m.parallel, len(subs))
+	if workers < 2 || !worthSpreading(subs) {
 		for _, s := range subs {
 			if err := ctx.Err(); err != nil {
 				return results, queue, err
@@ -166,8 +182,14 @@ func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, res
 	}
 	outs := make([]outcome, len(subs))
 	var next atomic.Int64
-	var cut atomic.Bool // a call was not started because ctx was done
+	var cut, panicked atomic.Bool // a call was not started because ctx was done; the host failed
 	work := func() {
+		defer func() { // the host's own bug: one event fails, not the process
+			if p := recover(); p != nil {
+				m.log.Error("dispatch panicked", "event", ev.name, "panic", p)
+				panicked.Store(true)
+			}
+		}()
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= len(subs) {
@@ -193,7 +215,10 @@ func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, res
 			queue = append(queue, o.emitted...)
 		}
 	}
-	if cut.Load() {
+	switch {
+	case panicked.Load():
+		return results, queue, errors.New("an internal error stopped the dispatch of the event (see the host's log)")
+	case cut.Load():
 		return results, queue, ctx.Err()
 	}
 	return results, queue, nil
@@ -235,6 +260,7 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	m.changed(s)
 	took := end.Sub(start)
 	r.Duration = Duration(took)
+	s.cost.Store(s.cost.Load() + (int64(took)-s.cost.Load())/4) // recent durations, for worthSpreading
 	s.mu.Lock()
 	s.stats.add(took, err)
 	s.mu.Unlock()

@@ -37,16 +37,16 @@ func (m *Manager) startDurability(opts Options) {
 		return
 	}
 	m.durable = &durability{store: opts.Store, sync: opts.SyncWrites}
-	var lastErr string // the writer's goroutine calls OnError: no lock needed
+	var reported time.Time // the writer's goroutine calls OnError: no lock needed
 	m.durable.writer = statestore.NewWriter(opts.Store, m.collectStates, statestore.WriterOptions{
 		Interval: opts.FlushInterval,
 		OnError: func(err error) {
-			// A failing disk fails every flush (and every one is retried):
-			// each different error is reported once, not ten times a second.
-			if msg := err.Error(); msg != lastErr {
-				lastErr = msg
+			// A failing disk fails every flush, and every one is retried:
+			// the failure is reported at most once a minute while it lasts.
+			if time.Since(reported) >= time.Minute {
+				reported = time.Now()
 				m.log.Error("state not saved", "err", err)
-				m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: msg})
+				m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error() + " (reported at most once a minute while it lasts)"})
 			}
 		},
 	})
@@ -70,13 +70,21 @@ func (m *Manager) changed(s *slot) {
 	}
 }
 
+// ErrStateNotSaved marks the error of an operation that was done (an
+// event handled, a state imported) but whose states could not be written
+// to the state store: a retry would do it twice. Test with errors.Is.
+var ErrStateNotSaved = errors.New("done, but the state is not on disk")
+
 // syncStates waits, in SyncWrites mode, until the states changed so far
-// are on disk.
+// are on disk. The wait is not cancelled with ctx: what was done is done.
 func (m *Manager) syncStates(ctx context.Context) error {
 	if m.durable == nil || !m.durable.sync {
 		return nil
 	}
-	return m.durable.writer.Flush(ctx)
+	if err := m.durable.writer.Flush(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("%w: %w", ErrStateNotSaved, err)
+	}
+	return nil
 }
 
 // collectStates is the writer's callback: the current states of the named
@@ -91,41 +99,45 @@ func (m *Manager) collectStates(names []string) []statestore.Record {
 			continue // removed: the removal saved its last state
 		}
 		s.callMu.Lock()
-		v := s.current.Load()
-		if err := m.checkState(s); err != nil {
-			m.stateRepaired(s, v, nil, err)
+		if !s.removed.Load() { // else the removal saved its last state
+			v := s.current.Load()
+			if err := m.checkState(s); err != nil {
+				m.stateRepaired(s, v, nil, err)
+			}
+			recs = append(recs, statestore.Record{Name: name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)})
 		}
-		recs = append(recs, statestore.Record{Name: name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)})
 		s.callMu.Unlock()
 	}
 	return recs
 }
 
-// checkState encodes s's state (s.callMu is held). Its buffers are reused:
-// whatever leaves the slot's lock gets a copy of s.saved. When it is data within
-// the limits, the encoding becomes s.saved, the last good form, its number
-// of values s.values, and the result is nil. Otherwise the state is repaired and the error says why:
-// a state that holds something that is not data goes back to s.saved (an
-// empty state when there is none yet); a state past the limits is reset
-// to {}.
+// checkState encodes s's state (s.callMu is held): when it is data within
+// the limits, the encoding becomes s.saved and its number of values
+// s.values, and the result is nil. (The two buffers are reused: whatever
+// leaves the slot's lock gets a copy of s.saved.)
+//
+// Otherwise the state is repaired and the error says why: what is not
+// data is taken out (a dict entry removed, a list element set to None) and
+// the rest kept as it was; a state past the limits is reset to {}.
 func (m *Manager) checkState(s *slot) error {
 	b, n, err := encodeState(s.scratch[:0], s.state, m.limits)
 	if err == nil {
 		s.saved, s.scratch, s.values = b, s.saved, n
 		return nil
 	}
-	s.values = 0
-	if errors.Is(err, errNotData) && s.saved != nil {
-		if d, derr := decodeState(s.saved, m.limits); derr == nil {
-			s.state = d
-			return fmt.Errorf("%w; the state was restored to its last good form", err)
+	if errors.Is(err, errNotData) {
+		if b, n, dropped, derr := encodeData(s.state, m.limits); derr == nil {
+			if d, derr := decodeState(b, m.limits); derr == nil {
+				s.state, s.saved, s.values = d, b, n
+				more := ""
+				if len(dropped) > 1 {
+					more = fmt.Sprintf(" (and %d more)", len(dropped)-1)
+				}
+				return fmt.Errorf("%s%s; taken out of the state, the rest kept (found when the state was checked after this call; an earlier call since the last check may have stored it)", dropped[0], more)
+			}
 		}
 	}
-	s.state = starlark.NewDict(0)
-	s.saved = nil
-	if errors.Is(err, errNotData) {
-		return fmt.Errorf("%w; the state was reset to {}", err)
-	}
+	s.state, s.saved, s.values = starlark.NewDict(0), []byte("{}"), 1
 	return fmt.Errorf("state grew past the limits and was reset to {}: %w", err)
 }
 
@@ -171,7 +183,7 @@ func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
 	}
 	st, err := decodeState(rec.State, m.limits)
 	if err != nil {
-		return nil, fmt.Errorf("restore the state of %s from %s: %w; purge it (afstudio state purge %s) to start empty", s.name, m.durable.store.Path(), err, s.name)
+		return nil, fmt.Errorf("restore the state of %s from %s: %w; to start it empty, stop the host and run afstudio state purge %s", s.name, m.durable.store.Path(), err, s.name)
 	}
 	s.saved = rec.State
 	if rec.ModuleHash == moduleHash(v) {
@@ -207,7 +219,7 @@ func (m *Manager) persist(ctx context.Context, cs *changeSet) {
 	}
 	store := m.durable.store
 	if len(cs.removedStates) > 0 {
-		err := store.Save(ctx, cs.removedStates...)
+		err := store.Save(context.WithoutCancel(ctx), cs.removedStates...) // the removal is done
 		for _, rec := range cs.removedStates {
 			if err == nil {
 				err = store.MarkRemoved(rec.Name, time.Now())
@@ -289,7 +301,7 @@ func (m *Manager) StateJSON(name string) ([]byte, error) {
 
 // ForgetState empties the named integration's state now and deletes its
 // stored record (the studio's Forget state…): unlike ResetState, nothing
-// of the old state stays on disk. The switch is forgotten too (on).
+// of the old state stays on disk. Its switch stays as it is.
 func (m *Manager) ForgetState(name string) error {
 	if err := m.ResetState(name); err != nil {
 		return fmt.Errorf("forget state: %w", err)
@@ -310,7 +322,11 @@ func (m *Manager) ForgetState(name string) error {
 	if err := m.durable.store.Purge(name); err != nil && !errors.Is(err, statestore.ErrNotFound) {
 		return fmt.Errorf("forget state of %s: %w", name, err)
 	}
-	s.disabled.Store(false)
+	if s.disabled.Load() { // the purge forgot the switch too: it stays off
+		if err := m.durable.store.SetEnabled(name, false); err != nil {
+			return fmt.Errorf("forget state of %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
@@ -331,8 +347,11 @@ func CheckState(data []byte, l Limits) ([]byte, error) {
 // given JSON forms, all or nothing: every name must be loaded and every
 // state valid (CheckState), or nothing changes and the error says which is
 // wrong. Each state is replaced between two handler calls; with a store,
-// the new states are on disk when it returns.
+// the new states are on disk when it returns, or the error wraps
+// ErrStateNotSaved (imported, but not on disk yet: the writer retries).
 func (m *Manager) ImportStates(ctx context.Context, states map[string][]byte) error {
+	m.writeMu.Lock() // no removal or reload between the check and the swap
+	defer m.writeMu.Unlock()
 	snap := m.snap.Load()
 	names := slices.Sorted(maps.Keys(states))
 	slots := make([]*slot, len(names))
@@ -363,8 +382,30 @@ func (m *Manager) ImportStates(ctx context.Context, states map[string][]byte) er
 	if m.durable == nil {
 		return nil
 	}
-	if err := m.durable.writer.Flush(ctx); err != nil {
-		return fmt.Errorf("import state: %w", err)
+	if err := m.durable.writer.Flush(context.WithoutCancel(ctx)); err != nil { // imported: done
+		return fmt.Errorf("import state: %w: %w", ErrStateNotSaved, err)
 	}
 	return nil
+}
+
+// retireUnloaded marks removed the stored records of integrations that are
+// not loaded, so that the retention applies to them as to a removal; one
+// that loads later is marked present again (persist).
+func (m *Manager) retireUnloaded() {
+	if m.durable == nil {
+		return
+	}
+	recs, err := m.durable.store.LoadAll()
+	if err != nil {
+		m.log.Error("state store", "err", err)
+		return
+	}
+	live := m.snap.Load().byName
+	for _, r := range recs {
+		if _, ok := live[r.Name]; !ok && r.RemovedAt.IsZero() {
+			if err := m.durable.store.MarkRemoved(r.Name, time.Now()); err != nil {
+				m.log.Error("state store", "integration", r.Name, "err", err)
+			}
+		}
+	}
 }

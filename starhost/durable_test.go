@@ -2,7 +2,6 @@ package starhost_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,27 +177,31 @@ func TestStateWrittenBehind(t *testing.T) {
 	}
 }
 
-// TestStateMustBeData: a handler that leaves a function in its state
-// fails, within the audit's bound, with the path in the state and the
-// handler's file and line; the state goes back to its last good form.
+// TestStateMustBeData: a function left in the state is found within the
+// audit's bound; the call that finds it fails with the path in the state
+// and the handler's file and line; the function is taken out and the rest
+// of the state, every count included, is kept.
 func TestStateMustBeData(t *testing.T) {
-	const mod = `def on_tick(event, ctx):
+	const mod = `def count(event, ctx):
     ctx.state["n"] = ctx.state.get("n", 0) + 1
-    if event.data.get("bad"):
-        ctx.state["f"] = on_tick
     return ctx.state["n"]
 
-integration(name = "keeper", handlers = {"tick": on_tick})
+def keep_function(event, ctx):
+    ctx.state["f"] = count
+    ctx.state["l"] = [1, count, 3]
+
+integration(name = "keeper", handlers = {"tick": count, "bad": keep_function})
 `
 	m, dir := hosttest.NewRoot(t, map[string]string{"keeper.star": mod})
 	for range 3 {
 		hosttest.Emit(t, m, "tick", nil)
 	}
+	hosttest.Emit(t, m, "bad", nil)
 	var failed starhost.Result
 	calls := 0
-	for data := map[string]any{"bad": true}; calls < 9; data = nil {
+	for calls < 9 {
 		calls++
-		if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", data), "keeper"); !r.OK {
+		if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "keeper"); !r.OK {
 			failed = r
 			break
 		}
@@ -207,14 +210,85 @@ integration(name = "keeper", handlers = {"tick": on_tick})
 		t.Fatalf("a function in the state went unnoticed for %d calls", calls)
 	}
 	e := failed.Error
-	if !strings.Contains(e.Msg, `state["f"]: a function cannot be stored`) || e.File != filepath.Join(dir, "keeper.star") || e.Line != 1 || e.Kind != starhost.ErrorLimit {
+	if !strings.Contains(e.Msg, `state["f"]: a function cannot be stored`) || !strings.Contains(e.Msg, "and 1 more") || !strings.Contains(e.Msg, "the rest kept") ||
+		e.File != filepath.Join(dir, "keeper.star") || e.Line != 1 || e.Kind != starhost.ErrorLimit {
 		t.Fatalf("error %+v", e)
 	}
-	var st map[string]any
-	if err := json.Unmarshal([]byte(stateJSON(t, m, "keeper")), &st); err != nil || st["f"] != nil || st["n"] == nil {
-		t.Fatalf("state after the repair: %v %v", st, err)
+	want := fmt.Sprintf(`{"n":%d,"l":[1,null,3]}`, 3+calls)
+	if got := stateJSON(t, m, "keeper"); got != want {
+		t.Fatalf("state after the repair: %s, want %s", got, want)
 	}
 	t.Logf("caught after %d calls: %s", calls, e.Msg)
+}
+
+// TestStateRepairsKeepTheRecord: a state reset for the limits reads back
+// as {} and is stored as {}, also by the removal that follows; a migrate
+// that returns what is not data fails the reload, and the old version and
+// its state stay.
+func TestStateRepairsKeepTheRecord(t *testing.T) {
+	const grow = `def h(event, ctx):
+    ctx.state["big"] = [0] * 2000
+    return 1
+
+integration(name = "grow", handlers = {"tick": h})
+`
+	dir := hosttest.TempDir(t, map[string]string{"grow.star": grow, "tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path, hosttest.Limits(starhost.Limits{MaxValues: 1000}))
+	hosttest.Emit(t, m, "tick", nil)
+	if got := stateJSON(t, m, "grow"); got != "{}" {
+		t.Fatalf("after a reset for the limits: %q", got)
+	}
+	if err := m.RemoveIntegration(context.Background(), "grow"); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.WriteFile(t, filepath.Join(dir, "tally.star"), tally(1, `    return {"n": old["n"], "fn": migrate}`))
+	err := m.ReloadIntegration(context.Background(), "tally")
+	if err == nil || !strings.Contains(err.Error(), `migrated state: state["fn"]: a function cannot be stored`) {
+		t.Fatalf("reload with a migrate that returns a function: %v", err)
+	}
+	if got := stateJSON(t, m, "tally"); !strings.HasPrefix(got, `{"n":1,`) {
+		t.Fatalf("the state after the failed reload: %s", got)
+	}
+	stop()
+	store, err := statestore.Open(path, statestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	rec, ok, err := store.Load("grow")
+	if err != nil || !ok || string(rec.State) != "{}" || rec.RemovedAt.IsZero() {
+		t.Fatalf("the removed integration's record: %+v %v %v", rec, ok, err)
+	}
+}
+
+// TestForgetKeepsTheSwitchAndImportIgnoresCancel: forgetting the state of
+// a switched-off integration leaves it off; an import whose context is
+// cancelled once it is done still reaches the disk.
+func TestForgetKeepsTheSwitchAndImportIgnoresCancel(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	if err := m.DisableIntegration("tally"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ForgetState("tally"); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := m.IntegrationInfo("tally"); in.Enabled || len(hosttest.Emit(t, m, "tick", nil)) != 0 {
+		t.Fatalf("forget switched it on: %+v", in)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.ImportStates(ctx, map[string][]byte{"tally": []byte(`{"n": 7}`)}); err != nil {
+		t.Fatalf("import with a cancelled context: %v", err)
+	}
+	stop()
+	m, _ = durableHost(t, dir, path)
+	if in, _ := m.IntegrationInfo("tally"); in.Enabled || stateJSON(t, m, "tally") != `{"n":7}` {
+		t.Fatalf("after a restart: %+v %s", in, stateJSON(t, m, "tally"))
+	}
 }
 
 // TestSwitchAndRemoveRemembered: a switched-off integration gets no
@@ -380,5 +454,49 @@ func BenchmarkStateOnDisk(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(st.Size()), "file-bytes")
+	}
+}
+
+// TestDeletedWhileStopped: the record of an integration whose file was
+// deleted while the host was stopped is marked removed at the next start
+// (so that it expires); when the file comes back, its state is restored
+// and the mark cleared.
+func TestDeletedWhileStopped(t *testing.T) {
+	dir := hosttest.TempDir(t, map[string]string{"tally.star": tally(0, migrateMarks)})
+	path := filepath.Join(t.TempDir(), "state.db")
+	m, stop := durableHost(t, dir, path)
+	hosttest.Emit(t, m, "tick", nil)
+	stop()
+	file := filepath.Join(dir, "tally.star")
+	if err := os.Rename(file, file+".away"); err != nil {
+		t.Fatal(err)
+	}
+	_, stop = durableHost(t, dir, path)
+	stop()
+	removedAt := func() time.Time {
+		store, err := statestore.Open(path, statestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		rec, _, err := store.Load("tally")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RemovedAt
+	}
+	if removedAt().IsZero() {
+		t.Fatal("the record of a deleted integration was not marked removed")
+	}
+	if err := os.Rename(file+".away", file); err != nil {
+		t.Fatal(err)
+	}
+	m, stop = durableHost(t, dir, path)
+	if got := stateJSON(t, m, "tally"); !strings.HasPrefix(got, `{"n":1,`) {
+		t.Fatalf("state when the file came back: %s", got)
+	}
+	stop()
+	if !removedAt().IsZero() {
+		t.Fatal("the removal mark stayed on an integration that is back")
 	}
 }

@@ -129,7 +129,10 @@ func (m *Manager) Notify(n Notice) { m.notices.publish(n) }
 // default of the same name. Modules are built in parallel and everything
 // that loaded is published in one step; the returned error joins the
 // problems of the modules that failed (each also listed in
-// View.FailedModules).
+// View.FailedModules). With a state store, the stored states of
+// integrations that did not load (deleted, renamed or broken while the
+// host was stopped) are marked removed: kept for the retention, restored
+// if they come back.
 func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 	defaults, user, err := m.src().listModules()
 	if err != nil {
@@ -143,6 +146,7 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 		list = append(list, planItem{module: mod, sync: true, group: len(list), initial: true})
 	}
 	res, _ := m.apply(ctx, items(list...))
+	m.retireUnloaded()
 	return res.joinedErr()
 }
 

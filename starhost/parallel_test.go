@@ -114,7 +114,7 @@ func TestParallelFanOutCancelled(t *testing.T) {
 	for i := range 8 {
 		files[fmt.Sprintf("s%d.star", i)] = fmt.Sprintf(`
 def on_go(event, ctx):
-    for _ in range(2000000):
+    for _ in range(event.data["spin"]):
         pass
     return %d
 
@@ -122,9 +122,12 @@ integration(name = "s%d", handlers = {"go": on_go})
 `, i, i)
 	}
 	m, _ := hosttest.NewRoot(t, files, hosttest.Parallel(2), hosttest.Limits(starhost.Limits{Steps: 100_000_000, Timeout: time.Minute}))
+	// A first event teaches the host that these calls are long (each
+	// spins for 100,000 steps): the next one is spread.
+	hosttest.Emit(t, m, "go", map[string]any{"spin": 100_000})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	rs, err := m.Emit(ctx, "go", nil)
+	rs, err := m.Emit(ctx, "go", map[string]any{"spin": 2_000_000})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want the deadline", err)
 	}

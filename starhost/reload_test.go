@@ -20,15 +20,16 @@ import (
 // Four more integrations make each event's calls run on four goroutines
 // (Options.Parallel), so the fan-out runs under the race too; one of them
 // is switched off and on meanwhile; and the states are written behind to
-// a real state file every millisecond. At the end, counter's stored state
-// is its live state.
+// a real state file every millisecond. At the end, every stored state is
+// the live one.
 func TestConcurrentEmitAndReload(t *testing.T) {
 	files := map[string]string{
 		"counter.star": hosttest.CounterModule(0),
-		"other.star":   `integration(name = "other", handlers = {"tick": lambda e, c: None})`,
+		"other.star":   `integration(name = "other", handlers = {"tick": lambda e, c: c.state.update(n = c.state.get("n", 0) + 1)})`,
 	}
 	for i := range 4 {
-		files[fmt.Sprintf("pad%d.star", i)] = fmt.Sprintf(`integration(name = "pad%d", handlers = {"tick": lambda e, c: len(str(e.data))})`, i)
+		// Each spins long enough that an event's calls are worth spreading.
+		files[fmt.Sprintf("pad%d.star", i)] = fmt.Sprintf("def h(e, c):\n    for _ in range(300):\n        pass\n    c.state[\"n\"] = c.state.get(\"n\", 0) + 1\n\nintegration(name = \"pad%d\", handlers = {\"tick\": h})\n", i)
 	}
 	store, err := statestore.Open(filepath.Join(t.TempDir(), "state.db"), statestore.Options{})
 	if err != nil {
@@ -60,15 +61,21 @@ func TestConcurrentEmitAndReload(t *testing.T) {
 			return swapped
 		},
 	}.Run(t)
-	live, err := m.StateJSON("counter")
-	if err != nil {
-		t.Fatal(err)
+	live := map[string]string{}
+	for _, name := range m.Names() {
+		b, err := m.StateJSON(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live[name] = string(b)
 	}
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _, err := store.Load("counter"); err != nil || string(rec.State) != string(live) {
-		t.Fatalf("stored %s (%v), live %s", rec.State, err, live)
+	for name, want := range live { // counter's, other's (removed and added again), the pads' (one switched)
+		if rec, _, err := store.Load(name); err != nil || string(rec.State) != want {
+			t.Errorf("%s: stored %s (%v), live %s", name, rec.State, err, want)
+		}
 	}
 }
 

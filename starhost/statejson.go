@@ -51,14 +51,18 @@ type stateError struct {
 func (e *stateError) Error() string { return e.path + ": " + e.msg }
 func (e *stateError) Unwrap() error { return e.kind }
 
-// stateEncoder writes a state as JSON, checking that it is data within the
-// limits.
+// stateEncoder writes a state as JSON, checking that it is data within
+// the limits. A lenient encoder (dropNonData) writes what is not data as
+// if it were absent: a dict entry is left out, a list element is null; the
+// paths it dropped are listed in dropped.
 type stateEncoder struct {
-	buf      []byte
-	path     []pathStep // the keys and indexes leading to the current value
-	values   int
-	maxDepth int
-	maxVals  int
+	buf         []byte
+	path        []pathStep // the keys and indexes leading to the current value
+	values      int
+	maxDepth    int
+	maxVals     int
+	dropNonData bool
+	dropped     []string // "state[...]: why", when dropNonData
 }
 
 // pathStep is one step of a path in a state: a dict key, or a list index
@@ -86,14 +90,66 @@ func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, int, error
 	return e.buf, e.values, nil
 }
 
-// fail returns an error about the current value.
-func (e *stateEncoder) fail(kind error, format string, args ...any) error {
+// encodeData is encodeState leaving out what is not data; dropped says
+// what it left out and why. It fails only past the limits.
+func encodeData(state *starlark.Dict, l Limits) (b []byte, n int, dropped []string, err error) {
+	e := &stateEncoder{maxDepth: l.MaxDepth, maxVals: l.MaxValues, dropNonData: true}
+	if err := e.value(state, 0); err != nil {
+		return nil, 0, nil, err
+	}
+	return e.buf, e.values, e.dropped, nil
+}
+
+// pathString is the current path, "state[...][...]".
+func (e *stateEncoder) pathString() string {
 	var path strings.Builder
 	path.WriteString("state")
 	for _, p := range e.path {
 		path.WriteString(p.String())
 	}
-	return &stateError{path: path.String(), msg: fmt.Sprintf(format, args...), kind: kind}
+	return path.String()
+}
+
+// fail returns an error about the current value.
+func (e *stateEncoder) fail(kind error, format string, args ...any) error {
+	return &stateError{path: e.pathString(), msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// notData returns why v cannot be stored, or "" when it can (a
+// container's elements are checked when they are written).
+func notData(v starlark.Value) string {
+	switch v := v.(type) {
+	case starlark.NoneType, starlark.Bool, starlark.Int, *starlark.Dict, *starlark.List, starlark.Tuple:
+		return ""
+	case starlark.Float:
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprintf("%v cannot be stored (JSON has no form for it)", f)
+		}
+		return ""
+	case starlark.String:
+		if !utf8.ValidString(string(v)) {
+			return "a string that is not valid UTF-8 cannot be stored"
+		}
+		return ""
+	}
+	return article(v.Type()) + " cannot be stored; keep only dicts with string keys, lists, tuples, strings, numbers, bools and None in ctx.state"
+}
+
+// notDataKey returns why k cannot be a stored dict key, or "".
+func notDataKey(k starlark.Value) string {
+	ks, ok := k.(starlark.String)
+	switch {
+	case !ok:
+		return fmt.Sprintf("a dict key must be a string to be stored, not %s (%s)", article(k.Type()), k)
+	case !utf8.ValidString(string(ks)):
+		return "a key that is not valid UTF-8 cannot be stored"
+	}
+	return ""
+}
+
+// drop records that the current value was left out for why.
+func (e *stateEncoder) drop(why string) {
+	e.dropped = append(e.dropped, e.pathString()+": "+why)
 }
 
 func (e *stateEncoder) value(v starlark.Value, depth int) error {
@@ -102,6 +158,14 @@ func (e *stateEncoder) value(v starlark.Value, depth int) error {
 	}
 	if e.values++; e.values > e.maxVals {
 		return e.fail(nil, "more than %d values", e.maxVals)
+	}
+	if why := notData(v); why != "" {
+		if !e.dropNonData {
+			return e.fail(errNotData, "%s", why)
+		}
+		e.drop(why)
+		e.buf = append(e.buf, "null"...) // a list element; a dict entry is left out before this
+		return nil
 	}
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -115,11 +179,8 @@ func (e *stateEncoder) value(v starlark.Value, depth int) error {
 			e.buf = v.BigInt().Append(e.buf, 10)
 		}
 	case starlark.Float:
-		return e.float(float64(v))
+		e.float(float64(v))
 	case starlark.String:
-		if !utf8.ValidString(string(v)) {
-			return e.fail(errNotData, "a string that is not valid UTF-8 cannot be stored")
-		}
 		e.buf = appendJSONString(e.buf, string(v))
 	case *starlark.Dict:
 		return e.dict(v, depth)
@@ -127,16 +188,12 @@ func (e *stateEncoder) value(v starlark.Value, depth int) error {
 		return e.seq(v, depth)
 	case starlark.Tuple:
 		return e.seq(v, depth)
-	default:
-		return e.fail(errNotData, "%s cannot be stored; keep only dicts with string keys, lists, tuples, strings, numbers, bools and None in ctx.state", article(v.Type()))
 	}
 	return nil
 }
 
-func (e *stateEncoder) float(f float64) error {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return e.fail(errNotData, "%v cannot be stored (JSON has no form for it)", f)
-	}
+// float writes a finite float.
+func (e *stateEncoder) float(f float64) {
 	// As encoding/json writes floats: plain decimals between 1e-6 and
 	// 1e21, exponents outside, the shortest digits that read back exactly.
 	start, format := len(e.buf), byte('f')
@@ -151,27 +208,32 @@ func (e *stateEncoder) float(f float64) error {
 	if !bytes.ContainsAny(e.buf[start:], ".e") {
 		e.buf = append(e.buf, ".0"...) // so that it reads back as a float
 	}
-	return nil
 }
 
 func (e *stateEncoder) dict(d *starlark.Dict, depth int) error {
 	e.buf = append(e.buf, '{')
 	first := true
 	for k, v := range d.Entries() {
-		ks, ok := k.(starlark.String)
-		if !ok {
-			return e.fail(errNotData, "a dict key must be a string to be stored, not %s (%s)", article(k.Type()), k)
+		if why := notDataKey(k); why != "" {
+			if !e.dropNonData {
+				return e.fail(errNotData, "%s", why)
+			}
+			e.drop(why)
+			continue
 		}
-		if !utf8.ValidString(string(ks)) {
-			return e.fail(errNotData, "a key that is not valid UTF-8 cannot be stored")
+		key := string(k.(starlark.String))
+		e.path = append(e.path, pathStep{key: key, index: -1})
+		if why := notData(v); why != "" && e.dropNonData {
+			e.drop(why)
+			e.path = e.path[:len(e.path)-1]
+			continue
 		}
 		if !first {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-		e.buf = appendJSONString(e.buf, string(ks))
+		e.buf = appendJSONString(e.buf, key)
 		e.buf = append(e.buf, ':')
-		e.path = append(e.path, pathStep{key: string(ks), index: -1})
 		if err := e.value(v, depth+1); err != nil {
 			return err
 		}

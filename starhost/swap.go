@@ -36,7 +36,7 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 	for _, c := range cs.changes {
 		if c.remove && cs.live(c) {
 			c.slot.removed.Store(true)
-			if c.movedTo == nil && m.durable != nil {
+			if m.durable != nil { // also when a move to another module failed: the name is gone
 				cs.removedStates = append(cs.removedStates, m.lastRecord(c.slot))
 			}
 		}
@@ -204,7 +204,7 @@ func (m *Manager) migrate(s *slot, v *version) (*starlark.Dict, error) {
 	if !ok {
 		return nil, diagAt(pos, "migrate must return a dict (the new state), got %s", out.Type())
 	}
-	if err := newConverter(m.limits).measure(d, 0); err != nil {
+	if _, _, err := encodeState(nil, d, m.limits); err != nil { // data, within the limits
 		return nil, diagAt(pos, "migrated state: %v", err)
 	}
 	return d, nil
