@@ -49,7 +49,7 @@ type slot struct {
 	name     string
 	current  atomic.Pointer[version]
 	removed  atomic.Bool
-	disabled atomic.Bool // switched off: loaded, but given no events (Manager.DisableIntegration)
+	disabled atomic.Bool  // switched off: loaded, but given no events (Manager.DisableIntegration)
 	cost     atomic.Int64 // recent call durations (ns, a moving average), written under callMu
 
 	callMu sync.Mutex
