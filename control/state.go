@@ -41,11 +41,14 @@ func (h *Handler) putState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.m.ImportStates(r.Context(), map[string][]byte{name: body}); err != nil {
-		if errors.Is(err, starhost.ErrNotFound) {
+		switch {
+		case errors.Is(err, starhost.ErrNotFound):
 			h.integrationError(w, name, err)
-			return
+		case errors.Is(err, starhost.ErrStateNotSaved): // replaced, but not on disk yet
+			writeError(w, http.StatusServiceUnavailable, err.Error(), nil)
+		default: // refused: nothing changed
+			writeError(w, http.StatusBadRequest, err.Error(), nil)
 		}
-		writeError(w, http.StatusBadRequest, err.Error(), nil)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -38,9 +38,10 @@ integration(name = "counter", handlers = {"tick": on_tick})
 // of a stream of events and starts it again on the same state folder: the
 // state it restores is complete (valid, with the last 50 event numbers in
 // order, ending at the count), never more than what was handled, and no
-// older than what the host had handled a second before the kill (the loss
-// bound is --flush plus one write; a second leaves room for a slow
-// machine).
+// older than what the host had handled 300 ms before the kill: the loss
+// bound is --flush (50 ms here) plus one write, and the other 250 ms are
+// room for a loaded machine (the times are those at which this test read
+// the results, after the host handled them).
 func TestStateSurvivesKill(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL")
@@ -99,9 +100,9 @@ func TestStateSurvivesKill(t *testing.T) {
 		history = append(history, s)
 	}
 	handled := history[len(history)-1].n
-	mustHave := 0 // the count the host had reached a second before the kill
+	mustHave := 0 // the count the host had reached 300 ms before the kill
 	for _, s := range history {
-		if killedAt.Sub(s.at) >= time.Second {
+		if killedAt.Sub(s.at) >= 300*time.Millisecond {
 			mustHave = s.n
 		}
 	}
@@ -125,7 +126,7 @@ func TestStateSurvivesKill(t *testing.T) {
 	}
 	st := row.State
 	if row.Name != "counter" || st.N < mustHave || st.N > handled || len(st.Log) != min(50, st.N) || st.Log[len(st.Log)-1] != st.N-1 {
-		t.Fatalf("stored after the kill: %s; the host had handled %d events, %d of them a second before the kill", out, handled, mustHave)
+		t.Fatalf("stored after the kill: %s; the host had handled %d events, %d of them 300 ms before the kill", out, handled, mustHave)
 	}
 	for i := 1; i < len(st.Log); i++ {
 		if st.Log[i] != st.Log[i-1]+1 {
@@ -262,7 +263,7 @@ func TestStateFileProblems(t *testing.T) {
 	first.waitFor(t, "the first host loaded", func(l map[string]any) bool { return l["kind"] == "loaded" })
 	code, _, errOut := runBin(t, bin, "run", "--headless", "--no-defaults", "--dir", dir, "--data", data)
 	pid := strconv.Itoa(first.cmd.Process.Pid)
-	if code == 0 || !strings.Contains(errOut, filepath.Join(data, "state.db")) || !strings.Contains(errOut, "process "+pid) {
+	if code == 0 || !strings.Contains(errOut, filepath.Join(data, "state.db")) || !strings.Contains(errOut, "pid "+pid) {
 		t.Fatalf("second host: exit %d, want an error naming the file and process %s:\n%s", code, pid, errOut)
 	}
 	first.cmd.Process.Kill()

@@ -25,7 +25,8 @@ type hostFlags struct {
 	noDefaults bool
 	state      *stateFlags // nil for commands whose host keeps no state (emit)
 	// startNotices are what newManager found before the host existed
-	// (a damaged state file kept aside); load publishes them.
+	// (a damaged state file kept aside), for the front end to publish once
+	// it follows the host (publishStart).
 	startNotices []starhost.Notice
 }
 
@@ -48,17 +49,16 @@ func (h *hostFlags) open(ctx context.Context, stderr io.Writer, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	h.load(ctx, m, stderr)
+	loadReporting(ctx, m, stderr)
 	return m, nil
 }
 
-// load publishes the start notices to m's subscribers (the front ends,
-// subscribed by now) and loads the integrations (loadReporting).
-func (h *hostFlags) load(ctx context.Context, m *starhost.Manager, stderr io.Writer) {
+// publishStart publishes the start notices to m's subscribers: call it
+// once the front end follows the host.
+func (h *hostFlags) publishStart(m *starhost.Manager) {
 	for _, n := range h.startNotices {
 		m.Notify(n)
 	}
-	loadReporting(ctx, m, stderr)
 }
 
 // newManager creates a manager for the flags, with nothing loaded, and
@@ -75,7 +75,6 @@ func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func
 		if aside != "" {
 			n := starhost.Notice{Kind: starhost.NoticeLog, Level: "error", Message: fmt.Sprintf(
 				"the state file %s could not be read; it was kept as %s and the integrations start with empty state", store.Path(), aside)}
-			log.Error(n.Message)
 			h.startNotices = append(h.startNotices, n)
 		}
 	}

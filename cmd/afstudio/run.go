@@ -59,10 +59,11 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	defer func() { err = errors.Join(err, stopHost()) }()           // after the front end and the API stopped: the last states
 	h := headless.New(m, std.stdout, headless.Options{Logger: log}) // before loading: the load notices are written too
 	defer func() { err = errors.Join(err, h.Close()) }()
-	o.host.load(ctx, m, std.stderr)
+	o.host.publishStart(m)
+	loadReporting(ctx, m, std.stderr)
 	for _, name := range o.disable {
-		if err := m.DisableIntegration(name); err != nil {
-			return usagef("--disable %s: %v", name, err)
+		if err := m.DisableIntegration(name); err != nil { // not loaded (a typo, or a module that failed): the rest serves
+			log.Warn("--disable: not switched off", "integration", name, "err", err)
 		}
 	}
 	if !o.noWatch && len(o.host.dirs) > 0 {

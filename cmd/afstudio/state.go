@@ -135,6 +135,9 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(path); err != nil && verb != "import" { // list, export, purge read what is there
+		return fmt.Errorf("no state file at %s (%w); give the folder of an existing one with --data DIR", path, errors.Unwrap(err))
+	}
 	store, err := statestore.Open(path, statestore.Options{LockTimeout: 200 * time.Millisecond})
 	if err != nil {
 		return err // ErrLocked names the process that holds the file and what to do

@@ -75,6 +75,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	}
 	defer api.Stop()
 	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api})
+	a.Lifecycle().SetOnStarted(func() { o.host.publishStart(m) }) // the studio follows the host by then
 	defer instance.Serve(api.Handler(), log)()
 	serveAPIAtStart(api, o.listen, a.Preferences(), log)
 	defer closeOnSignal(ctx, s.Window())()
@@ -104,7 +105,7 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, s
 			log.Error("the last states were not all saved", "err", err)
 		}
 	}
-	o.host.load(ctx, m, stderr)
+	loadReporting(ctx, m, stderr)
 	if o.noWatch {
 		return m, nil, stopState, nil
 	}
