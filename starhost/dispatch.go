@@ -175,6 +175,11 @@ func (m *Manager) callAll(ctx context.Context, subs []*slot, ev *eventValue, res
 		}
 		return results, queue, nil
 	}
+	return m.spreadCalls(ctx, subs, ev, workers, results, queue)
+}
+
+// spreadCalls is callAll on workers goroutines (the caller's among them).
+func (m *Manager) spreadCalls(ctx context.Context, subs []*slot, ev *eventValue, workers int, results []Result, queue []pendingEvent) ([]Result, []pendingEvent, error) {
 	type outcome struct {
 		r       Result
 		emitted []pendingEvent

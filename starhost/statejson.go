@@ -48,7 +48,10 @@ type stateError struct {
 	kind error // errNotData, or nil for a limit
 }
 
+// Error returns "path: message".
 func (e *stateError) Error() string { return e.path + ": " + e.msg }
+
+// Unwrap returns errNotData for a value that is not data, else nil.
 func (e *stateError) Unwrap() error { return e.kind }
 
 // stateEncoder writes a state as JSON, checking that it is data within
@@ -72,6 +75,7 @@ type pathStep struct {
 	index int
 }
 
+// String returns the step as written in a path: ["key"] or [3].
 func (p pathStep) String() string {
 	if p.index >= 0 {
 		return "[" + strconv.Itoa(p.index) + "]"
