@@ -279,16 +279,20 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	return r, emitted, true
 }
 
-// auditState checks s's state (checkState: data, within the limits) when
-// its audit is due (s.callMu is held), returning how a bad state was
-// repaired.
+// auditState checks s's state (data, within the limits: checkStateData,
+// which writes nothing) when its audit is due (s.callMu is held), and
+// returns how checkState repaired a bad one.
 func (m *Manager) auditState(s *slot, now time.Time) error {
 	a := &s.run.audit
 	if !a.due(now, s.run.steps()) {
 		return nil
 	}
-	err := m.checkState(s)
-	a.measured(now, s.values)
+	n, err := checkStateData(s.state, m.limits)
+	if err != nil {
+		err = m.checkState(s) // repairs it, and says how
+		n = s.values
+	}
+	a.measured(now, n)
 	return err
 }
 

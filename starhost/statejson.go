@@ -66,6 +66,7 @@ type stateEncoder struct {
 	maxVals     int
 	dropNonData bool
 	dropped     []string // "state[...]: why", when dropNonData
+	checkOnly   bool     // check and count, write nothing (checkStateData)
 }
 
 // pathStep is one step of a path in a state: a dict key, or a list index
@@ -92,6 +93,17 @@ func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, int, error
 		return nil, 0, err
 	}
 	return e.buf, e.values, nil
+}
+
+// checkStateData checks that state is data within the limits, as
+// encodeState does, and counts its values, without writing it: the cheap
+// check of the state audit.
+func checkStateData(state *starlark.Dict, l Limits) (int, error) {
+	e := &stateEncoder{maxDepth: l.MaxDepth, maxVals: l.MaxValues, checkOnly: true}
+	if err := e.value(state, 0); err != nil {
+		return 0, err
+	}
+	return e.values, nil
 }
 
 // encodeData is encodeState leaving out what is not data; dropped says
@@ -171,6 +183,17 @@ func (e *stateEncoder) value(v starlark.Value, depth int) error {
 		e.buf = append(e.buf, "null"...) // a list element; a dict entry is left out before this
 		return nil
 	}
+	if e.checkOnly {
+		switch v := v.(type) {
+		case *starlark.Dict:
+			return e.dict(v, depth)
+		case *starlark.List:
+			return e.seq(v, depth)
+		case starlark.Tuple:
+			return e.seq(v, depth)
+		}
+		return nil
+	}
 	switch v := v.(type) {
 	case starlark.NoneType:
 		e.buf = append(e.buf, "null"...)
@@ -232,12 +255,14 @@ func (e *stateEncoder) dict(d *starlark.Dict, depth int) error {
 			e.path = e.path[:len(e.path)-1]
 			continue
 		}
-		if !first {
-			e.buf = append(e.buf, ',')
+		if !e.checkOnly {
+			if !first {
+				e.buf = append(e.buf, ',')
+			}
+			first = false
+			e.buf = appendJSONString(e.buf, key)
+			e.buf = append(e.buf, ':')
 		}
-		first = false
-		e.buf = appendJSONString(e.buf, key)
-		e.buf = append(e.buf, ':')
 		if err := e.value(v, depth+1); err != nil {
 			return err
 		}
@@ -250,7 +275,7 @@ func (e *stateEncoder) dict(d *starlark.Dict, depth int) error {
 func (e *stateEncoder) seq(s starlark.Indexable, depth int) error {
 	e.buf = append(e.buf, '[')
 	for i := range s.Len() {
-		if i > 0 {
+		if i > 0 && !e.checkOnly {
 			e.buf = append(e.buf, ',')
 		}
 		e.path = append(e.path, pathStep{index: i})

@@ -34,10 +34,13 @@ func TestStateJSONRoundTrip(t *testing.T) {
 		{`{"t": (1, (2, "x")), "l": [None, True, False]}`, `{"t":[1,[2,"x"]],"l":[null,true,false]}`},
 		{`{"n": {"m": {"k": [{"deep": [1.5]}]}}}`, `{"n":{"m":{"k":[{"deep":[1.5]}]}}}`},
 	} {
-		got, _, err := encodeState(nil, evalState(t, c.expr), l)
+		got, n, err := encodeState(nil, evalState(t, c.expr), l)
 		if err != nil || string(got) != c.want {
 			t.Errorf("encode %s = %s, %v; want %s", c.expr, got, err, c.want)
 			continue
+		}
+		if cn, err := checkStateData(evalState(t, c.expr), l); cn != n || err != nil {
+			t.Errorf("checkStateData %s = %d, %v; encodeState counted %d", c.expr, cn, err, n)
 		}
 		back, err := decodeState(got, l)
 		if err != nil {
@@ -102,6 +105,9 @@ func TestStateJSONRejects(t *testing.T) {
 		_, _, err := encodeState(nil, evalState(t, c.expr), l)
 		if err == nil || !strings.Contains(err.Error(), c.want) || errors.Is(err, errNotData) != c.notData {
 			t.Errorf("encode %s: %v; want %q (not data: %v)", c.expr, err, c.want, c.notData)
+		}
+		if _, cerr := checkStateData(evalState(t, c.expr), l); cerr == nil || err == nil || cerr.Error() != err.Error() {
+			t.Errorf("checkStateData %s: %v; encodeState: %v", c.expr, cerr, err)
 		}
 	}
 	for _, c := range []struct{ data, want string }{
