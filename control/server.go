@@ -41,6 +41,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/afstudio/afstudio/control/internal/jsonwire"
 	"github.com/afstudio/afstudio/starhost"
 )
 
@@ -207,7 +208,13 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 // and trailing data rejected. It writes the error response itself.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
+	return decodeJSON(w, r.Body, v)
+}
+
+// decodeJSON decodes body into v for decodeBody, writing the error
+// response itself.
+func decodeJSON(w http.ResponseWriter, body io.Reader, v any) bool {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -414,9 +421,9 @@ type EmitResponse struct {
 // data, the results also published on the notices stream.
 func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 	event := r.PathValue("event")
-	var data map[string]any
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	body, err := io.ReadAll(r.Body)
+	buf := jsonwire.GetBuffer()
+	defer jsonwire.PutBuffer(buf)
+	body, err := readBody(w, r, MaxBodyBytes, buf)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -426,9 +433,12 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error(), nil)
 		return
 	}
-	if data, err = starhost.DecodeEventData(body); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), nil)
-		return
+	data, ok := parseEventData(body)
+	if !ok {
+		if data, err = starhost.DecodeEventData(body); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error(), nil)
+			return
+		}
 	}
 	rs, err := h.m.Emit(r.Context(), event, data)
 	if err != nil {
@@ -436,7 +446,13 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.publishResults(rs)
-	writeJSON(w, http.StatusOK, EmitResponse{Results: rs})
+	out, ok := appendEmitResponse(body[:0], rs)
+	if !ok {
+		writeJSON(w, http.StatusOK, EmitResponse{Results: rs})
+		return
+	}
+	*buf = out
+	writeBody(w, http.StatusOK, out)
 }
 
 // BatchRequest is the body of POST /v1/events.
@@ -474,9 +490,15 @@ type BatchResult struct {
 
 // emitBatch serves POST /v1/events: Manager.Emit for each event in order.
 func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
+	buf := jsonwire.GetBuffer()
+	defer jsonwire.PutBuffer(buf)
+	body, err := readBody(w, r, MaxBatchBytes, buf)
 	var req BatchRequest
-	if !decodeBody(w, r, MaxBatchBytes, &req) {
-		return
+	if err != nil || !parseBatch(body, &req) {
+		req = BatchRequest{}
+		if !decodeJSON(w, jsonwire.Replay(body, err), &req) {
+			return
+		}
 	}
 	if len(req.Events) > MaxBatch {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a batch holds at most %d events, got %d", MaxBatch, len(req.Events)), nil)
@@ -492,7 +514,13 @@ func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 		h.publishResults(rs)
 		out.Events[i].Results = rs
 	}
-	writeJSON(w, http.StatusOK, out)
+	b, ok := appendBatchResponse(body[:0], &out)
+	if !ok {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	*buf = b
+	writeBody(w, http.StatusOK, b)
 }
 
 // publishResults makes handler results of API events visible on the
