@@ -22,22 +22,23 @@ import (
 	"strings"
 
 	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/internal/jsonwire"
 	"github.com/afstudio/afstudio/starhost"
 )
 
 // Client talks to one afstudio host. Get one from New or NewDialer; it is
 // safe for concurrent use and reuses connections.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base string
+	auth string // the Authorization header: "Bearer " and the token
+	http *http.Client
 }
 
 // New returns a client for the API at base (e.g. "http://127.0.0.1:7777";
 // a trailing slash is ignored) with the token that `afstudio token`
 // prints. It makes no request.
 func New(base, token string) *Client {
-	return &Client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{}}
+	return &Client{base: strings.TrimRight(base, "/"), auth: "Bearer " + token, http: &http.Client{}}
 }
 
 // Error is an error response of the API: any status of 300 or more. Test
@@ -74,40 +75,88 @@ func (e *Error) Error() string {
 // successful answer into out (unless nil); an error status becomes an
 // *Error.
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	resp, err := c.send(ctx, method, path, b, body != nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// Read to the end so that the connection can be reused.
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}()
-	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
-		_ = json.NewDecoder(resp.Body).Decode(&e.Body)
-		return e
-	}
+	defer drainClose(resp)
 	if out == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send sends one request, with body as its JSON body when hasBody, and
+// returns the response to a successful status, which the caller must
+// pass to drainClose. An error status is an *Error, the response closed.
+func (c *Client) send(ctx context.Context, method, path string, body []byte, hasBody bool) (*http.Response, error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", c.auth)
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer drainClose(resp)
+		e := &Error{Status: resp.StatusCode}
+		_ = json.NewDecoder(resp.Body).Decode(&e.Body)
+		return nil, e
+	}
+	return resp, nil
+}
+
+// drainClose reads the rest of resp's body and closes it, so that the
+// connection can be reused.
+func drainClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// doEvents is do for the event endpoints, with jsonwire's fast paths:
+// req is encoded by appendReq (json.Marshal when it returns false), and
+// the answer decoded into out by parse (the json.Decoder of do when it
+// returns false, out reset to its zero value).
+func doEvents[T any](c *Client, ctx context.Context, path string, req any, appendReq func([]byte) ([]byte, bool), out *T, parse func([]byte, *T) bool) error {
+	buf := jsonwire.GetBuffer()
+	defer jsonwire.PutBuffer(buf)
+	b, ok := appendReq((*buf)[:0])
+	if ok {
+		b = bytes.Clone(b) // the transport may read it after Do returns
+	} else {
+		var err error
+		if b, err = json.Marshal(req); err != nil {
+			return err
+		}
+	}
+	resp, err := c.send(ctx, http.MethodPost, path, b, true)
+	if err != nil {
+		return err
+	}
+	defer drainClose(resp)
+	body, err := readAll(resp, buf)
+	if err == nil && parse(body, out) {
+		return nil
+	}
+	var zero T
+	*out = zero
+	return json.NewDecoder(jsonwire.Replay(body, err)).Decode(out)
 }
 
 // segment escapes a name (an integration or event name) as one path
@@ -190,7 +239,8 @@ func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([
 		data = map[string]any{}
 	}
 	var out control.EmitResponse
-	err := c.do(ctx, http.MethodPost, "/v1/events/"+segment(event), data, &out)
+	appendReq := func(b []byte) ([]byte, bool) { return jsonwire.AppendValue(b, data) }
+	err := doEvents(c, ctx, "/v1/events/"+segment(event), data, appendReq, &out, parseEmitResponse)
 	return out.Results, err
 }
 
@@ -198,7 +248,9 @@ func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([
 // most control.MaxBatch) and returns one BatchResult per event, in order.
 func (c *Client) EmitBatch(ctx context.Context, events []control.BatchEvent) ([]control.BatchResult, error) {
 	var out control.BatchResponse
-	err := c.do(ctx, http.MethodPost, "/v1/events", control.BatchRequest{Events: events}, &out)
+	req := control.BatchRequest{Events: events}
+	appendReq := func(b []byte) ([]byte, bool) { return appendBatchRequest(b, &req) }
+	err := doEvents(c, ctx, "/v1/events", req, appendReq, &out, parseBatchResponse)
 	return out.Events, err
 }
 
@@ -218,7 +270,7 @@ func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", c.auth)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -252,5 +304,5 @@ func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
 // pipe, rather than over TCP; token is as for New.
 func NewDialer(dial func(ctx context.Context) (net.Conn, error), token string) *Client {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
-	return &Client{base: "http://afstudio", token: token, http: &http.Client{Transport: tr}}
+	return &Client{base: "http://afstudio", auth: "Bearer " + token, http: &http.Client{Transport: tr}}
 }
