@@ -2,6 +2,8 @@ package control_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/afstudio/afstudio/control"
@@ -26,12 +28,18 @@ func benchManager(b *testing.B) *starhost.Manager {
 // benchServer serves m on a real loopback listener and returns a client.
 func benchServer(b *testing.B, m *starhost.Manager) *client.Client {
 	b.Helper()
+	return client.New(benchURL(b, m), testToken)
+}
+
+// benchURL serves m on a real loopback listener and returns its URL.
+func benchURL(b *testing.B, m *starhost.Manager) string {
+	b.Helper()
 	s, err := control.Listen("127.0.0.1:0", control.NewHandler(m, control.Options{Token: testToken, Version: "bench"}), false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
-	return client.New("http://"+s.Addr(), testToken)
+	return "http://" + s.Addr()
 }
 
 // checkResults fails the benchmark unless four integrations (the defaults,
@@ -69,8 +77,12 @@ func BenchmarkInProcessEmit(b *testing.B) {
 }
 
 // BenchmarkAPIEmit is one event per request: POST /v1/events/{event}.
-func BenchmarkAPIEmit(b *testing.B) {
-	c := benchServer(b, benchManager(b))
+func BenchmarkAPIEmit(b *testing.B) { benchEmit(b, benchManager(b)) }
+
+// benchEmit sends events to m through the API, one per request, and
+// checks every outcome.
+func benchEmit(b *testing.B, m *starhost.Manager) {
+	c := benchServer(b, m)
 	ctx := context.Background()
 	events := 0
 	for b.Loop() {
@@ -82,6 +94,65 @@ func BenchmarkAPIEmit(b *testing.B) {
 		events++
 	}
 	reportEventsPerSecond(b, events)
+}
+
+// BenchmarkAPIEmit2Clients is BenchmarkAPIEmit with two clients, each
+// with its own keep-alive connection, sending at the same time; compare
+// with BenchmarkInProcessEmit2: how the API uses a second core.
+func BenchmarkAPIEmit2Clients(b *testing.B) {
+	url := benchURL(b, benchManager(b))
+	clients := []*client.Client{client.New(url, testToken), client.New(url, testToken)}
+	emit := func(c *client.Client, i int) error {
+		rs, err := c.Emit(context.Background(), "response_received", benchData(i))
+		if err == nil && (len(rs) != 4 || !rs[0].OK) {
+			err = fmt.Errorf("results %+v", rs)
+		}
+		return err
+	}
+	for _, c := range clients { // connect both before timing
+		if err := emit(c, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	emitters(b, len(clients), func(g, i int) error { return emit(clients[g], i) })
+}
+
+// BenchmarkInProcessEmit2 is BenchmarkInProcessEmit with two goroutines
+// emitting at the same time.
+func BenchmarkInProcessEmit2(b *testing.B) {
+	m := benchManager(b)
+	ctx := context.Background()
+	emitters(b, 2, func(_, i int) error {
+		rs, err := m.Emit(ctx, "response_received", benchData(i))
+		if err == nil && (len(rs) != 4 || !rs[0].OK) {
+			err = fmt.Errorf("results %+v", rs)
+		}
+		return err
+	})
+}
+
+// emitters runs b.N calls of emit(g, i), shared among n goroutines (g is
+// the goroutine's number, i the event's), and reports events/s.
+func emitters(b *testing.B, n int, emit func(g, i int) error) {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range n {
+		wg.Go(func() {
+			for i := g; i < b.N; i += n {
+				if err := emit(g, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	reportEventsPerSecond(b, b.N)
 }
 
 // BenchmarkAPIEmitBatch is 100 events per request: POST /v1/events.
@@ -145,3 +216,7 @@ func BenchmarkInProcessEmitTrivial(b *testing.B) {
 }
 
 func BenchmarkAPIEmitBatchTrivial(b *testing.B) { benchEmitBatch(b, trivialManager(b)) }
+
+// BenchmarkAPIEmitTrivial is one event per request to handlers that do
+// nothing: the API's whole cost per request (HTTP, JSON, both ends).
+func BenchmarkAPIEmitTrivial(b *testing.B) { benchEmit(b, trivialManager(b)) }
