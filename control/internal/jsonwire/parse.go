@@ -2,8 +2,10 @@ package jsonwire
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -170,7 +172,7 @@ func (p *Parser) String() (string, bool) {
 			if !ascii && !utf8.Valid(s) {
 				return p.unquote(b[start-1 : i+1])
 			}
-			return string(s), true
+			return intern(s), true
 		case c == '\\':
 			return p.escaped(start - 1)
 		case c < 0x20:
@@ -331,4 +333,33 @@ func (p *Parser) object(depth int) (map[string]any, bool) {
 		return ok
 	})
 	return m, ok
+}
+
+// The strings of the event messages repeat from one message to the next
+// (integration and event names, field names, mission ids), and allocating
+// them was half of the allocations of decoding an answer: short ones are
+// kept in a small cache and shared. A string is immutable, so sharing one
+// is invisible to its users.
+const (
+	internMax   = 32  // longest string kept, in bytes
+	internSlots = 512 // strings kept, at most
+)
+
+var (
+	internSeed  = maphash.MakeSeed()
+	internCache [internSlots]atomic.Pointer[string]
+)
+
+// intern returns b as a string, the cached one when there is one.
+func intern(b []byte) string {
+	if len(b) > internMax {
+		return string(b)
+	}
+	slot := &internCache[maphash.Bytes(internSeed, b)%internSlots]
+	if s := slot.Load(); s != nil && *s == string(b) {
+		return *s
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }

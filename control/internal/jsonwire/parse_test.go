@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -162,4 +163,23 @@ func FuzzParserValue(f *testing.F) {
 		}
 		checkValue(t, string(text), useNumber)
 	})
+}
+
+// TestInternShares: strings read by goroutines at once, more distinct
+// ones than the cache holds, each read as it is written.
+func TestInternShares(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 4 * internSlots {
+				want := fmt.Sprintf("k%d-%d", i%(2*internSlots), g%2)
+				got, ok := NewParser([]byte(`"` + want + `"`)).String()
+				if !ok || got != want {
+					t.Errorf("String(%q) = %q, %v", want, got, ok)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
