@@ -83,22 +83,22 @@ func NewHandler(m *starhost.Manager, opts Options) *Handler {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{m: m, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
-	h.mux.HandleFunc("GET /v1/health", h.health)
-	h.mux.HandleFunc("GET /v1/integrations", h.auth(h.list))
-	h.mux.HandleFunc("GET /v1/integrations/{name}", h.auth(h.info))
-	h.mux.HandleFunc("POST /v1/integrations/{name}/reload", h.auth(h.reload))
-	h.mux.HandleFunc("POST /v1/reload", h.auth(h.reloadAll))
-	h.mux.HandleFunc("POST /v1/integrations", h.auth(h.add))
-	h.mux.HandleFunc("DELETE /v1/integrations/{name}", h.auth(h.remove))
-	h.mux.HandleFunc("GET /v1/integrations/{name}/state", h.auth(h.state))
-	h.mux.HandleFunc("PUT /v1/integrations/{name}/state", h.auth(h.putState))
-	h.mux.HandleFunc("DELETE /v1/integrations/{name}/state", h.auth(h.forgetState))
-	h.mux.HandleFunc("POST /v1/integrations/{name}/enable", h.auth(h.switchTo(true)))
-	h.mux.HandleFunc("POST /v1/integrations/{name}/disable", h.auth(h.switchTo(false)))
-	h.mux.HandleFunc("POST /v1/events/{event}", h.auth(h.emit))
-	h.mux.HandleFunc("POST /v1/events", h.auth(h.emitBatch))
-	h.mux.HandleFunc("GET /v1/notices", h.auth(h.notices))
-	h.mux.HandleFunc("POST /v1/open", h.auth(h.open))
+	h.handle("GET /v1/health", h.health)
+	h.handle("GET /v1/integrations", h.auth(h.list))
+	h.handle("GET /v1/integrations/{name}", h.auth(h.info))
+	h.handle("POST /v1/integrations/{name}/reload", h.auth(h.reload))
+	h.handle("POST /v1/reload", h.auth(h.reloadAll))
+	h.handle("POST /v1/integrations", h.auth(h.add))
+	h.handle("DELETE /v1/integrations/{name}", h.auth(h.remove))
+	h.handle("GET /v1/integrations/{name}/state", h.auth(h.state))
+	h.handle("PUT /v1/integrations/{name}/state", h.auth(h.putState))
+	h.handle("DELETE /v1/integrations/{name}/state", h.auth(h.forgetState))
+	h.handle("POST /v1/integrations/{name}/enable", h.auth(h.switchTo(true)))
+	h.handle("POST /v1/integrations/{name}/disable", h.auth(h.switchTo(false)))
+	h.handle("POST /v1/events/{event}", h.auth(h.emit))
+	h.handle("POST /v1/events", h.auth(h.emitBatch))
+	h.handle("GET /v1/notices", h.auth(h.notices))
+	h.handle("POST /v1/open", h.auth(h.open))
 	// No catch-all "/" pattern: it would match every method on every
 	// path and hide the mux's 405. ServeHTTP dresses the mux's own 404
 	// and 405 answers in the JSON error body instead.
@@ -119,18 +119,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal error", nil)
 		}
 	}()
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		// No endpoint matched: the mux answers 404, 405 or a redirect
-		// to the cleaned path; the first two are rewritten as JSON.
-		w = &unmatched{ResponseWriter: w, r: r}
-	}
-	h.mux.ServeHTTP(w, r)
+	// When no endpoint matches, the mux answers 404, 405 or a redirect
+	// to the cleaned path; unmatched rewrites the first two as JSON. An
+	// endpoint unwraps it (handle). Routing once here and again in the
+	// mux cost more than this one allocation.
+	h.mux.ServeHTTP(&unmatched{ResponseWriter: w, r: r}, r)
 }
 
-// unmatched is the response writer of a request no endpoint matched. It
-// replaces the mux's plain-text 404 and 405 answers with the API's JSON
-// error (keeping the Allow header the mux sets for a 405) and passes any
-// other answer through.
+// handle registers an endpoint with the mux; fn gets the server's own
+// response writer, not the unmatched one ServeHTTP gives the mux.
+func (h *Handler) handle(pattern string, fn http.HandlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := w.(*unmatched); ok {
+			w = u.ResponseWriter
+		}
+		fn(w, r)
+	})
+}
+
+// unmatched is the response writer ServeHTTP gives the mux, which writes
+// to it only when no endpoint matched the request. It replaces the mux's
+// plain-text 404 and 405 answers with the API's JSON error (keeping the
+// Allow header the mux sets for a 405) and passes any other answer
+// through.
 type unmatched struct {
 	http.ResponseWriter
 	r       *http.Request
