@@ -452,6 +452,13 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rs, err := h.m.Emit(r.Context(), event, data)
+	if errors.Is(err, starhost.ErrStateNotSaved) {
+		// Handled (--durable sync), but not on disk: not a bad request,
+		// and not one to send again.
+		h.publishResults(rs)
+		writeError(w, http.StatusServiceUnavailable, err.Error()+"; the event was handled: do not send it again", nil)
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), nil)
 		return
@@ -520,6 +527,10 @@ func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 		rs, err := h.m.Emit(r.Context(), ev.Event, ev.Data)
 		if err != nil {
 			out.Events[i].Error = fmt.Sprintf("events[%d]: %v", i, err)
+			if errors.Is(err, starhost.ErrStateNotSaved) { // handled: its results stand
+				h.publishResults(rs)
+				out.Events[i].Results = rs
+			}
 			continue
 		}
 		h.publishResults(rs)
