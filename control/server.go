@@ -498,7 +498,8 @@ type BatchResponse struct {
 // BatchResult is the outcome of one event of a batch.
 type BatchResult struct {
 	// Results are the event's handler results, as in EmitResponse; nil
-	// (JSON null) when Error is set.
+	// (JSON null) when Error is set, unless the event was handled and only
+	// its states could not be written (--durable sync; Error says so).
 	Results []starhost.Result `json:"results"`
 	// Error says why the event could not be dispatched at all, prefixed
 	// with its index ("events[3]: invalid event name ..."); "" (left
