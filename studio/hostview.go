@@ -260,13 +260,19 @@ func (p *pending) empty() bool {
 // live, or every refreshEvery while it may be changing (readPolicy; never
 // per batch: a read takes the selected integration's state, which
 // competes with its handlers). An idle host costs follow a timer tick
-// and nothing else.
+// and nothing else. After a storm it gives back the memory the storm took
+// (afterStorm).
 func (s *Studio) follow(sub *starhost.Subscription) {
 	defer sub.Close()
 	var p pending
 	tick := time.NewTicker(noticeBatch)
 	defer tick.Stop()
 	reads := readPolicy{stale: true}
+	after := afterStorm{lifetime: s.opts.TextureLifetime}
+	if after.lifetime <= 0 {
+		after.lifetime = defaultTextureLifetime
+	}
+	heard := false // a notice came since the last tick
 	var lastDropped uint64
 	var next time.Time             // no delivery before (stormBatch after one in a storm)
 	idle := make(chan struct{}, 1) // a token: the UI is done with the last delivery
@@ -277,6 +283,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 			return
 		case n := <-sub.C:
 			reads.notice()
+			heard = true
 			if n.Kind == starhost.NoticeEvent {
 				p.addEvent(n)
 			} else {
@@ -287,7 +294,13 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				p.eventsDropped += int(d - lastDropped)
 				lastDropped = d
 				reads.notice()
+				heard = true
 			}
+			if heard {
+				after.notice(now)
+				heard = false
+			}
+			s.afterStormStep(after.step(now))
 			due := reads.due(now)
 			if p.empty() && !due || now.Before(next) {
 				continue
@@ -313,6 +326,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 			next = time.Time{}
 			if len(p.events)+len(p.notices) >= stormRows || p.eventsDropped+p.noticesDropped > 0 {
 				next = now.Add(stormBatch - noticeBatch/2)
+				after.storm()
 			}
 			b := p
 			p = pending{}
