@@ -3,20 +3,28 @@
 # events over the control API to the headless host, then to the studio
 # window (under Xvfb), each for SECS seconds (default 10), and prints for
 # each: events/s seen by the client, the studio/headless ratio, the
-# resident memory (VmRSS) at idle, its maximum during the load and 5 s
-# after, and the CPU % of the process from 2 s to 5 s after the load.
+# resident memory (VmRSS) and CPU % at idle (3 s before the load), the
+# maximum RSS during the load, the CPU % of each second after the load
+# (0-1 s ... 5-6 s) and over 2-5 s, and the RSS 5 s and AFTER s (default
+# 20) after the load.
 #
 #   TABS="events log details" SECS=10 WORKERS=4 scripts/studio-under-load.sh
 #
 # TABS lists the studio tabs to try (details selects audit: a live state
-# tree of 500 entries). Needs Xvfb and Go; runs in a fresh HOME.
+# tree of 500 entries). BIN=path runs that afstudio binary instead of
+# building one (to compare two builds in one session); HEADLESS=0 skips
+# the headless run. Needs Xvfb and Go; runs in a fresh HOME.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-secs=${SECS:-10} workers=${WORKERS:-4} tabs=${TABS:-"events log details"}
+secs=${SECS:-10} workers=${WORKERS:-4} tabs=${TABS:-"events log details"} after=${AFTER:-20}
 display=${DISPLAY_NUM:-:95} port=${PORT:-17877}
-out=$PWD/.build/studio-under-load
+out=${OUT:-$PWD/.build/studio-under-load}
 rm -rf "$out" && mkdir -p "$out/home" "$out/client"
-go build -o "$out/afstudio" ./cmd/afstudio || exit 1
+if [ -n "${BIN:-}" ]; then
+	cp "$BIN" "$out/afstudio" || exit 1
+else
+	go build -o "$out/afstudio" ./cmd/afstudio || exit 1
+fi
 
 cat >"$out/client/main.go" <<'GO'
 // Posts batches of 100 response_received events for a duration from
@@ -108,34 +116,49 @@ waitapi() {
 	return 1
 }
 
+# cpu PID SECS: the CPU % of process PID over the next SECS seconds.
+cpu() {
+	local t0 t1
+	t0=$(ticks "$1"); sleep "$2"; t1=$(ticks "$1")
+	awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v s="$2" 'BEGIN{printf "%.0f", (b-a)*100/hz/s}'
+}
+
 # measure NAME: the process $pid serves the API; feed it and sample it.
 measure() {
-	local name=$1 idle max=0 r stats after t0 t1 hz cpu
+	local name=$1 idle idlecpu max=0 r after5 afterN cpu25 t1 t2 t5 hz i
+	local -a persec=()
 	sleep 3
 	idle=$(rss "$pid")
+	idlecpu=$(cpu "$pid" 3)
 	"$out/client.bin" "http://127.0.0.1:$port" "$token" "$secs" "$workers" >"$out/$name.client" &
 	local cpid=$!
 	while kill -0 "$cpid" 2>/dev/null; do
 		r=$(rss "$pid"); [ -n "$r" ] && [ "$r" -gt "$max" ] && max=$r
-		sleep 1
+		sleep 0.5
 	done
 	read -r eps _ failed <"$out/$name.client"
-	sleep 2
-	t0=$(ticks "$pid"); sleep 3; t1=$(ticks "$pid")
 	hz=$(getconf CLK_TCK)
-	cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN{printf "%.0f", (b-a)*100/hz/3}')
-	after=$(rss "$pid")
-	printf '%-16s %8s ev/s  rss idle %4s MB  max %4s MB  5s after %4s MB  cpu 2-5s after %3s%%  (failed requests %s)\n' \
-		"$name" "$eps" "$idle" "$max" "$after" "$cpu" "$failed"
+	for i in 1 2 3 4 5 6; do
+		t1=$(ticks "$pid"); sleep 1; t2=$(ticks "$pid")
+		persec+=("$(awk -v a="$t1" -v b="$t2" -v hz="$hz" 'BEGIN{printf "%.0f", (b-a)*100/hz}')")
+		[ "$i" = 2 ] && t5=$t2
+		[ "$i" = 5 ] && { cpu25=$(awk -v a="$t5" -v b="$t2" -v hz="$hz" 'BEGIN{printf "%.0f", (b-a)*100/hz/3}'); after5=$(rss "$pid"); }
+	done
+	sleep $((after - 6))
+	afterN=$(rss "$pid")
+	printf '%-16s %8s ev/s  idle %4s MB %3s%%  max %4s MB  after 5s %4s MB  %ss %4s MB  cpu 2-5s after %3s%%  per s after: %s  (failed requests %s)\n' \
+		"$name" "$eps" "$idle" "$idlecpu" "$max" "$after5" "$after" "$afterN" "$cpu25" "${persec[*]}" "$failed"
 	echo "$eps" >"$out/$name.eps"
 }
 
 # headless
+if [ "${HEADLESS:-1}" != 0 ]; then
 tail -f /dev/null | "$out/afstudio" run --headless --listen "127.0.0.1:$port" >/dev/null 2>"$out/headless.log" &
 pid=$! # the host's: the last command of the pipeline
 waitapi || exit 1
 measure headless
 kill "$pid"; wait "$pid" 2>/dev/null; pid=
+fi
 
 for tab in $tabs; do
 	args=(--listen "127.0.0.1:$port" --tab "$tab")
@@ -145,6 +168,6 @@ for tab in $tabs; do
 	waitapi || exit 1
 	measure "studio-$tab"
 	kill "$pid"; wait "$pid" 2>/dev/null; pid=
-	awk -v h="$(cat "$out/headless.eps")" -v s="$(cat "$out/studio-$tab.eps")" \
+	[ -f "$out/headless.eps" ] && awk -v h="$(cat "$out/headless.eps")" -v s="$(cat "$out/studio-$tab.eps")" \
 		'BEGIN{printf "  studio (%s) / headless = %.2f\n", "'"$tab"'", s/h}'
 done

@@ -20,6 +20,10 @@ import (
 type hostView struct {
 	rows    []integrationRow
 	details detailSnapshot
+	// calls counts the handler calls that had ended, over every
+	// integration: two reads with the same count and no notice between
+	// them show the same thing (see readPolicy).
+	calls uint64
 }
 
 // readHost reads the host once, for the row selected now. It runs off
@@ -28,7 +32,11 @@ func (s *Studio) readHost() hostView {
 	key, _ := s.current.Load().(string)
 	v := s.m.Snapshot()
 	rows := rowsFor(v)
-	return hostView{rows: rows, details: s.detailsFor(v, rows, key)}
+	h := hostView{rows: rows, details: s.detailsFor(v, rows, key)}
+	for i := range v.Integrations {
+		h.calls += v.Integrations[i].Calls
+	}
+	return h
 }
 
 // detailsFor builds what the detail pane shows for the row with key, from
@@ -152,10 +160,40 @@ const (
 	stormBatch = 500 * time.Millisecond
 	// stormRows is how many rows in one delivery make a storm.
 	stormRows = 100
-	// refreshEvery is how often the host is read when nothing changes, so
-	// that the selected integration's calls, latency and state stay live.
+	// refreshEvery is how often the host is read while it may be
+	// changing, so that the selected integration's calls, latency and
+	// state stay live (see readPolicy).
 	refreshEvery = 500 * time.Millisecond
 )
+
+// readPolicy decides when follow reads the host: every refreshEvery
+// while the host may have changed since the last read, and not at all
+// while it is idle, so that an idle studio neither reads the host nor
+// redraws. The host may have changed when a notice came since the last
+// read, or when that read saw more handler calls than the one before:
+// the host announces an event before its handlers run, so the read after
+// the last notice may miss the last calls, and one more read that sees
+// nothing new ends the refreshing.
+type readPolicy struct {
+	last    time.Time // the last read
+	calls   uint64    // handler calls ended, as the last read saw them
+	noticed bool      // a notice came (or was dropped) since the last read
+	stale   bool      // the host may have changed since the last read
+}
+
+// notice records a notice (or a dropped one).
+func (r *readPolicy) notice() { r.noticed, r.stale = true, true }
+
+// due reports whether a read is due now.
+func (r *readPolicy) due(now time.Time) bool { return r.stale && now.Sub(r.last) >= refreshEvery }
+
+// read records a read made at now that saw calls; changed reports whether
+// it may show something the last one did not.
+func (r *readPolicy) read(now time.Time, calls uint64) (changed bool) {
+	changed = r.noticed || calls != r.calls
+	r.last, r.calls, r.noticed, r.stale = now, calls, false, changed
+	return changed
+}
 
 // pending is what follow has gathered for the UI since its last
 // delivery: at most streamMax events (already formatted as stream rows,
@@ -214,19 +252,27 @@ func (p *pending) empty() bool {
 }
 
 // follow moves host notices to the UI in batches: at most one fyne.Do
-// every noticeBatch (stormBatch during a storm), and never a second while one is still queued or
-// running, so that the UI goroutine is never handed more than it can
-// draw. Meanwhile notices gather in a bounded pending batch (what does
-// not fit is counted and shown as not shown). The host is read off the
-// UI goroutine when a notice changed what is live or every refreshEvery
-// (never per batch: a read takes the selected integration's state, which
-// competes with its handlers).
+// every noticeBatch (stormBatch during a storm), and never a second while
+// one is still queued or running, so that the UI goroutine is never
+// handed more than it can draw. Meanwhile notices gather in a bounded
+// pending batch (what does not fit is counted and shown as not shown).
+// The host is read off the UI goroutine when a notice changed what is
+// live, or every refreshEvery while it may be changing (readPolicy; never
+// per batch: a read takes the selected integration's state, which
+// competes with its handlers). An idle host costs follow a timer tick
+// and nothing else. After a storm it gives back the memory the storm took
+// (afterStorm).
 func (s *Studio) follow(sub *starhost.Subscription) {
 	defer sub.Close()
 	var p pending
 	tick := time.NewTicker(noticeBatch)
 	defer tick.Stop()
-	lastRefresh := time.Now()
+	reads := readPolicy{stale: true}
+	after := afterStorm{lifetime: s.opts.TextureLifetime}
+	if after.lifetime <= 0 {
+		after.lifetime = defaultTextureLifetime
+	}
+	heard := false // a notice came since the last tick
 	var lastDropped uint64
 	var next time.Time             // no delivery before (stormBatch after one in a storm)
 	idle := make(chan struct{}, 1) // a token: the UI is done with the last delivery
@@ -236,6 +282,8 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 		case <-s.ctx.Done():
 			return
 		case n := <-sub.C:
+			reads.notice()
+			heard = true
 			if n.Kind == starhost.NoticeEvent {
 				p.addEvent(n)
 			} else {
@@ -245,8 +293,15 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 			if d := sub.Dropped(); d != lastDropped {
 				p.eventsDropped += int(d - lastDropped)
 				lastDropped = d
+				reads.notice()
+				heard = true
 			}
-			due := now.Sub(lastRefresh) >= refreshEvery
+			if heard {
+				after.notice(now)
+				heard = false
+			}
+			s.afterStormStep(after.step(now))
+			due := reads.due(now)
 			if p.empty() && !due || now.Before(next) {
 				continue
 			}
@@ -256,20 +311,25 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				continue // the UI has not drawn the last batch yet: keep gathering
 			}
 			read := due || p.changed
-			if due {
-				lastRefresh = now
+			var h hostView
+			if read {
+				h = s.readHost() // host calls stay off the UI goroutine
+				if !reads.read(now, h.calls) && !p.changed {
+					read = false // the same as the last read: nothing to show
+				}
+			}
+			if p.empty() && !read {
+				idle <- struct{}{}
+				continue
 			}
 			p.trim()
 			next = time.Time{}
 			if len(p.events)+len(p.notices) >= stormRows || p.eventsDropped+p.noticesDropped > 0 {
 				next = now.Add(stormBatch - noticeBatch/2)
+				after.storm()
 			}
 			b := p
 			p = pending{}
-			var h hostView
-			if read {
-				h = s.readHost() // host calls stay off the UI goroutine
-			}
 			s.do(func() {
 				defer func() { idle <- struct{}{} }()
 				s.applyNotices(b, h, read)

@@ -14,6 +14,8 @@
 //
 //	studio.go     the window, its options, Start and Stop
 //	hostview.go   following the host: notices, one read for list and details
+//	memory.go     giving back the memory a storm of events took
+//	frame.go      knowing when Fyne paints a frame
 //	actions.go    reload, remove, reset state, new integration, shortcuts
 //	add.go        adding files: drops, Add…, the hand-off, the last session
 //	actionbar.go  the toolbar
@@ -40,6 +42,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -89,6 +92,16 @@ type Options struct {
 	// API is the control API the settings tab turns on and off; nil when
 	// there is none.
 	API ControlAPI
+	// TextureLifetime is how long Fyne keeps the texture of a text it no
+	// longer draws (the FYNE_CACHE environment variable, read when Fyne's
+	// packages are initialized); 0 means Fyne's default, a minute. The
+	// studio has the window painted once that long after a storm of
+	// events, so that Fyne frees what the storm drew (see memory.go).
+	TextureLifetime time.Duration
+	// ReleaseMemory returns to the operating system memory freed outside
+	// the Go heap (cmd/afstudio passes glibc's malloc_trim); the studio
+	// calls it after a storm, after debug.FreeOSMemory. nil does nothing.
+	ReleaseMemory func()
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -112,6 +125,7 @@ type Studio struct {
 	status   *statusBar
 	settings *settingsView
 	bar      *actionBar
+	frames   *frameProbe
 	tabs     *container.AppTabs
 	split    *container.Split
 
@@ -201,7 +215,8 @@ func (s *Studio) build() {
 	}
 	s.split = container.NewHSplit(s.list.object(), s.tabs)
 	s.split.Offset = 0.3
-	s.win.SetContent(container.NewBorder(s.bar.object(), s.status.object(), nil, nil, s.split))
+	s.frames = newFrameProbe()
+	s.win.SetContent(container.NewStack(container.NewBorder(s.bar.object(), s.status.object(), nil, nil, s.split), s.frames.object()))
 	s.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.HandleDrop(uris) })
 	s.addShortcuts()
 	s.restoreLayout()

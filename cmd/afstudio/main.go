@@ -28,6 +28,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	_ "github.com/afstudio/afstudio/internal/fynecache" // before Fyne's init reads FYNE_CACHE
 	_ "github.com/afstudio/afstudio/internal/localefix" // before Fyne's init reads the locale
 )
 

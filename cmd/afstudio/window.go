@@ -16,6 +16,7 @@ import (
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/instance"
+	"github.com/afstudio/afstudio/internal/fynecache"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/studio"
 )
@@ -74,7 +75,8 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer api.Stop()
-	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api})
+	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api,
+		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory})
 	a.Lifecycle().SetOnStarted(func() { o.host.publishStart(m) }) // the studio follows the host by then
 	defer instance.Serve(api.Handler(), log)()
 	serveAPIAtStart(api, o.listen, a.Preferences(), log)
