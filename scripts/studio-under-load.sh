@@ -153,7 +153,7 @@ measure() {
 
 # headless
 if [ "${HEADLESS:-1}" != 0 ]; then
-tail -f /dev/null | "$out/afstudio" run --headless --listen "127.0.0.1:$port" >/dev/null 2>"$out/headless.log" &
+tail -f /dev/null | "$out/afstudio" run --headless --listen "127.0.0.1:$port" --data "$out/data-headless" >/dev/null 2>"$out/headless.log" &
 pid=$! # the host's: the last command of the pipeline
 waitapi || exit 1
 measure headless
@@ -161,7 +161,7 @@ kill "$pid"; wait "$pid" 2>/dev/null; pid=
 fi
 
 for tab in $tabs; do
-	args=(--listen "127.0.0.1:$port" --tab "$tab")
+	args=(--listen "127.0.0.1:$port" --tab "$tab" --data "$out/data-$tab") # each run its own state file
 	[ "$tab" = details ] && args+=(--select audit)
 	"$out/afstudio" "${args[@]}" >/dev/null 2>"$out/studio-$tab.log" &
 	pid=$!
