@@ -20,7 +20,7 @@ type detailSnapshot struct {
 	title    string                // the row's label
 	info     *starhost.Info        // set for an integration
 	failed   *starhost.ModuleError // set for a module that never loaded
-	state    map[string]any
+	state    *stateData            // nil when it could not be read
 	stateErr error
 	errLine  string // the source line of the error, if any
 }
@@ -220,7 +220,11 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	if s.stateErr != nil {
 		d.stateMsg.SetText(s.stateErr.Error())
 	} else {
-		d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", len(s.state)))
+		n := 0
+		if s.state != nil {
+			n = len(s.state.root)
+		}
+		d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", n))
 		d.state.set(s.state)
 	}
 	d.errTitle.SetText("Last error")

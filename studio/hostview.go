@@ -47,7 +47,7 @@ func (s *Studio) detailsFor(v starhost.View, rows []integrationRow, key string) 
 			// State is read after the snapshot: an integration removed in
 			// between reads as ErrNotFound. The view is then stale, not
 			// wrong: show no state, and the next refresh drops the row.
-			d.state, d.stateErr = s.m.State(key)
+			d.state, d.stateErr = readState(s.m, key)
 			if errors.Is(d.stateErr, starhost.ErrNotFound) {
 				d.state, d.stateErr = nil, nil
 			}
