@@ -201,6 +201,12 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	if in.Failed {
 		status = "Last reload failed: generation " + fmt.Sprint(in.Generation) + " keeps serving"
 	}
+	if !in.Enabled {
+		status = "Switched off: it gets no events until its switch in the list is on"
+		if in.Failed {
+			status = "Switched off, and its last reload failed"
+		}
+	}
 	d.subtitle.SetText(status)
 	set := func(k, v string) { d.fields[k].SetText(v) }
 	set("Description", orDash(in.Description))

@@ -95,13 +95,7 @@ func (s *Studio) refresh() {
 // selected, it selects the first row.
 func (s *Studio) show(h hostView) {
 	s.list.setRows(h.rows)
-	live := 0
-	for _, r := range h.rows {
-		if r.status == statusLive {
-			live++
-		}
-	}
-	s.status.setCounts(live, len(h.rows)-live)
+	s.status.setCounts(countRows(h.rows))
 	switch {
 	case s.selected == "" && len(h.rows) > 0:
 		s.selectRow(h.rows[0].key)
@@ -186,7 +180,7 @@ func (p *pending) addEvent(n starhost.Notice) {
 func (p *pending) addNotice(n starhost.Notice) {
 	switch n.Kind {
 	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed,
-		starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
+		starhost.NoticeHandlerFailed, starhost.NoticeStateReset, starhost.NoticeSwitched:
 		p.changed = true
 	}
 	p.notices = append(p.notices, n)

@@ -18,6 +18,7 @@
 //	add.go        adding files: drops, Add…, the hand-off, the last session
 //	actionbar.go  the toolbar
 //	list.go       the integration list: rows, their keys and labels
+//	switch.go     the on/off switch of a row in the list
 //	details.go    the detail pane
 //	chart.go      the latency chart in the details
 //	statetree.go  the state tree in the details
@@ -163,7 +164,7 @@ func (s *Studio) Window() fyne.Window { return s.win }
 
 // build creates the window's parts and lays them out.
 func (s *Studio) build() {
-	s.list = newIntegrationList(s.selectRow)
+	s.list = newIntegrationList(s.selectRow, s.switchIntegration)
 	s.details = newDetailsPane(detailsActions{
 		openError:  s.openError,
 		resetState: s.resetState,
