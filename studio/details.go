@@ -27,9 +27,12 @@ type detailSnapshot struct {
 
 // detailsActions are what the detail pane's buttons do.
 type detailsActions struct {
-	openError  func(*starhost.Diagnostic)
-	resetState func(name string)
-	reload     func(key string)
+	openError   func(*starhost.Diagnostic)
+	resetState  func(name string)
+	forgetState func(name string)
+	exportState func(name string)
+	importState func(name string)
+	reload      func(key string)
 }
 
 // detailsPane shows the selected row: for an integration, its facts,
@@ -43,12 +46,15 @@ type detailsPane struct {
 	title    *widget.Label
 	subtitle *widget.Label
 
-	live     *fyne.Container // an integration's facts, latency and state
-	fields   map[string]*widget.Label
-	chart    *latencyChart
-	state    *stateTree
-	stateMsg *widget.Label
-	resetBtn *widget.Button
+	live      *fyne.Container // an integration's facts, latency and state
+	fields    map[string]*widget.Label
+	chart     *latencyChart
+	state     *stateTree
+	stateMsg  *widget.Label
+	resetBtn  *widget.Button
+	forgetBtn *widget.Button
+	exportBtn *widget.Button
+	importBtn *widget.Button
 
 	module   *fyne.Container // a module that never loaded: its file and when
 	file     *widget.Label
@@ -107,12 +113,17 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
+	d.stateMsg.Importance = widget.LowImportance
 	d.resetBtn = widget.NewButtonWithIcon("Reset state…", theme.ContentClearIcon(), func() { d.act.resetState(d.current.key) })
-	stateHeader := container.NewBorder(nil, nil, widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.resetBtn, d.stateMsg)
+	d.forgetBtn = widget.NewButtonWithIcon("Forget state…", theme.DeleteIcon(), func() { d.act.forgetState(d.current.key) })
+	d.exportBtn = widget.NewButtonWithIcon("Export state…", theme.DocumentSaveIcon(), func() { d.act.exportState(d.current.key) })
+	d.importBtn = widget.NewButtonWithIcon("Import state…", theme.FolderOpenIcon(), func() { d.act.importState(d.current.key) })
+	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
+	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
 	d.live = container.NewVBox(grid,
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
-		stateHeader, treeBox)
+		stateHeader, stateButtons, treeBox)
 	return d.live
 }
 
