@@ -113,7 +113,6 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
-	d.stateMsg.Importance = widget.LowImportance
 	d.resetBtn = widget.NewButtonWithIcon("Reset state…", theme.ContentClearIcon(), func() { d.act.resetState(d.current.key) })
 	d.forgetBtn = widget.NewButtonWithIcon("Forget state…", theme.DeleteIcon(), func() { d.act.forgetState(d.current.key) })
 	d.exportBtn = widget.NewButtonWithIcon("Export state…", theme.DocumentSaveIcon(), func() { d.act.exportState(d.current.key) })

@@ -236,8 +236,8 @@ func (l *integrationList) rows() []integrationRow { return l.shown }
 // failed rows ("reload failed", "not loaded", in red) and switched-off
 // ones ("off", in grey), priority badge, generation and the on/off
 // switch. The label gives way (it is cut with an ellipsis) so that the
-// note never covers it. A switched-off row is dimmed: grey name, pause
-// icon, faded badge.
+// note never covers it. A switched-off row is dimmed: grey italic name,
+// pause icon, faded badge.
 type rowView struct {
 	widget.BaseWidget
 	icon  *widget.Icon
@@ -297,7 +297,7 @@ func (v *rowView) set(r integrationRow) {
 		v.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 		if r.off {
 			v.icon.SetResource(theme.NewDisabledResource(theme.MediaPauseIcon()))
-			v.note.Importance = widget.LowImportance
+			v.note.Importance = widget.MediumImportance
 			note = "off"
 		}
 	case statusFailed:
@@ -316,6 +316,7 @@ func (v *rowView) set(r integrationRow) {
 	}
 	if r.off { // a failed row keeps its red note: the grey name and the switch say it is off
 		v.name.Importance = widget.LowImportance
+		v.name.TextStyle.Italic = true
 	}
 	v.note.SetText(note)
 	v.note.Hidden = note == ""

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
@@ -54,7 +55,9 @@ func (s *Studio) dialogs() stateDialogs {
 			choice := widget.NewRadioGroup([]string{only, all}, nil)
 			choice.Required = true
 			choice.SetSelected(only)
-			dialog.ShowCustomConfirm("Export state", "Choose file…", "Cancel", choice, func(ok bool) {
+			what := widget.NewLabel("Export the state of:")
+			hint := widget.NewLabel("Import state… or afstudio state import reads the file.")
+			dialog.ShowCustomConfirm("Export state", "Choose file…", "Cancel", container.NewVBox(what, choice, hint), func(ok bool) {
 				if ok {
 					done(choice.Selected == all)
 				}

@@ -24,8 +24,10 @@ type onOffSwitch struct {
 	focused bool
 }
 
-// switchWidth and switchHeight are the switch's size, in Fyne units.
-const switchWidth, switchHeight = 34, 18
+// switchWidth and switchHeight are the size of the switch's track, in
+// Fyne units; switchMargin is the room it leaves after it, so that it
+// does not touch the edge of a list.
+const switchWidth, switchHeight, switchMargin = 30, 16, 3
 
 func newOnOffSwitch(onChanged func(bool)) *onOffSwitch {
 	s := &onOffSwitch{On: true, OnChanged: onChanged, track: canvas.NewRectangle(color.Transparent), knob: canvas.NewCircle(color.White)}
@@ -66,7 +68,9 @@ func (s *onOffSwitch) TypedKey(k *fyne.KeyEvent) {
 }
 
 // MinSize is the switch's fixed size.
-func (s *onOffSwitch) MinSize() fyne.Size { return fyne.NewSize(switchWidth, switchHeight) }
+func (s *onOffSwitch) MinSize() fyne.Size {
+	return fyne.NewSize(switchWidth+switchMargin, switchHeight)
+}
 
 func (s *onOffSwitch) CreateRenderer() fyne.WidgetRenderer {
 	return &switchRenderer{s: s, objects: []fyne.CanvasObject{s.track, s.knob}}
@@ -81,10 +85,10 @@ func (r *switchRenderer) Destroy()                     {}
 func (r *switchRenderer) MinSize() fyne.Size           { return r.s.MinSize() }
 func (r *switchRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
-// Layout centres the track in the space given and puts the knob at the
-// end its position says.
+// Layout puts the track at the start of the space given, centred
+// vertically, and the knob at the end its position says.
 func (r *switchRenderer) Layout(size fyne.Size) {
-	x, y := (size.Width-switchWidth)/2, (size.Height-switchHeight)/2
+	x, y := float32(0), (size.Height-switchHeight)/2
 	r.s.track.Move(fyne.NewPos(x, y))
 	r.s.track.Resize(fyne.NewSize(switchWidth, switchHeight))
 	const inset = 2
