@@ -1,6 +1,7 @@
 package starhost_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -268,4 +269,39 @@ integration(name = "stats", priority = LOW, handlers = {"mission_failed": broken
 	// 0 alerts/mission_failed: alerted
 	// 0 stats/mission_failed: failed at line 10: floored division by zero
 	// 1 pager/alert_raised: paged for m7 (from alerts)
+}
+
+// ExportStates writes the states in the file format that every front end
+// shares (afstudio state export, the studio's Export state…); another host
+// reads it with ReadStateExport and takes the states with ImportStates, all
+// or nothing. The JSON form keeps the key order and a float's ".0".
+func ExampleManager_ExportStates() {
+	defaults := fstest.MapFS{"tally.star": {Data: []byte(`
+def on_tick(event, ctx):
+    ctx.state["n"] = ctx.state.get("n", 0) + 1
+    ctx.state["avg"] = 2.0
+
+integration(name = "tally", handlers = {"tick": on_tick})
+`)}}
+	ctx := context.Background()
+	a, _ := starhost.New(starhost.Options{Defaults: defaults})
+	_ = a.LoadDefaultIntegrations(ctx)
+	_, _ = a.Emit(ctx, "tick", nil)
+	var file bytes.Buffer
+	export, _ := a.ExportStates("tally")
+	_ = export.Encode(&file)
+
+	b, _ := starhost.New(starhost.Options{Defaults: defaults})
+	_ = b.LoadDefaultIntegrations(ctx)
+	in, err := starhost.ReadStateExport(file.Bytes())
+	if err == nil {
+		err = b.ImportStates(ctx, in.States())
+	}
+	state, _ := b.StateJSON("tally")
+	fmt.Println(string(state), err)
+	_, err = starhost.ReadStateExport([]byte(`{"format": "afstudio-state", "version": 2}`))
+	fmt.Println(err)
+	// Output:
+	// {"n":1,"avg":2.0} <nil>
+	// format "afstudio-state" version 2, want "afstudio-state" version 1
 }

@@ -126,6 +126,42 @@ func (s *Studio) resetState(name string) {
 	})
 }
 
+// switchIntegration switches an integration on or off (the switch of its
+// row). The row then shows what the host says, so a switch that failed
+// flips back; the error is shown.
+func (s *Studio) switchIntegration(name string, on bool) {
+	label := s.list.label(name)
+	s.wg.Go(func() {
+		var err error
+		if on {
+			err = s.m.EnableIntegration(name)
+		} else {
+			err = s.m.DisableIntegration(name)
+		}
+		h := s.readHost()
+		s.do(func() {
+			switch {
+			case err != nil:
+				s.report(fmt.Sprintf("Cannot switch %s %s", label, onOff(on)), err)
+			case on:
+				s.status.message(fmt.Sprintf("Switched %s on", label))
+			default:
+				s.status.message(fmt.Sprintf("Switched %s off: it gets no events until it is switched on", label))
+			}
+			s.list.redraw() // the switch shows the host's position, even when the rows did not change
+			s.show(h)
+		})
+	})
+}
+
+// onOff names a switch position.
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
 // openError opens the file of an error at its line in the editor.
 func (s *Studio) openError(d *starhost.Diagnostic) {
 	if d == nil || strings.HasPrefix(d.File, starhost.BuiltinPrefix) {

@@ -20,16 +20,19 @@ type detailSnapshot struct {
 	title    string                // the row's label
 	info     *starhost.Info        // set for an integration
 	failed   *starhost.ModuleError // set for a module that never loaded
-	state    map[string]any
+	state    *stateData            // nil when it could not be read
 	stateErr error
 	errLine  string // the source line of the error, if any
 }
 
 // detailsActions are what the detail pane's buttons do.
 type detailsActions struct {
-	openError  func(*starhost.Diagnostic)
-	resetState func(name string)
-	reload     func(key string)
+	openError   func(*starhost.Diagnostic)
+	resetState  func(name string)
+	forgetState func(name string)
+	exportState func(name string)
+	importState func(name string)
+	reload      func(key string)
 }
 
 // detailsPane shows the selected row: for an integration, its facts,
@@ -43,12 +46,15 @@ type detailsPane struct {
 	title    *widget.Label
 	subtitle *widget.Label
 
-	live     *fyne.Container // an integration's facts, latency and state
-	fields   map[string]*widget.Label
-	chart    *latencyChart
-	state    *stateTree
-	stateMsg *widget.Label
-	resetBtn *widget.Button
+	live      *fyne.Container // an integration's facts, latency and state
+	fields    map[string]*widget.Label
+	chart     *latencyChart
+	state     *stateTree
+	stateMsg  *widget.Label
+	resetBtn  *widget.Button
+	forgetBtn *widget.Button
+	exportBtn *widget.Button
+	importBtn *widget.Button
 
 	module   *fyne.Container // a module that never loaded: its file and when
 	file     *widget.Label
@@ -108,11 +114,15 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
 	d.resetBtn = widget.NewButtonWithIcon("Reset state…", theme.ContentClearIcon(), func() { d.act.resetState(d.current.key) })
-	stateHeader := container.NewBorder(nil, nil, widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.resetBtn, d.stateMsg)
+	d.forgetBtn = widget.NewButtonWithIcon("Forget state…", theme.DeleteIcon(), func() { d.act.forgetState(d.current.key) })
+	d.exportBtn = widget.NewButtonWithIcon("Export state…", theme.DocumentSaveIcon(), func() { d.act.exportState(d.current.key) })
+	d.importBtn = widget.NewButtonWithIcon("Import state…", theme.FolderOpenIcon(), func() { d.act.importState(d.current.key) })
+	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
+	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
 	d.live = container.NewVBox(grid,
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
-		stateHeader, treeBox)
+		stateHeader, stateButtons, treeBox)
 	return d.live
 }
 
@@ -201,6 +211,12 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	if in.Failed {
 		status = "Last reload failed: generation " + fmt.Sprint(in.Generation) + " keeps serving"
 	}
+	if !in.Enabled {
+		status = "Switched off: it gets no events until its switch in the list is on"
+		if in.Failed {
+			status = "Switched off, and its last reload failed"
+		}
+	}
 	d.subtitle.SetText(status)
 	set := func(k, v string) { d.fields[k].SetText(v) }
 	set("Description", orDash(in.Description))
@@ -220,7 +236,11 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	if s.stateErr != nil {
 		d.stateMsg.SetText(s.stateErr.Error())
 	} else {
-		d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", len(s.state)))
+		n := 0
+		if s.state != nil {
+			n = len(s.state.root)
+		}
+		d.stateMsg.SetText(fmt.Sprintf("%d top-level keys, refreshed live", n))
 		d.state.set(s.state)
 	}
 	d.errTitle.SetText("Last error")

@@ -55,7 +55,7 @@ func (s *Studio) detailsFor(v starhost.View, rows []integrationRow, key string) 
 			// State is read after the snapshot: an integration removed in
 			// between reads as ErrNotFound. The view is then stale, not
 			// wrong: show no state, and the next refresh drops the row.
-			d.state, d.stateErr = s.m.State(key)
+			d.state, d.stateErr = readState(s.m, key)
 			if errors.Is(d.stateErr, starhost.ErrNotFound) {
 				d.state, d.stateErr = nil, nil
 			}
@@ -103,13 +103,7 @@ func (s *Studio) refresh() {
 // selected, it selects the first row.
 func (s *Studio) show(h hostView) {
 	s.list.setRows(h.rows)
-	live := 0
-	for _, r := range h.rows {
-		if r.status == statusLive {
-			live++
-		}
-	}
-	s.status.setCounts(live, len(h.rows)-live)
+	s.status.setCounts(countRows(h.rows))
 	switch {
 	case s.selected == "" && len(h.rows) > 0:
 		s.selectRow(h.rows[0].key)
@@ -224,7 +218,7 @@ func (p *pending) addEvent(n starhost.Notice) {
 func (p *pending) addNotice(n starhost.Notice) {
 	switch n.Kind {
 	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed,
-		starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
+		starhost.NoticeHandlerFailed, starhost.NoticeStateReset, starhost.NoticeSwitched:
 		p.changed = true
 	}
 	p.notices = append(p.notices, n)

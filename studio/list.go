@@ -46,6 +46,26 @@ type integrationRow struct {
 	status     rowStatus
 	module     string
 	message    string // the error, for failed rows
+	// off is set for an integration that is switched off
+	// (DisableIntegration): loaded, given no events.
+	off bool
+}
+
+// countRows counts rows for the status bar: live (switched on and fine),
+// off (switched off and fine) and failed (whatever their switch: their
+// error needs attention). The three add up to len(rows).
+func countRows(rows []integrationRow) (live, off, failed int) {
+	for _, r := range rows {
+		switch {
+		case r.status != statusLive:
+			failed++
+		case r.off:
+			off++
+		default:
+			live++
+		}
+	}
+	return live, off, failed
 }
 
 // rowsFor turns one read of the host into list rows: modules that never
@@ -62,7 +82,7 @@ func rowsFor(v starhost.View) []integrationRow {
 		rows = append(rows, r)
 	}
 	for _, in := range v.Integrations {
-		r := integrationRow{key: in.Name, label: in.Name, priority: in.Priority.String(), generation: in.Generation, module: in.Module, status: statusLive}
+		r := integrationRow{key: in.Name, label: in.Name, priority: in.Priority.String(), generation: in.Generation, module: in.Module, status: statusLive, off: !in.Enabled}
 		if in.LastError != nil {
 			r.message = in.LastError.Error()
 			r.status = statusFailed
@@ -120,17 +140,19 @@ type integrationList struct {
 	filter   *widget.Entry
 	list     *widget.List
 	onSelect func(key string)
+	onSwitch func(key string, on bool)
 	selected string // the selected row's key
 	quiet    bool   // set while selecting programmatically
 	box      fyne.CanvasObject
 }
 
 // newIntegrationList builds an empty list; onSelect receives the key of a
-// row the user selects.
-func newIntegrationList(onSelect func(key string)) *integrationList {
-	l := &integrationList{onSelect: onSelect}
+// row the user selects, onSwitch the key and new position of a row whose
+// switch the user flipped.
+func newIntegrationList(onSelect func(key string), onSwitch func(key string, on bool)) *integrationList {
+	l := &integrationList{onSelect: onSelect, onSwitch: onSwitch}
 	l.filter = newFilterEntry("Filter integrations…", func(string) { l.apply() })
-	l.list = newRowList(l.rows, newRowView)
+	l.list = newRowList(l.rows, func() *rowView { return newRowView(l.switched) })
 	l.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(l.shown) && !l.quiet {
 			l.selected = l.shown[id].key
@@ -154,13 +176,23 @@ func (l *integrationList) setRows(rows []integrationRow) {
 	l.apply()
 }
 
-// apply filters the rows by the search text (label, priority, status or
-// module) and keeps the selection.
+// switched passes a flip of a row's switch on to onSwitch.
+func (l *integrationList) switched(key string, on bool) {
+	if l.onSwitch != nil {
+		l.onSwitch(key, on)
+	}
+}
+
+// apply filters the rows by the search text (label, priority, status,
+// "off", or module) and keeps the selection.
 func (l *integrationList) apply() {
 	q := normFilter(l.filter.Text)
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
 		hay := strings.ToLower(r.label + " " + r.priority + " " + r.status.String() + " " + r.module)
+		if r.off {
+			hay += " off"
+		}
 		if q == "" || strings.Contains(hay, q) {
 			l.shown = append(l.shown, r)
 		}
@@ -183,6 +215,9 @@ func (l *integrationList) selectKey(key string) {
 	l.list.UnselectAll()
 }
 
+// redraw draws every row again from the rows it has.
+func (l *integrationList) redraw() { l.list.Refresh() }
+
 // label returns what the row with key shows, or the key when the list
 // has no such row (yet).
 func (l *integrationList) label(key string) string {
@@ -197,10 +232,12 @@ func (l *integrationList) label(key string) string {
 // rows returns the visible rows (for tests).
 func (l *integrationList) rows() []integrationRow { return l.shown }
 
-// rowView draws one row on one line: status icon, label, a red note for
-// failed rows ("reload failed", "not loaded"), priority badge and
-// generation. The label gives way (it is cut with an ellipsis) so that
-// the note never covers it.
+// rowView draws one row on one line: status icon, label, a note for
+// failed rows ("reload failed", "not loaded", in red) and switched-off
+// ones ("off", in grey), priority badge, generation and the on/off
+// switch. The label gives way (it is cut with an ellipsis) so that the
+// note never covers it. A switched-off row is dimmed: grey italic name,
+// pause icon, faded badge.
 type rowView struct {
 	widget.BaseWidget
 	icon  *widget.Icon
@@ -209,9 +246,14 @@ type rowView struct {
 	noteC *fyne.Container // the note, centred on the name's line
 	badge *priorityBadge
 	gen   *widget.Label
+	sw    *onOffSwitch
+	swBox *fyne.Container // the switch, or its empty place on a row that has none
+	key   string          // the row shown, for the switch
 }
 
-func newRowView() *rowView {
+// newRowView builds a row view; onSwitch receives the key of the row
+// shown and the switch's new position when the user flips it.
+func newRowView(onSwitch func(key string, on bool)) *rowView {
 	v := &rowView{icon: widget.NewIcon(theme.ConfirmIcon()), name: widget.NewLabel("integration"), note: widget.NewLabel(""), badge: newPriorityBadge(), gen: widget.NewLabel("g0")}
 	v.name.Truncation = fyne.TextTruncateEllipsis
 	v.note.Importance = widget.DangerImportance
@@ -219,27 +261,45 @@ func newRowView() *rowView {
 	v.note.Hide()
 	v.noteC = container.NewCenter(v.note)
 	v.noteC.Hide()
+	v.sw = newOnOffSwitch(func(on bool) {
+		if onSwitch != nil && v.key != "" {
+			onSwitch(v.key, on)
+		}
+	})
+	place := canvas.NewRectangle(color.Transparent)
+	place.SetMinSize(v.sw.MinSize())
+	v.swBox = container.NewStack(place, v.sw)
 	v.ExtendBaseWidget(v)
 	return v
 }
 
 // CreateRenderer lays the row out in columns: the label takes the space
-// the icon, note, badge and generation leave.
+// the icon, note, badge, generation and switch leave.
 func (v *rowView) CreateRenderer() fyne.WidgetRenderer {
-	right := container.NewHBox(v.noteC, v.badge, v.gen)
+	right := container.NewHBox(v.noteC, v.badge, v.gen, v.swBox)
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, v.icon, right, v.name))
 }
 
 // set shows one row.
 func (v *rowView) set(r integrationRow) {
+	v.key = r.key
 	v.name.SetText(r.label)
 	v.gen.SetText(fmt.Sprintf("g%d", r.generation))
-	v.badge.set(r.priority)
+	v.badge.set(r.priority, r.off)
+	v.sw.set(!r.off)
+	v.sw.Hidden = r.status == statusLoadFailed // nothing to switch
 	note := ""
 	v.name.TextStyle = fyne.TextStyle{}
+	v.name.Importance = widget.MediumImportance
+	v.note.Importance = widget.DangerImportance
 	switch r.status {
 	case statusLive:
 		v.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+		if r.off {
+			v.icon.SetResource(theme.NewDisabledResource(theme.MediaPauseIcon()))
+			v.note.Importance = widget.MediumImportance
+			note = "off"
+		}
 	case statusFailed:
 		v.icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
@@ -253,6 +313,10 @@ func (v *rowView) set(r integrationRow) {
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
 		note = "not loaded"
 		v.gen.SetText("")
+	}
+	if r.off { // a failed row keeps its red note: the grey name and the switch say it is off
+		v.name.Importance = widget.LowImportance
+		v.name.TextStyle.Italic = true
 	}
 	v.note.SetText(note)
 	v.note.Hidden = note == ""
@@ -285,11 +349,17 @@ var priorityColors = map[string]color.NRGBA{
 	"LOW":      {R: 0x75, G: 0x75, B: 0x75, A: 0xff},
 }
 
-func (b *priorityBadge) set(p string) {
+// set shows priority p; faded for a switched-off integration.
+func (b *priorityBadge) set(p string, faded bool) {
 	b.text.Text = p
 	c, ok := priorityColors[p]
 	if !ok {
 		c = color.NRGBA{A: 0}
+	}
+	b.text.Color = color.White
+	if faded && ok {
+		c.A = 0x50
+		b.text.Color = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xa0}
 	}
 	b.bg.FillColor = c
 	b.Refresh()

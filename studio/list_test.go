@@ -86,10 +86,12 @@ func TestRowNoteNeverCoversTheName(t *testing.T) {
 		{key: "reloaded_later", label: "reloaded_later", priority: "LOW", generation: 1, status: statusFailed},
 		{key: "lost", label: "an_integration_with_a_long_name", priority: "NORMAL", generation: 12, status: statusMissingLoad},
 		{key: "/x/broken_module.star", label: "broken_module.star", status: statusLoadFailed},
+		{key: "paused", label: "paused_integration", priority: "HIGH", generation: 2, status: statusLive, off: true},
+		{key: "paused_failed", label: "paused_and_failed", priority: "LOW", generation: 4, status: statusFailed, off: true},
 	}
 	for _, width := range []float32{300, 360, 600} {
 		for _, r := range rows {
-			v := newRowView()
+			v := newRowView(nil)
 			w := test.NewTempWindow(t, v)
 			w.SetPadded(false)
 			v.set(r)
@@ -99,7 +101,10 @@ func TestRowNoteNeverCoversTheName(t *testing.T) {
 			if !name.inside(row) {
 				t.Errorf("width %.0f, %s: the name %v is outside the row %v", width, r.label, name, row)
 			}
-			if r.status == statusLive {
+			if sw := rectOf(v.sw); v.sw.Visible() && (!sw.inside(row) || sw.overlaps(name)) {
+				t.Errorf("width %.0f, %s: the switch %v is outside the row %v or covers the name %v", width, r.label, sw, row, name)
+			}
+			if r.status == statusLive && !r.off {
 				if v.note.Visible() {
 					t.Errorf("width %.0f, %s: a live row shows a note", width, r.label)
 				}
@@ -114,7 +119,7 @@ func TestRowNoteNeverCoversTheName(t *testing.T) {
 			if name.overlaps(note) {
 				t.Errorf("width %.0f, %s: the note %v covers the name %v", width, r.label, note, name)
 			}
-			for what, o := range map[string]fyne.CanvasObject{"icon": v.icon, "badge": v.badge, "generation": v.gen} {
+			for what, o := range map[string]fyne.CanvasObject{"icon": v.icon, "badge": v.badge, "generation": v.gen, "switch": v.sw} {
 				if o.Visible() && (rectOf(o).overlaps(name) || rectOf(o).overlaps(note)) {
 					t.Errorf("width %.0f, %s: the %s %v covers the name %v or the note %v", width, r.label, what, rectOf(o), name, note)
 				}

@@ -39,8 +39,10 @@ func newStatusBar() *statusBar {
 
 func (b *statusBar) object() fyne.CanvasObject { return b.box }
 
-func (b *statusBar) setCounts(live, failed int) {
-	b.counts.SetText(fmt.Sprintf("%d live · %d failed", live, failed))
+// setCounts shows how many rows are live, switched off and failed (see
+// countRows).
+func (b *statusBar) setCounts(live, off, failed int) {
+	b.counts.SetText(fmt.Sprintf("%d live · %d off · %d failed", live, off, failed))
 	if failed > 0 {
 		b.counts.Importance = widget.DangerImportance
 	} else {

@@ -20,7 +20,9 @@
 //	add.go        adding files: drops, Add…, the hand-off, the last session
 //	actionbar.go  the toolbar
 //	list.go       the integration list: rows, their keys and labels
+//	switch.go     the on/off switch of a row in the list
 //	details.go    the detail pane
+//	statefile.go  the details' Forget, Export and Import state…
 //	chart.go      the latency chart in the details
 //	statetree.go  the state tree in the details
 //	console.go    the event console tab
@@ -136,6 +138,9 @@ type Studio struct {
 	confirm func(title, message string, ok func())
 	// notify shows a message that needs no answer; tests replace it.
 	notify func(title, message string)
+	// stateDialogs are the file dialogs of Export/Import state… (see
+	// statefile.go); tests replace them.
+	stateDialogs stateDialogs
 
 	do     func(func()) // runs UI updates from other goroutines (Options.RunOnUI)
 	ctx    context.Context
@@ -177,11 +182,13 @@ func (s *Studio) Window() fyne.Window { return s.win }
 
 // build creates the window's parts and lays them out.
 func (s *Studio) build() {
-	s.list = newIntegrationList(s.selectRow)
+	s.list = newIntegrationList(s.selectRow, s.switchIntegration)
 	s.details = newDetailsPane(detailsActions{
 		openError:  s.openError,
 		resetState: s.resetState,
 		reload:     func(name string) { s.reload(name) },
+		// statefile.go
+		forgetState: s.forgetState, exportState: s.exportState, importState: s.importState,
 	})
 	s.console = newEventConsole(s.m.Emit, s.knownEvents)
 	s.console.do = s.do

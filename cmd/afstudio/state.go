@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,36 +159,18 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 	return listStates(store, f.asJSON, std)
 }
 
-// stateExport is the file of `afstudio state export` and `import`.
-type stateExport struct {
-	Format       string                    `json:"format"` // exportFormat
-	Version      int                       `json:"version"`
-	ExportedAt   time.Time                 `json:"exported_at"`
-	Integrations map[string]exportedRecord `json:"integrations"`
-}
-
-// exportedRecord is one integration's state in an export, with the hash of
-// the module that produced it (so that an import into a host whose module
-// differs runs its migrate, as a restart would).
-type exportedRecord struct {
-	State      json.RawMessage `json:"state"`
-	ModuleHash string          `json:"module_hash,omitempty"`
-}
-
-// exportFormat names the export files.
-const exportFormat = "afstudio-state"
-
 // exportStates prints the stored states of names (all when none) as one
-// JSON document.
+// JSON document, a starhost.StateExport (the studio's Export state… writes
+// the same).
 func exportStates(store *statestore.Store, names []string, std stdio) error {
 	recs, err := store.LoadAll()
 	if err != nil {
 		return err
 	}
-	out := stateExport{Format: exportFormat, Version: 1, ExportedAt: time.Now().UTC(), Integrations: map[string]exportedRecord{}}
+	out := starhost.NewStateExport(time.Now())
 	for _, r := range recs {
 		if r.State != nil && (len(names) == 0 || slices.Contains(names, r.Name)) {
-			out.Integrations[r.Name] = exportedRecord{State: r.State, ModuleHash: r.ModuleHash}
+			out.Integrations[r.Name] = starhost.ExportedState{State: r.State, ModuleHash: r.ModuleHash}
 		}
 	}
 	for _, name := range names {
@@ -197,9 +178,7 @@ func exportStates(store *statestore.Store, names []string, std stdio) error {
 			return fmt.Errorf("export: no stored state for %s in %s (afstudio state list shows what is stored)", name, store.Path())
 		}
 	}
-	enc := json.NewEncoder(std.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return out.Encode(std.stdout)
 }
 
 // importStates stores the states of an export file, all in one
@@ -209,14 +188,9 @@ func importStates(ctx context.Context, store *statestore.Store, file string, std
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	var in stateExport
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return fmt.Errorf("import %s: not an afstudio state export (afstudio state export writes one): %w; nothing was imported", file, err)
-	}
-	if in.Format != exportFormat || in.Version != 1 {
-		return fmt.Errorf("import %s: format %q version %d, want %q version 1; nothing was imported", file, in.Format, in.Version, exportFormat)
+	in, err := starhost.ReadStateExport(data)
+	if err != nil {
+		return fmt.Errorf("import %s: %w; nothing was imported", file, err)
 	}
 	recs := make([]statestore.Record, 0, len(in.Integrations))
 	for _, name := range slices.Sorted(maps.Keys(in.Integrations)) {
