@@ -234,8 +234,7 @@ func (l *integrationList) rows() []integrationRow { return l.shown }
 
 // rowView draws one row on one line: status icon, label, a note for
 // failed rows ("reload failed", "not loaded", in red) and switched-off
-// ones ("off", in grey), priority badge, generation and the on/off
-// switch. The label gives way (it is cut with an ellipsis) so that the
+// ones ("off"), the on/off switch, priority badge and generation. The label gives way (it is cut with an ellipsis) so that the
 // note never covers it. A switched-off row is dimmed: grey italic name,
 // pause icon, faded badge.
 type rowView struct {
@@ -273,10 +272,13 @@ func newRowView(onSwitch func(key string, on bool)) *rowView {
 	return v
 }
 
-// CreateRenderer lays the row out in columns: the label takes the space
-// the icon, note, badge, generation and switch leave.
+// CreateRenderer lays the row out in columns: the icon, then the label,
+// which takes the space the note, switch, badge and generation leave.
+// (The switch stands beside its "off" note, and the row still ends in
+// text, which keeps it apart from the pane beside it, for eyes and for
+// the window test's OCR.)
 func (v *rowView) CreateRenderer() fyne.WidgetRenderer {
-	right := container.NewHBox(v.noteC, v.badge, v.gen, v.swBox)
+	right := container.NewHBox(v.noteC, v.swBox, v.badge, v.gen)
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, v.icon, right, v.name))
 }
 
@@ -287,7 +289,7 @@ func (v *rowView) set(r integrationRow) {
 	v.gen.SetText(fmt.Sprintf("g%d", r.generation))
 	v.badge.set(r.priority, r.off)
 	v.sw.set(!r.off)
-	v.sw.Hidden = r.status == statusLoadFailed // nothing to switch
+	v.swBox.Hidden = r.status == statusLoadFailed // nothing to switch: its name gets the room
 	note := ""
 	v.name.TextStyle = fyne.TextStyle{}
 	v.name.Importance = widget.MediumImportance

@@ -101,7 +101,10 @@ func TestRowNoteNeverCoversTheName(t *testing.T) {
 			if !name.inside(row) {
 				t.Errorf("width %.0f, %s: the name %v is outside the row %v", width, r.label, name, row)
 			}
-			if sw := rectOf(v.sw); v.sw.Visible() && (!sw.inside(row) || sw.overlaps(name)) {
+			if v.swBox.Visible() == (r.status == statusLoadFailed) {
+				t.Errorf("width %.0f, %s: switch shown %v; a module that never loaded has nothing to switch, the others have a switch", width, r.label, v.swBox.Visible())
+			}
+			if sw := rectOf(v.swBox); v.swBox.Visible() && (!sw.inside(row) || sw.overlaps(name)) {
 				t.Errorf("width %.0f, %s: the switch %v is outside the row %v or covers the name %v", width, r.label, sw, row, name)
 			}
 			if r.status == statusLive && !r.off {
@@ -119,7 +122,7 @@ func TestRowNoteNeverCoversTheName(t *testing.T) {
 			if name.overlaps(note) {
 				t.Errorf("width %.0f, %s: the note %v covers the name %v", width, r.label, note, name)
 			}
-			for what, o := range map[string]fyne.CanvasObject{"icon": v.icon, "badge": v.badge, "generation": v.gen, "switch": v.sw} {
+			for what, o := range map[string]fyne.CanvasObject{"icon": v.icon, "badge": v.badge, "generation": v.gen, "switch": v.swBox} {
 				if o.Visible() && (rectOf(o).overlaps(name) || rectOf(o).overlaps(note)) {
 					t.Errorf("width %.0f, %s: the %s %v covers the name %v or the note %v", width, r.label, what, rectOf(o), name, note)
 				}

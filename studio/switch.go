@@ -25,9 +25,9 @@ type onOffSwitch struct {
 }
 
 // switchWidth and switchHeight are the size of the switch's track, in
-// Fyne units; switchMargin is the room it leaves after it, so that it
-// does not touch the edge of a list.
-const switchWidth, switchHeight, switchMargin = 30, 16, 3
+// Fyne units; switchMargin is the room it keeps after the track, so that
+// it does not crowd what follows it.
+const switchWidth, switchHeight, switchMargin = 30, 16, 4
 
 func newOnOffSwitch(onChanged func(bool)) *onOffSwitch {
 	s := &onOffSwitch{On: true, OnChanged: onChanged, track: canvas.NewRectangle(color.Transparent), knob: canvas.NewCircle(color.White)}

@@ -73,7 +73,7 @@ func TestRowSwitchTurnsTheIntegrationOffAndOn(t *testing.T) {
 	var v *rowView
 	eventually(t, "mine's row drawn, switched on", func() bool {
 		v = drawnRowView(s.win.Content(), "mine")
-		return v != nil && v.sw.On && v.sw.Visible()
+		return v != nil && v.sw.On && v.swBox.Visible()
 	})
 	runOnUI(func() { test.Tap(v.sw) })
 	eventually(t, "mine off in the host", func() bool { return !m.IsAvailable("mine") })
