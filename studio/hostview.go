@@ -119,6 +119,7 @@ func (s *Studio) show(h hostView) {
 		s.selectRow(rowOfModule(h.rows, s.selected))
 	case h.details.key == s.selected:
 		s.details.show(h.details)
+		s.trace.detailsShown(h.details.key)
 	default:
 		s.refresh() // the selection changed since the read
 	}
