@@ -14,6 +14,16 @@
 # tree of 500 entries). BIN=path runs that afstudio binary instead of
 # building one (to compare two builds in one session); HEADLESS=0 skips
 # the headless run. Needs Xvfb and Go; runs in a fresh HOME.
+#
+# Then, unless CLICKS=0 (or without xdotool), one more studio session
+# under the same load answers clicks: every 1.2 s xdotool clicks a row of
+# the list or a tab, in turn, and the studio (AFSTUDIO_TRACE_UI=1) logs
+# when each click's callback ran, when its result was in the widgets and
+# when the next frame began to be painted. The script prints, per kind of
+# action, the median and the maximum of: click to callback (the click's
+# time is taken just before xdotool starts, so it includes xdotool's own
+# start, a few ms), callback to painted, and click to painted. WORKERS=0
+# gives the same figures for an idle studio.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 secs=${SECS:-10} workers=${WORKERS:-4} tabs=${TABS:-"events log details"} after=${AFTER:-20}
@@ -171,3 +181,49 @@ for tab in $tabs; do
 	[ -f "$out/headless.eps" ] && awk -v h="$(cat "$out/headless.eps")" -v s="$(cat "$out/studio-$tab.eps")" \
 		'BEGIN{printf "  studio (%s) / headless = %.2f\n", "'"$tab"'", s/h}'
 done
+
+# The clicks: NAME X Y, in the window's coordinates (the default layout:
+# 1180x760, list on the left, tabs on top of the right pane), in turn; no
+# action repeats the one before (a click on the selected row or the open
+# tab does nothing).
+actions=("select alerts 80 183" "tab Log 774 66" "select audit 80 262" "tab Details 405 66"
+	"select analytics 80 144" "tab Event stream 672 66" "select afterimage 80 222" "tab Details 405 66")
+
+# stats: the median and the maximum of the numbers on standard input.
+stats() { sort -n | awk '{v[NR]=$1} END{if (NR==0) {print "-"; exit}; printf "median %.0f ms, max %.0f ms (n=%d)", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2), v[NR], NR}'; }
+
+if [ "${CLICKS:-1}" != 0 ] && command -v xdotool >/dev/null; then
+	AFSTUDIO_TRACE_UI=1 "$out/afstudio" --listen "127.0.0.1:$port" --tab details --select audit >/dev/null 2>"$out/studio-clicks.log" &
+	pid=$!
+	waitapi || exit 1
+	sleep 3
+	wid=$(xdotool search --name '^afstudio$' | head -1)
+	"$out/client.bin" "http://127.0.0.1:$port" "$token" "$secs" "$workers" >"$out/studio-clicks.client" &
+	cpid=$!
+	sleep 1
+	: >"$out/clicks"
+	i=0 end=$((SECONDS + secs - 2))
+	while [ "$SECONDS" -lt "$end" ]; do
+		read -r kind rest <<<"${actions[i % ${#actions[@]}]}"
+		y=${rest##* } rest=${rest% *} x=${rest##* } name=${rest% *}
+		echo "$(date +%s%6N) $kind $name" >>"$out/clicks"
+		xdotool mousemove --window "$wid" "$x" "$y" click 1
+		i=$((i + 1))
+		sleep 1.2
+	done
+	wait "$cpid"
+	sleep 2
+	kill "$pid"; wait "$pid" 2>/dev/null; pid=
+	# Pair each click with the first trace of the same action at or after it.
+	sed -n 's/.*msg="ui action" action="\([^"]*\)" callback_unix_us=\([0-9]*\) shown_ms=\([0-9.]*\) painted_ms=\([0-9.]*\).*/\2|\1|\3|\4/p' "$out/studio-clicks.log" >"$out/traces"
+	awk -F'|' 'NR==FNR {cb[NR]=$1; act[NR]=$2; painted[NR]=$4; n=NR; next}
+		{ at=$1; name=$2; for (i=3; i<=NF; i++) name=name " " $i
+		  for (j=1; j<=n; j++) if (!used[j] && act[j]==name && cb[j]>=at) { used[j]=1; printf "%s %.1f %.1f %.1f\n", $2, (cb[j]-at)/1000, painted[j], (cb[j]-at)/1000+painted[j]; break } }' \
+		"$out/traces" FS=' ' "$out/clicks" >"$out/latency"
+	echo "UI actions during the load (studio-clicks: $(wc -l <"$out/clicks") clicks, $(wc -l <"$out/latency") traced; $(cut -d' ' -f1 "$out/studio-clicks.client") ev/s):"
+	for kind in select tab; do
+		echo "  $kind: click to callback $(awk -v k="$kind" '$1==k{print $2}' "$out/latency" | stats)"
+		echo "  $kind: callback to painted $(awk -v k="$kind" '$1==k{print $3}' "$out/latency" | stats)"
+		echo "  $kind: click to painted $(awk -v k="$kind" '$1==k{print $4}' "$out/latency" | stats)"
+	done
+fi

@@ -113,6 +113,7 @@ func (s *Studio) show(h hostView) {
 		s.selectRow(rowOfModule(h.rows, s.selected))
 	case h.details.key == s.selected:
 		s.details.show(h.details)
+		s.trace.detailsShown(h.details.key)
 	default:
 		s.refresh() // the selection changed since the read
 	}
@@ -190,20 +191,22 @@ func (r *readPolicy) read(now time.Time, calls uint64) (changed bool) {
 }
 
 // pending is what follow has gathered for the UI since its last
-// delivery: at most streamMax events (already formatted as stream rows,
-// oldest dropped first) and logMax other notices, with counts of what
-// was dropped. It is bounded whatever the rate of notices, so that a
-// storm of events costs the studio a fixed amount of memory and UI work.
+// delivery: at most streamMax events and logMax other notices, each
+// already formatted as the row that shows it (oldest dropped first), with
+// counts of what was dropped, and the last notice that changed what is
+// live. It is bounded whatever the rate of notices, so that a storm of
+// events costs the studio a fixed amount of memory and UI work, and the
+// formatting is done here, off the UI goroutine.
 type pending struct {
-	events         []streamRow
-	eventsDropped  int // events dropped here or by the host's subscription buffer
-	notices        []starhost.Notice
-	noticesDropped int
-	changed        bool // a notice changed what is live
+	events        []streamRow
+	eventsDropped int // events dropped here or by the host's subscription buffer
+	lines         []logLine
+	linesDropped  int
+	change        *starhost.Notice // the last load, reload, add, remove or failed reload, for the status bar
+	changed       bool             // a notice changed what is live
 }
 
 // addEvent keeps n as a stream row, dropping the oldest beyond streamMax.
-// The row is formatted here, off the UI goroutine.
 func (p *pending) addEvent(n starhost.Notice) {
 	p.events = append(p.events, streamRowOf(n))
 	if len(p.events) >= 2*streamMax { // drop in bulk: amortised O(1)
@@ -213,19 +216,22 @@ func (p *pending) addEvent(n starhost.Notice) {
 	}
 }
 
-// addNotice keeps a notice that is not an event, dropping the oldest
-// beyond logMax.
+// addNotice keeps a notice that is not an event as a log line, dropping
+// the oldest beyond logMax.
 func (p *pending) addNotice(n starhost.Notice) {
 	switch n.Kind {
 	case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed,
-		starhost.NoticeHandlerFailed, starhost.NoticeStateReset, starhost.NoticeSwitched:
+		starhost.NoticeSwitched:
+		p.change = &n
+		p.changed = true
+	case starhost.NoticeHandlerFailed, starhost.NoticeStateReset:
 		p.changed = true
 	}
-	p.notices = append(p.notices, n)
-	if len(p.notices) >= 2*logMax {
-		k := len(p.notices) - logMax
-		p.noticesDropped += k
-		p.notices = append(p.notices[:0:0], p.notices[k:]...)
+	p.lines = append(p.lines, noticeLine(n))
+	if len(p.lines) >= 2*logMax {
+		k := len(p.lines) - logMax
+		p.linesDropped += k
+		p.lines = append(p.lines[:0:0], p.lines[k:]...)
 	}
 }
 
@@ -235,14 +241,14 @@ func (p *pending) trim() {
 		p.eventsDropped += k
 		p.events = p.events[k:]
 	}
-	if k := len(p.notices) - logMax; k > 0 {
-		p.noticesDropped += k
-		p.notices = p.notices[k:]
+	if k := len(p.lines) - logMax; k > 0 {
+		p.linesDropped += k
+		p.lines = p.lines[k:]
 	}
 }
 
 func (p *pending) empty() bool {
-	return len(p.events) == 0 && len(p.notices) == 0 && p.eventsDropped == 0 && p.noticesDropped == 0
+	return len(p.events) == 0 && len(p.lines) == 0 && p.eventsDropped == 0 && p.linesDropped == 0
 }
 
 // follow moves host notices to the UI in batches: at most one fyne.Do
@@ -318,7 +324,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 			}
 			p.trim()
 			next = time.Time{}
-			if len(p.events)+len(p.notices) >= stormRows || p.eventsDropped+p.noticesDropped > 0 {
+			if len(p.events)+len(p.lines) >= stormRows || p.eventsDropped+p.linesDropped > 0 {
 				next = now.Add(stormBatch - noticeBatch/2)
 				after.storm()
 			}
@@ -340,14 +346,11 @@ func (s *Studio) applyNotices(b pending, h hostView, show bool) {
 	if len(b.events) > 0 || b.eventsDropped > 0 {
 		s.stream.addRows(b.events, b.eventsDropped)
 	}
-	for _, n := range b.notices {
-		switch n.Kind {
-		case starhost.NoticeLoaded, starhost.NoticeReloaded, starhost.NoticeAdded, starhost.NoticeRemoved, starhost.NoticeReloadFailed:
-			s.status.lastChange(n)
-		}
+	if b.change != nil {
+		s.status.lastChange(*b.change)
 	}
-	if len(b.notices) > 0 || b.noticesDropped > 0 {
-		s.logs.addNotices(b.notices, b.noticesDropped)
+	if len(b.lines) > 0 || b.linesDropped > 0 {
+		s.logs.addLines(b.lines, b.linesDropped)
 	}
 	if show {
 		s.show(h)

@@ -3,6 +3,7 @@ package studio
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,4 +75,36 @@ func TestIdleStudioHandsTheUINothing(t *testing.T) {
 		return updates.Load() == n
 	}
 	hosttest.Eventually(t, uiWait, quiet, "the studio to stop updating the UI once the host is idle")
+}
+
+// TestTraceUITimesSelectionsAndTabs: with Options.TraceUI, a selection by
+// the user is reported once its details are shown and a frame painted,
+// and so is a switch of tabs; the times are in order.
+func TestTraceUITimesSelectionsAndTabs(t *testing.T) {
+	a := test.NewTempApp(t)
+	m, dir := hosttest.NewRoot(t, nil, hosttest.Defaults(integrations.FS))
+	var traces []UITrace // UI goroutine
+	s := New(a, m, nil, Options{Dirs: []string{dir}, RunOnUI: runOnUI, TraceUI: func(tr UITrace) { traces = append(traces, tr) }})
+	runOnUI(s.Start)
+	t.Cleanup(s.Stop)
+	eventually(t, "the defaults", func() bool { return len(s.list.rows()) == 4 })
+	paint := func() { runOnUI(func() { s.win.Canvas().Capture() }) }
+	paint()
+	runOnUI(func() { s.list.list.Select(3) }) // as a click on audit's row does
+	eventually(t, "audit's details", func() bool { return s.details.title.Text == "audit" })
+	paint()
+	runOnUI(func() { s.tabs.SelectIndex(3) }) // as a click on the Log tab does
+	paint()
+	runOnUI(func() {
+		var actions []string
+		for _, tr := range traces {
+			actions = append(actions, tr.Action)
+			if tr.Callback.IsZero() || tr.Shown.Before(tr.Callback) || tr.Painted.Before(tr.Shown) {
+				t.Errorf("%s: callback %v, shown %v, painted %v: not in order", tr.Action, tr.Callback, tr.Shown, tr.Painted)
+			}
+		}
+		if strings.Join(actions, ", ") != "select audit, tab Log" {
+			t.Errorf("traced %q, want select audit, tab Log", actions)
+		}
+	})
 }

@@ -159,26 +159,20 @@ func (p *logPane) add(n starhost.Notice) {
 	p.append(noticeLine(n))
 }
 
-// addLine appends a line of the studio's own: level is debug, info, warn
-// or error; source says where it comes from.
-// addNotices appends a batch of notices (events are ignored), updating
-// the pane once, and counts notShown notices dropped before they reached
-// it.
-func (p *logPane) addNotices(ns []starhost.Notice, notShown int) {
+// addLines appends a batch of lines made by noticeLine (oldest first),
+// updating the pane once, and counts notShown lines dropped before they
+// reached it.
+func (p *logPane) addLines(lines []logLine, notShown int) {
 	p.notShown += notShown
-	lines := make([]logLine, 0, len(ns))
-	for _, n := range ns {
-		if n.Kind == starhost.NoticeEvent {
-			continue
-		}
-		l := noticeLine(n)
+	for i := range lines {
 		p.seq++
-		l.seq = p.seq
-		lines = append(lines, l)
+		lines[i].seq = p.seq
 	}
 	p.addAll(lines)
 }
 
+// addLine appends a line of the studio's own: level is debug, info, warn
+// or error; source says where it comes from.
 func (p *logPane) addLine(level, source, msg string) {
 	p.append(newLogLine(time.Now(), level, source, msg))
 }

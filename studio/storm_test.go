@@ -143,15 +143,15 @@ func TestPendingIsBounded(t *testing.T) {
 	for i := 0; i < 50*streamMax; i++ {
 		p.addEvent(eventNotice("e", 0, "", map[string]any{"i": i}))
 		p.addNotice(starhost.Notice{Kind: starhost.NoticeLog, Message: "x"})
-		if len(p.events) >= 2*streamMax || len(p.notices) >= 2*logMax {
-			t.Fatalf("pending holds %d events, %d notices", len(p.events), len(p.notices))
+		if len(p.events) >= 2*streamMax || len(p.lines) >= 2*logMax {
+			t.Fatalf("pending holds %d events, %d log lines", len(p.events), len(p.lines))
 		}
 	}
 	p.trim()
 	if len(p.events) != streamMax || p.eventsDropped != 49*streamMax {
 		t.Errorf("%d events kept, %d dropped; want %d, %d", len(p.events), p.eventsDropped, streamMax, 49*streamMax)
 	}
-	if len(p.notices) != logMax || p.noticesDropped != 50*streamMax-logMax {
-		t.Errorf("%d notices kept, %d dropped", len(p.notices), p.noticesDropped)
+	if len(p.lines) != logMax || p.linesDropped != 50*streamMax-logMax {
+		t.Errorf("%d log lines kept, %d dropped", len(p.lines), p.linesDropped)
 	}
 }

@@ -16,6 +16,7 @@
 //	hostview.go   following the host: notices, one read for list and details
 //	memory.go     giving back the memory a storm of events took
 //	frame.go      knowing when Fyne paints a frame
+//	trace.go      timing user actions in the real window (Options.TraceUI)
 //	actions.go    reload, remove, reset state, new integration, shortcuts
 //	add.go        adding files: drops, Add…, the hand-off, the last session
 //	actionbar.go  the toolbar
@@ -104,6 +105,10 @@ type Options struct {
 	// the Go heap (cmd/afstudio passes glibc's malloc_trim); the studio
 	// calls it after a storm, after debug.FreeOSMemory. nil does nothing.
 	ReleaseMemory func()
+	// TraceUI, when set, receives how fast each user action showed:
+	// selecting a row of the list, switching tabs (see UITrace). It is
+	// called on the UI goroutine and must return at once.
+	TraceUI func(UITrace)
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -128,6 +133,7 @@ type Studio struct {
 	settings *settingsView
 	bar      *actionBar
 	frames   *frameProbe
+	trace    uiTracer
 	tabs     *container.AppTabs
 	split    *container.Split
 
@@ -182,7 +188,10 @@ func (s *Studio) Window() fyne.Window { return s.win }
 
 // build creates the window's parts and lays them out.
 func (s *Studio) build() {
-	s.list = newIntegrationList(s.selectRow, s.switchIntegration)
+	s.list = newIntegrationList(func(key string) {
+		s.trace.selectStarts(key)
+		s.selectRow(key)
+	}, s.switchIntegration)
 	s.details = newDetailsPane(detailsActions{
 		openError:  s.openError,
 		resetState: s.resetState,
@@ -212,7 +221,9 @@ func (s *Studio) build() {
 		container.NewTabItemWithIcon("Log", theme.DocumentIcon(), s.logs.object()),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), s.settings.object()),
 	)
+	s.tabs.OnUnselected = func(*container.TabItem) { s.trace.tabLeaves() }
 	s.tabs.OnSelected = func(t *container.TabItem) {
+		defer s.trace.tabShown(t.Text)
 		switch t.Text {
 		case "Event console":
 			s.console.refreshEvents()
@@ -223,6 +234,7 @@ func (s *Studio) build() {
 	s.split = container.NewHSplit(s.list.object(), s.tabs)
 	s.split.Offset = 0.3
 	s.frames = newFrameProbe()
+	s.trace = uiTracer{report: s.opts.TraceUI, paint: func(fn func(time.Time)) { s.frames.next(s.win.Canvas(), fn) }}
 	s.win.SetContent(container.NewStack(container.NewBorder(s.bar.object(), s.status.object(), nil, nil, s.split), s.frames.object()))
 	s.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.HandleDrop(uris) })
 	s.addShortcuts()

@@ -129,6 +129,10 @@ func TestReloadRemoveAndAddActOnTheHost(t *testing.T) {
 	runOnUI(func() { s.selectRow("mine") })
 	runOnUI(func() { test.Tap(s.bar.reload) })
 	eventually(t, "generation 2 in the list", func() bool { r, _ := rowNamed(s, "mine"); return r.generation == 2 })
+	eventually(t, "the reload in the status bar", func() bool { return strings.HasPrefix(s.status.last.Text, "last: mine reloaded") })
+	eventually(t, "the reload in the log", func() bool {
+		return slices.ContainsFunc(s.logs.lines(), func(l string) bool { return strings.Contains(l, "mine: reloaded") })
+	})
 	rs, _ := m.Emit(context.Background(), "ping", nil)
 	if rs[0].Value != "v2" {
 		t.Fatalf("after reload: %v", rs[0].Value)

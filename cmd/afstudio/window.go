@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 
@@ -76,7 +77,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	}
 	defer api.Stop()
 	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api,
-		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory})
+		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)})
 	a.Lifecycle().SetOnStarted(func() { o.host.publishStart(m) }) // the studio follows the host by then
 	defer instance.Serve(api.Handler(), log)()
 	serveAPIAtStart(api, o.listen, a.Preferences(), log)
@@ -84,6 +85,28 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	log.Info("studio window open", "integrations", len(m.Names()), "folders", o.host.dirs)
 	s.ShowAndRun()
 	return nil
+}
+
+// envTraceUI, when set to anything, has the studio log how fast each
+// user action showed (studio.UITrace): one "ui action" line on standard
+// error per selection or tab switch. scripts/studio-under-load.sh reads
+// them.
+const envTraceUI = "AFSTUDIO_TRACE_UI"
+
+// traceUI returns the studio's Options.TraceUI for the value of
+// envTraceUI: nil when it is empty, else a function that logs each
+// action with when its callback ran (Unix µs, to line it up with the
+// click that caused it) and the milliseconds to its result shown and to
+// the next frame painted.
+func traceUI(env string, log *slog.Logger) func(studio.UITrace) {
+	if env == "" {
+		return nil
+	}
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+	return func(tr studio.UITrace) {
+		log.Info("ui action", "action", tr.Action, "callback_unix_us", tr.Callback.UnixMicro(),
+			"shown_ms", ms(tr.Shown.Sub(tr.Callback)), "painted_ms", ms(tr.Painted.Sub(tr.Callback)))
+	}
 }
 
 // startHost creates the studio's host over the folders of the flags (or
