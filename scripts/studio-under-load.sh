@@ -19,11 +19,13 @@
 # under the same load answers clicks: every 1.2 s xdotool clicks a row of
 # the list or a tab, in turn, and the studio (AFSTUDIO_TRACE_UI=1) logs
 # when each click's callback ran, when its result was in the widgets and
-# when the next frame began to be painted. The script prints, per kind of
-# action, the median and the maximum of: click to callback (the click's
-# time is taken just before xdotool starts, so it includes xdotool's own
-# start, a few ms), callback to painted, and click to painted. WORKERS=0
-# gives the same figures for an idle studio.
+# when the next frame had been drawn up to the studio's frame probe
+# (drawn last, over the content; the buffer swap follows). The script
+# prints, per kind of action, the median, the 90th percentile and the
+# maximum of: click to callback (the click's time is taken just before
+# xdotool starts, so it includes xdotool's own start), callback to
+# painted, and click to painted. WORKERS=0 gives the same figures for an
+# idle studio.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 secs=${SECS:-10} workers=${WORKERS:-4} tabs=${TABS:-"events log details"} after=${AFTER:-20}
@@ -189,8 +191,12 @@ done
 actions=("select alerts 80 183" "tab Log 774 66" "select audit 80 262" "tab Details 405 66"
 	"select analytics 80 144" "tab Event stream 672 66" "select afterimage 80 222" "tab Details 405 66")
 
-# stats: the median and the maximum of the numbers on standard input.
-stats() { sort -n | awk '{v[NR]=$1} END{if (NR==0) {print "-"; exit}; printf "median %.0f ms, max %.0f ms (n=%d)", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2), v[NR], NR}'; }
+# stats: the median, the 90th percentile (nearest rank) and the maximum
+# of the numbers on standard input.
+stats() {
+	sort -n | awk '{v[NR]=$1} END{if (NR==0) {print "-"; exit}
+		p90=int(NR*0.9+0.999); printf "median %.0f ms, p90 %.0f ms, max %.0f ms (n=%d)", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2), v[p90], v[NR], NR}'
+}
 
 if [ "${CLICKS:-1}" != 0 ] && command -v xdotool >/dev/null; then
 	AFSTUDIO_TRACE_UI=1 "$out/afstudio" --listen "127.0.0.1:$port" --tab details --select audit >/dev/null 2>"$out/studio-clicks.log" &

@@ -13,10 +13,11 @@ import (
 // callback, so the probe is a 1×1 transparent raster laid over the
 // window's top-left pixel: asking for the next frame refreshes it, which
 // drops its texture, and Fyne calls its generator again while it paints
-// the next frame, which calls the functions waiting for that frame. A
-// refresh also makes Fyne paint a frame when nothing else changed, which
-// is what the studio needs after a storm (memory.go). It runs on the UI
-// goroutine (Fyne paints on it).
+// the next frame, which calls the functions waiting for that frame. The
+// probe is the window's last object, so Fyne draws it after the content
+// (and before the buffer swap). A refresh also makes Fyne paint a frame
+// when nothing else changed, which is what the studio needs after a
+// storm (memory.go). It runs on the UI goroutine (Fyne paints on it).
 type frameProbe struct {
 	raster  *canvas.Raster
 	box     *fyne.Container
@@ -36,7 +37,7 @@ func newFrameProbe() *frameProbe {
 func (p *frameProbe) object() fyne.CanvasObject { return p.box }
 
 // next has c paint a frame, and calls fn (if not nil) with the time the
-// painting began.
+// painting reached the probe.
 func (p *frameProbe) next(c fyne.Canvas, fn func(painted time.Time)) {
 	if fn != nil {
 		p.waiting = append(p.waiting, fn)

@@ -247,9 +247,10 @@ func (s *Studio) build() {
 }
 
 // Start follows the host: it subscribes to notices, fills the list,
-// refreshes the selected integration's details and state twice a second,
-// and adds the files of the last session and Options.Files. Call it on
-// the UI goroutine (ShowAndRun does).
+// refreshes the selected integration's details and state twice a second
+// while the host changes (not at all while it is idle), and adds the
+// files of the last session and Options.Files. Call it on the UI
+// goroutine (ShowAndRun does).
 func (s *Studio) Start() {
 	sub := s.m.Subscribe(4096)
 	s.wg.Go(func() { s.follow(sub) })

@@ -4,7 +4,7 @@ import "time"
 
 // Measuring how fast user actions show, in the real window
 // (Options.TraceUI). Each selection of a row by the user and each switch
-// of tabs is timed from the studio's callback to the first frame painted
+// of tabs is timed from the studio's callback to the first frame drawn
 // after its result was put in the widgets. What happens before the
 // callback (the window system delivering the click, Fyne's event loop
 // reaching it) is not seen here: scripts/studio-under-load.sh times that
@@ -21,8 +21,10 @@ type UITrace struct {
 	// tabs' OnSelected ran (after the new tab's content was laid out);
 	// for a row, when the details read from the host for it were shown.
 	Shown time.Time
-	// Painted is when Fyne began painting the first frame after Shown
-	// (the frame probe's generator ran; frame.go).
+	// Painted is when Fyne, painting the first frame after Shown, drew
+	// the frame probe (frame.go): the probe is drawn last, over the
+	// window's content, so the content is drawn by then; the buffer swap
+	// that puts the frame on screen follows.
 	Painted time.Time
 }
 
