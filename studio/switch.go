@@ -58,9 +58,17 @@ func (s *onOffSwitch) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
 // FocusGained, FocusLost, TypedRune and TypedKey let the keyboard flip
 // it with the space bar.
-func (s *onOffSwitch) FocusGained()     { s.focused = true; s.Refresh() }
-func (s *onOffSwitch) FocusLost()       { s.focused = false; s.Refresh() }
+
+// FocusGained shows the switch focused.
+func (s *onOffSwitch) FocusGained() { s.focused = true; s.Refresh() }
+
+// FocusLost shows it unfocused.
+func (s *onOffSwitch) FocusLost() { s.focused = false; s.Refresh() }
+
+// TypedRune ignores typed characters.
 func (s *onOffSwitch) TypedRune(r rune) {}
+
+// TypedKey flips the switch on the space bar.
 func (s *onOffSwitch) TypedKey(k *fyne.KeyEvent) {
 	if k.Name == fyne.KeySpace {
 		s.Tapped(nil)
@@ -72,6 +80,7 @@ func (s *onOffSwitch) MinSize() fyne.Size {
 	return fyne.NewSize(switchWidth+switchMargin, switchHeight)
 }
 
+// CreateRenderer draws the track and the knob.
 func (s *onOffSwitch) CreateRenderer() fyne.WidgetRenderer {
 	return &switchRenderer{s: s, objects: []fyne.CanvasObject{s.track, s.knob}}
 }

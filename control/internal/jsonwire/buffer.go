@@ -61,4 +61,5 @@ func Replay(body []byte, err error) io.Reader {
 // errReader is a reader that fails with its error.
 type errReader struct{ err error }
 
+// Read fails with the reader's error.
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
