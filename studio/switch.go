@@ -90,8 +90,13 @@ type switchRenderer struct {
 	objects []fyne.CanvasObject
 }
 
-func (r *switchRenderer) Destroy()                     {}
-func (r *switchRenderer) MinSize() fyne.Size           { return r.s.MinSize() }
+// Destroy has nothing to release.
+func (r *switchRenderer) Destroy() {}
+
+// MinSize is the switch's.
+func (r *switchRenderer) MinSize() fyne.Size { return r.s.MinSize() }
+
+// Objects are the track and the knob.
 func (r *switchRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 // Layout puts the track at the start of the space given, centred
