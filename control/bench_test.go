@@ -1,8 +1,12 @@
 package control_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -220,3 +224,32 @@ func BenchmarkAPIEmitBatchTrivial(b *testing.B) { benchEmitBatch(b, trivialManag
 // BenchmarkAPIEmitTrivial is one event per request to handlers that do
 // nothing: the API's whole cost per request (HTTP, JSON, both ends).
 func BenchmarkAPIEmitTrivial(b *testing.B) { benchEmit(b, trivialManager(b)) }
+
+// BenchmarkHTTPFloor is the floor under BenchmarkAPIEmit: net/http's
+// server and client on a loopback keep-alive connection, with a handler
+// that reads a small JSON body and answers a constant, and no host.
+// No event over the API can be faster than this on the same machine.
+func BenchmarkHTTPFloor(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"results":[]}`))
+	}))
+	b.Cleanup(srv.Close)
+	c := srv.Client()
+	body := []byte(`{"mission_id":"m1","latency_ms":10,"response":"the quick brown fox jumps over the lazy dog"}`)
+	events := 0
+	for b.Loop() {
+		resp, err := c.Post(srv.URL+"/v1/events/response_received", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		events++
+	}
+	reportEventsPerSecond(b, events)
+}
