@@ -657,6 +657,18 @@ type Server struct {
 // headers, 30s for the whole request, 60s for the answer (not for the
 // notices stream, which has no end), 120s for an idle connection.
 func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
+	ln, err := ListenTCP(addr, allowRemote)
+	if err != nil {
+		return nil, err
+	}
+	return ServeListener(ln, h), nil
+}
+
+// ListenTCP opens the control API's listening socket on addr, refusing a
+// non-loopback address unless allowRemote. A supervisor (package
+// supervise) opens it once and hands it to each worker it starts, so that
+// the API keeps its address across restarts.
+func ListenTCP(addr string, allowRemote bool) (net.Listener, error) {
 	if !IsLoopback(addr) && !allowRemote {
 		return nil, fmt.Errorf("refusing to serve the control API on %s: it is not a loopback address; pass --allow-remote to expose it to the network", addr)
 	}
@@ -664,6 +676,12 @@ func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control API: %w", err)
 	}
+	return ln, nil
+}
+
+// ServeListener starts serving h on ln, as Listen does, and returns at
+// once. Close closes ln.
+func ServeListener(ln net.Listener, h http.Handler) *Server {
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{ln: ln, done: make(chan error, 1), cancel: cancel, srv: &http.Server{
 		Handler:           h,
@@ -675,7 +693,7 @@ func Listen(addr string, h http.Handler, allowRemote bool) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 	}}
 	go func() { s.done <- s.srv.Serve(ln) }()
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on, with the port it got.

@@ -2,6 +2,7 @@ package control
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 
@@ -70,12 +71,33 @@ func (s *Service) Serve(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.serving(srv, addr), nil
+}
+
+// ServeListener starts serving on ln, opened by ListenTCP (in this
+// process, or in a supervisor that handed it over), as Serve does on an
+// address.
+func (s *Service) ServeListener(ln net.Listener) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		if err := s.srv.Close(); err != nil {
+			s.log.Warn("stopping the control API before serving it again", "addr", s.srv.Addr(), "error", err)
+		}
+		s.srv = nil
+	}
+	return s.serving(ServeListener(ln, s.handler), ln.Addr().String())
+}
+
+// serving records srv as the running server (s.mu is held) and returns
+// its address.
+func (s *Service) serving(srv *Server, addr string) string {
 	if !IsLoopback(addr) {
 		s.log.Warn("the control API is reachable from the network; anyone with the token can run events and change integrations", "addr", srv.Addr())
 	}
 	s.srv = srv
 	s.log.Info("control API serving", "addr", "http://"+srv.Addr())
-	return srv.Addr(), nil
+	return srv.Addr()
 }
 
 // Stop stops serving, letting requests in flight finish (see

@@ -71,6 +71,16 @@ type Options struct {
 	InputName string
 	// Logger receives the host's own logs; nil discards them.
 	Logger *slog.Logger
+	// FirstLine is the number of the first input line, in input errors'
+	// positions; 0 means 1. A worker restarted by its supervisor (package
+	// supervise) continues the numbering of the input it relays.
+	FirstLine int
+	// Progress, if not nil, is told of each input line (numbered from 1
+	// in the input Serve reads, whatever FirstLine is) as its event is
+	// about to be emitted (handled false) and once its results are
+	// written (handled true). A supervisor learns from it, through
+	// package blackbox, which line a worker that died was handling.
+	Progress func(line int64, handled bool)
 }
 
 // closed reports whether the host's writer has stopped (Close).
@@ -178,8 +188,14 @@ func (h *Host) Serve(ctx context.Context, in io.Reader) error {
 		if h.closed() {
 			return ErrClosed // no event runs on a closed host
 		}
+		if h.opts.Progress != nil {
+			h.opts.Progress(int64(l.n), false)
+		}
 		if err := h.write(ctx, h.handle(ctx, l)); err != nil {
 			return err
+		}
+		if h.opts.Progress != nil {
+			h.opts.Progress(int64(l.n), true)
 		}
 		if l.err != nil {
 			return fmt.Errorf("read %s line %d: %w", h.opts.InputName, l.n, l.err)
@@ -222,7 +238,7 @@ func (h *Host) handle(ctx context.Context, l inputLine) []starhost.Notice {
 // inputError is the notice for a bad input line.
 func (h *Host) inputError(line, col int, msg string) starhost.Notice {
 	return starhost.Notice{Kind: NoticeInputError, Time: time.Now(), Error: &starhost.Diagnostic{
-		File: h.opts.InputName, Line: line, Col: col, Msg: msg, Kind: starhost.ErrorInvalid,
+		File: h.opts.InputName, Line: line + max(h.opts.FirstLine, 1) - 1, Col: col, Msg: msg, Kind: starhost.ErrorInvalid,
 	}}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
@@ -71,6 +72,9 @@ type loadLink struct {
 func buildModule(src *sources, sb *sandbox, path string) (*builtModule, error) {
 	start := time.Now()
 	b := &builder{src: src, sb: sb, cache: map[string]*loadEntry{}, deadline: start.Add(sb.limits.Timeout), root: src.rootOf(path)}
+	lane := sb.recorder.Track(path)
+	lane.Begin(blackbox.Load, "", "")
+	defer lane.End()
 	var decls []*declaration
 	if _, err := b.exec(path, &decls); err != nil {
 		return nil, err

@@ -223,10 +223,15 @@ func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]bui
 			mods = append(mods, it.module)
 		}
 	}
+	m.liftQuarantine(items)
 	out := make([]buildOutcome, len(mods))
 	build := func(i int) {
 		if err := ctx.Err(); err != nil {
 			out[i].err = fmt.Errorf("build %s: %w", mods[i], err)
+			return
+		}
+		if reason, ok := m.quarantine[mods[i]]; ok {
+			out[i].err = diagFile(mods[i], "not loaded: %s", reason).withKind(ErrorQuarantined)
 			return
 		}
 		out[i].bm, out[i].err = buildModule(m.src(), m.sb, mods[i])
@@ -259,4 +264,16 @@ func parallel(n, workers int, fn func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// liftQuarantine lifts the quarantine (Options.Quarantine) of every
+// module items load other than at start: saving the file, a reload or an
+// add is the user asking for it to run again. m.writeMu is held.
+func (m *Manager) liftQuarantine(items []planItem) {
+	for _, it := range items {
+		if reason, ok := m.quarantine[it.module]; ok && !it.initial && !it.remove {
+			delete(m.quarantine, it.module)
+			m.log.Info("quarantine lifted: loading the module again", "module", it.module, "was", reason)
+		}
+	}
 }

@@ -44,6 +44,7 @@ const (
 	ErrorRuntime     ErrorKind = "runtime"      // the code raised an error while running
 	ErrorLimit       ErrorKind = "limit"        // a step budget, timeout, size or depth limit was hit
 	ErrorInvalid     ErrorKind = "invalid"      // anything else: a bad declaration, a name clash, a bad return value
+	ErrorQuarantined ErrorKind = "quarantined"  // the module brought its worker process down and is not run until it is saved again (Options.Quarantine)
 )
 
 // Error returns "file:line:col: message" (or "file: message" when the

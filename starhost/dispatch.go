@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"go.starlark.net/starlark"
 )
 
@@ -248,6 +249,8 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if s.run == nil {
 		s.run = m.newRunner(s)
 	}
+	v.lane.Begin(blackbox.Handle, s.name, ev.name)
+	defer v.lane.End()
 	start := time.Now()
 	out, emitted, err := s.run.run(h, ev, v.module, start)
 	r = Result{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"github.com/afstudio/afstudio/statestore"
 )
 
@@ -54,6 +56,17 @@ type Options struct {
 	// are on disk (--durable sync), at the cost of a disk commit per event
 	// (shared by the events emitted at the same time).
 	SyncWrites bool
+	// Recorder records which module the host runs code of, in memory a
+	// supervisor reads when this process dies (package blackbox); nil
+	// records nothing.
+	Recorder *blackbox.Recorder
+	// Quarantine maps module paths to the reason they are not run:
+	// LoadDefaultIntegrations lists each as a failed module with the
+	// reason (ErrorQuarantined) instead of executing it. Any later load of
+	// the module (its file saved, a reload, an add) lifts the quarantine.
+	// A supervisor sets it for the module that brought the previous
+	// worker process down.
+	Quarantine map[string]string
 }
 
 // A Manager hosts integrations: it loads, reloads, adds and removes them,
@@ -73,8 +86,9 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 
 	skipDefaults bool
-	parallel     int         // Options.Parallel, 0 resolved to GOMAXPROCS
-	durable      *durability // nil without Options.Store
+	parallel     int               // Options.Parallel, 0 resolved to GOMAXPROCS
+	durable      *durability       // nil without Options.Store
+	quarantine   map[string]string // Options.Quarantine, less the lifted; under writeMu
 }
 
 // New returns a manager with no integrations loaded; call
@@ -94,7 +108,8 @@ func New(opts Options) (*Manager, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine)}
+	m.sb.recorder = opts.Recorder
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))
 	m.startDurability(opts)

@@ -171,7 +171,7 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 		return diagAt(d.pos, "duplicate integration name %q: already declared at %s; rename one of them", d.name, p.v.decl.pos)
 	}
 	bm := cs.builds[it.module].bm
-	v := &version{decl: d, module: it.module, export: d.name, files: bm.files, builtAt: time.Now(), buildTook: bm.took, generation: 1}
+	v := &version{decl: d, module: it.module, export: d.name, files: bm.files, builtAt: time.Now(), buildTook: bm.took, generation: 1, lane: m.sb.recorder.Track(it.module)}
 	c := &change{v: v, isNew: true, noticed: NoticeAdded}
 	if it.initial {
 		c.noticed = NoticeLoaded

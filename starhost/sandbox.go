@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	starlarkmath "go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
@@ -29,6 +30,9 @@ type sandbox struct {
 	// so that a reload executes an unchanged file without compiling it
 	// again (see programCache).
 	progs *programCache
+	// recorder records which module runs code, for a supervisor to blame
+	// when the process dies (Options.Recorder); nil records nothing.
+	recorder *blackbox.Recorder
 }
 
 // newSandbox returns a sandbox that enforces l (defaults filled in) and

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"go.starlark.net/starlark"
 )
 
@@ -20,6 +21,7 @@ type version struct {
 	generation int
 	builtAt    time.Time
 	buildTook  time.Duration
+	lane       *blackbox.Lane // where calls into module are recorded; nil without Options.Recorder
 }
 
 // subscribes reports whether v handles event, by name or by wildcard.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"go.starlark.net/starlark"
 )
 
@@ -189,6 +190,8 @@ func (m *Manager) migrate(s *slot, v *version) (*starlark.Dict, error) {
 	old := deepCopy(s.state)
 	thread := &starlark.Thread{Name: "migrate " + s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
 	var out starlark.Value
+	v.lane.Begin(blackbox.Migrate, s.name, "")
+	defer v.lane.End()
 	err := m.sb.guard(thread, "migrate of", s.name, func() (err error) {
 		out, err = starlark.Call(thread, v.decl.migrate, starlark.Tuple{old}, nil)
 		return err

@@ -77,6 +77,9 @@ func printUsage(w io.Writer) {
 // (`ARG`).
 func printFlags(w io.Writer, fs *flag.FlagSet, indent string) {
 	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Usage, internalFlag) {
+			return
+		}
 		arg, help := flag.UnquoteUsage(f)
 		left := "--" + f.Name
 		if arg != "" {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/statestore"
@@ -28,6 +29,10 @@ type hostFlags struct {
 	// (a damaged state file kept aside), for the front end to publish once
 	// it follows the host (publishStart).
 	startNotices []starhost.Notice
+	// recorder and quarantine are set in a supervised worker (see
+	// startWorker): starhost.Options.Recorder and Quarantine.
+	recorder   *blackbox.Recorder
+	quarantine map[string]string
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -65,7 +70,8 @@ func (h *hostFlags) publishStart(m *starhost.Manager) {
 // the function to call when it stops: it writes the last states and
 // closes the state store (see stateFlags).
 func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func() error, err error) {
-	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults}
+	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults,
+		Recorder: h.recorder, Quarantine: h.quarantine}
 	store := (*statestore.Store)(nil)
 	if h.state != nil {
 		var aside string

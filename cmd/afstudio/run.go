@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/headless"
+	"github.com/afstudio/afstudio/supervise"
 )
 
 // runOptions are the flags of `afstudio run`.
@@ -20,6 +22,7 @@ type runOptions struct {
 	listen      string
 	allowRemote bool
 	disable     dirList // names to switch off at start
+	worker      workerFlags
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -29,6 +32,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.quiet, "quiet", 25*time.Millisecond, "how long (a `DURATION`) a burst of file events must be silent before it is reloaded")
 	registerListen(fs, &o.listen, &o.allowRemote, "also serve the control API on `ADDR`, e.g. 127.0.0.1:7777")
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
+	o.worker.register(fs)
 }
 
 // registerListen registers --listen and --allow-remote.
@@ -51,13 +55,26 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		return usagef("run takes no arguments and needs --headless (the host without a window, JSON lines on stdin and stdout); " +
 			"to open the studio window, run afstudio without a command: afstudio [--dir DIR]... [FILE.star...]")
 	}
+	if o.worker.supervised() {
+		return superviseWorker(ctx, args, &o, std)
+	}
 	log := newLogger(std.stderr, slog.LevelInfo)
+	hopts := headless.Options{Logger: log}
+	var listener net.Listener
+	if o.worker.spec != "" {
+		var w *supervise.Worker
+		if ctx, w, err = startWorker(ctx, &o, log); err != nil {
+			return err
+		}
+		defer w.Close()
+		hopts.FirstLine, hopts.Progress, listener = w.FirstLine, w.Recorder.LineProgress, w.Listener
+	}
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopHost()) }()           // after the front end and the API stopped: the last states
-	h := headless.New(m, std.stdout, headless.Options{Logger: log}) // before loading: the load notices are written too
+	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
+	h := headless.New(m, std.stdout, hopts)               // before loading: the load notices are written too
 	defer func() { err = errors.Join(err, h.Close()) }()
 	o.host.publishStart(m)
 	loadReporting(ctx, m, std.stderr)
@@ -75,7 +92,9 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		if err != nil {
 			return err
 		}
-		if _, err := api.Serve(o.listen); err != nil {
+		if listener != nil { // handed over by the supervisor
+			api.ServeListener(listener)
+		} else if _, err := api.Serve(o.listen); err != nil {
 			return err
 		}
 		defer api.Stop()

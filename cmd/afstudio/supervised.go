@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/supervise"
+)
+
+// internalFlag marks a flag's usage as internal: printFlags leaves it out.
+const internalFlag = "(internal) "
+
+// defaultMemoryLimit is the worker's memory limit unless --memory-limit.
+const defaultMemoryLimit = 1 << 30
+
+// workerFlags are the flags of run --headless about the worker process.
+type workerFlags struct {
+	inProcess   bool
+	memoryLimit byteSize
+	spec        string // set by the supervisor: this process is its worker
+}
+
+func (w *workerFlags) register(fs *flag.FlagSet) {
+	w.memoryLimit = defaultMemoryLimit
+	fs.BoolVar(&w.inProcess, "in-process", false, "run the integrations in this process, without a supervised worker (no memory limit: a runaway integration can take the whole host down)")
+	fs.Var(&w.memoryLimit, "memory-limit", "the integrations' worker process is restarted, and the integration that was running quarantined, when it uses more than `SIZE` (e.g. 512MiB, 2GiB; 0: no limit)")
+	fs.StringVar(&w.spec, "worker", "", internalFlag+"run as the worker of a supervisor, with the spec in `FILE`")
+}
+
+// supervised reports whether run --headless supervises a worker: the
+// default where the worker can be bound to the supervisor and handed the
+// API's socket (not yet on Windows).
+func (w *workerFlags) supervised() bool {
+	return !w.inProcess && w.spec == "" && runtime.GOOS != "windows"
+}
+
+// superviseWorker runs run --headless as a supervisor: the same command
+// line runs in a worker process (--worker), restarted when it dies.
+func superviseWorker(ctx context.Context, args []string, o *runOptions, std stdio) error {
+	log := newLogger(std.stderr, slog.LevelInfo)
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("supervise: find the afstudio binary: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "afstudio-supervisor-")
+	if err != nil {
+		return fmt.Errorf("supervise: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	var listener *os.File
+	if o.listen != "" {
+		ln, err := control.ListenTCP(o.listen, o.allowRemote)
+		if err != nil {
+			return err
+		}
+		if listener, err = ln.(*net.TCPListener).File(); err != nil {
+			return fmt.Errorf("supervise: %w", err)
+		}
+		ln.Close() // the file is a copy of the socket: it stays open
+		defer listener.Close()
+	}
+	return supervise.Run(ctx, supervise.Options{
+		Path: exe, Args: append([]string{"run"}, args...), SpecFlag: "--worker", Dir: dir,
+		MemoryLimit: int64(o.worker.memoryLimit), Listener: listener,
+		Stdin: std.stdin, Stdout: std.stdout, Stderr: std.stderr, Logger: log,
+	})
+}
+
+// startWorker makes this process the worker of the spec in o.worker.spec:
+// the memory limit, the flight recorder and the quarantine go into the
+// host's options, and the returned context ends when the supervisor is
+// gone.
+func startWorker(ctx context.Context, o *runOptions, log *slog.Logger) (context.Context, *supervise.Worker, error) {
+	ctx, w, err := supervise.StartWorker(ctx, o.worker.spec, 10*starhost.DefaultLimits().Timeout, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.host.recorder, o.host.quarantine = w.Recorder, w.Quarantine
+	return ctx, w, nil
+}
+
+// byteSize is a flag holding a number of bytes: "1GiB", "512MiB",
+// "64KiB", "1024" (also GB, MB, KB, G, M, K as powers of 1024).
+type byteSize int64
+
+func (b *byteSize) String() string {
+	if *b == 0 {
+		return "0"
+	}
+	return strings.ReplaceAll(supervise.FormatBytes(int64(*b)), " ", "")
+}
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"G", 30}, {"M", 20}, {"K", 10}, {"B", 0}}
+	num, shift := strings.TrimSpace(s), uint(0)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(num), strings.ToUpper(u.suffix)) {
+			num, shift = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return fmt.Errorf("%q is not a size: write a whole number of bytes with a unit, e.g. 512MiB or 2GiB (0: no limit)", s)
+	}
+	if n != 0 && n<<shift < 64<<20 {
+		return fmt.Errorf("%q is too small: the host itself needs about 30 MiB; give at least 64MiB", s)
+	}
+	*b = byteSize(n << shift)
+	return nil
+}
