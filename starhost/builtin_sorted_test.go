@@ -98,6 +98,17 @@ var sortedCases = []string{
 	`sorted([9223372036854775808, 1, -9223372036854775809, 2, 1 << 100, -(1 << 100)])`,
 	`sorted([1 << 64, 1 << 64, 3], reverse = True)`,
 	`sorted([(1 << 40) + (i * 7) % 5 - 2 for i in range(200)] + [-5, 5, 0])`,
+	// Ints in int32 from 32 on (radix sorted): one pass (less than 256
+	// apart), two, three and four (the whole int32 range), negative,
+	// beyond the stack buffer (300), reversed.
+	`sorted([10 + (i * 7919) % 50 for i in range(256)])`,
+	`sorted([10 + (i * 7919) % 50 for i in range(256)], reverse = True)`,
+	`sorted([(i * 7919) % 5000 - 2500 for i in range(300)])`,
+	`sorted([(i * 7919) % 5000 - 2500 for i in range(300)], reverse = True)`,
+	`sorted([(i * 104729) % 9000000 - 4500000 for i in range(100)])`,
+	`sorted([(i * 2654435761) % 4294967296 - 2147483648 for i in range(257)] + [2147483647, -2147483648, 0])`,
+	`sorted([255 - i % 256 for i in range(32)] + [0, 255])`,
+	`sorted([7] * 40)`, `sorted(tuple([i % 3 - 1 for i in range(33)]), reverse = True)`,
 	`sorted([(1 << 40) + (i * 7) % 5 - 2 for i in range(200)] + [-5, 5, 0], reverse = True)`,
 	// Floats: -0.0 and 0.0 are equal (stability decides), NaN is above
 	// +Inf and equal to every NaN (-NaN too), infinities.
@@ -488,7 +499,12 @@ func listElems(l *starlark.List) []starlark.Value {
 // benchSorted100 measures one sorted call on a list of 100 values, with
 // the upstream builtin and with the fast one.
 func benchSorted100(b *testing.B, elem func(i int) starlark.Value) {
-	vs := make([]starlark.Value, 100)
+	benchSortedN(b, 100, elem)
+}
+
+// benchSortedN is benchSorted100 for a list of n values.
+func benchSortedN(b *testing.B, n int, elem func(i int) starlark.Value) {
+	vs := make([]starlark.Value, n)
 	for i := range vs {
 		vs[i] = elem(i)
 	}
@@ -513,6 +529,18 @@ func benchSorted100(b *testing.B, elem func(i int) starlark.Value) {
 // (small ints) in arrival order.
 func BenchmarkSorted100Ints(b *testing.B) {
 	benchSorted100(b, func(i int) starlark.Value { return starlark.MakeInt((i * 7919) % 500) })
+}
+
+// BenchmarkSorted256Ints is the default analytics integration's sort: a
+// full window of 256 latencies, near each other (10 to 59, as in the
+// control package's benchmarks) and far apart (0 to 4999).
+func BenchmarkSorted256Ints(b *testing.B) {
+	b.Run("near", func(b *testing.B) {
+		benchSortedN(b, 256, func(i int) starlark.Value { return starlark.MakeInt(10 + (i*7919)%50) })
+	})
+	b.Run("far", func(b *testing.B) {
+		benchSortedN(b, 256, func(i int) starlark.Value { return starlark.MakeInt((i * 7919) % 5000) })
+	})
 }
 
 // BenchmarkSorted100Floats, ...Strings and ...Mixed are the other fast

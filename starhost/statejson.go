@@ -98,12 +98,85 @@ func encodeState(buf []byte, state *starlark.Dict, l Limits) ([]byte, int, error
 // checkStateData checks that state is data within the limits, as
 // encodeState does, and counts its values, without writing it: the cheap
 // check of the state audit.
+//
+// It walks the state with dataCounter, which keeps no path, and only
+// when that finds a fault walks it again with the encoder, whose error
+// says where the fault is.
 func checkStateData(state *starlark.Dict, l Limits) (int, error) {
+	c := dataCounter{maxDepth: l.MaxDepth, maxVals: l.MaxValues}
+	if c.value(state, 0) {
+		return c.values, nil
+	}
 	e := &stateEncoder{maxDepth: l.MaxDepth, maxVals: l.MaxValues, checkOnly: true}
 	if err := e.value(state, 0); err != nil {
 		return 0, err
 	}
 	return e.values, nil
+}
+
+// dataCounter is the state encoder's walk in checkOnly mode without the
+// path and the brackets: the same checks in the same order (depth, count,
+// notData, notDataKey), a fault reported only as false.
+type dataCounter struct {
+	values, maxDepth, maxVals int
+
+	// entry is c.entry as a func, made once: a closure per dict walked
+	// was most of the walk's allocations. entryDepth is the depth of
+	// the entries of the dict being walked.
+	entry      func(k, v starlark.Value) bool
+	entryDepth int
+	fault      bool
+}
+
+// value counts v and what it holds, and reports whether all of it is data
+// within the limits.
+func (c *dataCounter) value(v starlark.Value, depth int) bool {
+	if depth > c.maxDepth {
+		return false
+	}
+	if c.values++; c.values > c.maxVals || notData(v) != "" {
+		return false
+	}
+	switch v := v.(type) {
+	case *starlark.Dict:
+		return c.dict(v, depth)
+	case *starlark.List:
+		return c.seq(v, depth)
+	case starlark.Tuple:
+		return c.seq(v, depth)
+	}
+	return true
+}
+
+// dict is value for the entries of a dict.
+func (c *dataCounter) dict(d *starlark.Dict, depth int) bool {
+	if c.entry == nil {
+		c.entry = c.checkEntry
+	}
+	outer := c.entryDepth
+	c.entryDepth = depth + 1
+	d.Entries()(c.entry)
+	c.entryDepth = outer
+	return !c.fault
+}
+
+// checkEntry is value for one entry of the dict being walked, and its
+// key; it stops the walk at a fault.
+func (c *dataCounter) checkEntry(k, v starlark.Value) bool {
+	if notDataKey(k) != "" || !c.value(v, c.entryDepth) {
+		c.fault = true
+	}
+	return !c.fault
+}
+
+// seq is value for the elements of a list or tuple.
+func (c *dataCounter) seq(s starlark.Indexable, depth int) bool {
+	for i := range s.Len() {
+		if !c.value(s.Index(i), depth+1) {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeData is encodeState leaving out what is not data; dropped says

@@ -152,3 +152,16 @@ func FuzzStateJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckStateData is the state audit's walk over a state like the
+// default audit integration's: 500 entries of five fields and a list.
+func BenchmarkCheckStateData(b *testing.B) {
+	state := evalState(b, `{"entries": [{"event": "response_received", "time": "2026-01-01 00:00:00", "depth": 0, "source": "", "keys": ["latency_ms", "mission_id", "response"]} for i in range(500)], "total": 500}`)
+	l := Limits{}.withDefaults()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := checkStateData(state, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
