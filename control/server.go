@@ -65,6 +65,10 @@ type Options struct {
 	Open func(files []string) error
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
+	// Greeting are notices every notice stream opens with, before the
+	// live ones: a worker started again by its supervisor greets the
+	// clients that reconnect with why the previous one stopped.
+	Greeting []starhost.Notice
 }
 
 // Handler serves the API for one host. Get one from NewHandler; it is
@@ -566,6 +570,11 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": afstudio notices\n\n")
+	for _, n := range h.opts.Greeting {
+		if !writeEvent(w, n) {
+			return
+		}
+	}
 	_ = rc.Flush()
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
@@ -581,11 +590,7 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			b, err := json.Marshal(n)
-			if err != nil {
-				continue
-			}
-			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", n.Kind, b); err != nil {
+			if !writeEvent(w, n) {
 				return
 			}
 		}
@@ -593,6 +598,17 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// writeEvent writes n as one server-sent event named after its kind; it
+// returns false when the stream is broken.
+func writeEvent(w io.Writer, n starhost.Notice) bool {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return true // nothing the stream can carry: skipped
+	}
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", n.Kind, b)
+	return err == nil
 }
 
 // OpenRequest is the body of POST /v1/open, which only a studio serves

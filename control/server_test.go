@@ -1180,3 +1180,28 @@ func TestListen(t *testing.T) {
 		t.Fatal("the server still answers after Close")
 	}
 }
+
+// TestNoticesGreeting: every notice stream opens with Options.Greeting
+// (a restarted worker's reason), before the live notices.
+func TestNoticesGreeting(t *testing.T) {
+	greet := starhost.Notice{Kind: "worker_restarted", Level: "error", Message: "the worker ran out of memory (limit 1 GiB)", Time: time.Now().UTC()}
+	f := newFixture(t, nil, func(o *control.Options) { o.Greeting = []starhost.Notice{greet} })
+	for range 2 { // each new stream is greeted
+		ctx, cancel := context.WithCancel(context.Background())
+		var log noticeLog
+		go func() { _ = f.c.Notices(ctx, log.add) }()
+		hosttest.Eventually(t, 10*time.Second, func() bool {
+			if _, err := f.c.Emit(ctx, "probe", nil); err != nil {
+				t.Fatal(err)
+			}
+			return log.has(func(n starhost.Notice) bool { return n.Event == "probe" })
+		}, "the notices stream delivers")
+		log.mu.Lock()
+		first := log.ns[0]
+		log.mu.Unlock()
+		cancel()
+		if first.Kind != greet.Kind || first.Message != greet.Message {
+			t.Fatalf("the stream opened with %+v, want the greeting %+v", first, greet)
+		}
+	}
+}

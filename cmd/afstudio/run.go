@@ -10,6 +10,7 @@ import (
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/headless"
+	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/supervise"
 )
 
@@ -61,6 +62,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	log := newLogger(std.stderr, slog.LevelInfo)
 	hopts := headless.Options{Logger: log}
 	var listener net.Listener
+	var greeting []starhost.Notice
 	if o.worker.spec != "" {
 		var w *supervise.Worker
 		if ctx, w, err = startWorker(ctx, &o, log); err != nil {
@@ -68,6 +70,9 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		}
 		defer w.Close()
 		hopts.FirstLine, hopts.Progress, listener = w.FirstLine, w.Recorder.LineProgress, w.Listener
+		if w.Restarted != "" {
+			greeting = append(greeting, starhost.Notice{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: w.Restarted})
+		}
 	}
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
@@ -88,7 +93,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		defer stopWatching()
 	}
 	if o.listen != "" {
-		api, err := control.NewService(m, control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log}})
+		api, err := control.NewService(m, control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log, Greeting: greeting}})
 		if err != nil {
 			return err
 		}
