@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +58,8 @@ const (
 	hdrStarted = 16 // int64, atomic: the input line being handled, or the last
 	hdrHandled = 24 // int64, atomic: input lines handled
 	hdrLanes   = 32 // int64, atomic: lanes handed out
-	hdrReason  = 40 // uint32 length, then the bytes
+	hdrReady   = 40 // int64, atomic: 1 once the worker serves
+	hdrReason  = 48 // uint32 length, then the bytes
 )
 
 // Offsets in a lane.
@@ -155,6 +157,11 @@ func ReadProgress(f io.ReaderAt) (started, handled int64, err error) {
 	return int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:])), nil
 }
 
+// SetReady records that the worker has loaded its integrations and
+// serves: a worker that dies before it is ready, with no call to blame,
+// failed to start (a bad flag, a state file in use) and is not restarted.
+func (r *Recorder) SetReady() { r.int64At(hdrReady).Store(1) }
+
 // SetExitReason records why the worker is about to exit on its own (say,
 // a call stuck in a built-in), for the supervisor to report.
 func (r *Recorder) SetExitReason(reason string) {
@@ -177,7 +184,10 @@ func (r *Recorder) Track(module string) *Lane {
 	name := module
 	if i >= Lanes {
 		i = Lanes - 1
-		name = string(r.laneBytes(i)[laneModule+4:][:binary.LittleEndian.Uint32(r.laneBytes(i)[laneModule:])]) + " (and others)"
+		const others = " (and others)"
+		if name = getString(r.laneBytes(i)[laneModule:], maxModule-4); !strings.HasSuffix(name, others) {
+			name += others
+		}
 	} else {
 		r.int64At(hdrLanes).Store(int64(i + 1))
 	}
@@ -289,6 +299,7 @@ type Report struct {
 	Pid          int
 	LineStarted  int64  // the input line begun last (see Recorder.LineProgress)
 	LinesHandled int64  // input lines whose results were written
+	Ready        bool   // the worker had loaded its integrations and served (Recorder.SetReady)
 	ExitReason   string // set by the worker when it exits on its own
 	Active       []Call // calls in progress, the longest running first
 }
@@ -310,6 +321,7 @@ func Read(path string) (Report, error) {
 		Pid:          int(int64(binary.LittleEndian.Uint64(b[hdrPid:]))),
 		LineStarted:  int64(binary.LittleEndian.Uint64(b[hdrStarted:])),
 		LinesHandled: int64(binary.LittleEndian.Uint64(b[hdrHandled:])),
+		Ready:        binary.LittleEndian.Uint64(b[hdrReady:]) == 1,
 		ExitReason:   getString(b[hdrReason:], maxReason),
 	}
 	used := min(int(int64(binary.LittleEndian.Uint64(b[hdrLanes:]))), Lanes)

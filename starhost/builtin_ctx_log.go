@@ -62,6 +62,6 @@ func logLevel(kwargs []starlark.Tuple) (string, error) {
 // notice, and writes it to the host's debug log.
 func (m *Manager) logLine(integration, level, msg string) {
 	msg = truncate(msg, m.limits.MaxLogBytes)
-	m.notices.publish(Notice{Kind: NoticeLog, Integration: integration, Level: level, Message: msg})
+	m.notices.Publish(Notice{Kind: NoticeLog, Integration: integration, Level: level, Message: msg})
 	m.log.Debug("integration log", "integration", integration, "level", level, "msg", msg)
 }

@@ -120,8 +120,8 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 		}
 		sv.Freeze()
 		ev := newEventValue(pe, sv.(*starlark.Dict))
-		if m.notices.active() {
-			m.notices.publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
+		if m.notices.Active() {
+			m.notices.Publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
 		}
 		subs := m.snap.Load().subscribers(pe.name)
 		if results == nil {
@@ -275,7 +275,7 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if err != nil {
 		r.Error = Diagnose(err, v.module)[0]
 		r.Value = nil
-		m.notices.publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Error, Message: r.Error.Msg, Duration: r.Duration})
+		m.notices.Publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Error, Message: r.Error.Msg, Duration: r.Duration})
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true

@@ -46,7 +46,7 @@ func (m *Manager) startDurability(opts Options) {
 			if time.Since(reported) >= time.Minute {
 				reported = time.Now()
 				m.log.Error("state not saved", "err", err)
-				m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error() + " (reported at most once a minute while it lasts)"})
+				m.notices.Publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error() + " (reported at most once a minute while it lasts)"})
 			}
 		},
 	})
@@ -151,7 +151,7 @@ func (m *Manager) stateRepaired(s *slot, v *version, h starlark.Callable, err er
 	} else {
 		d = diagAt(v.decl.pos, "integration %s: %v", s.name, err).withKind(ErrorLimit)
 	}
-	m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: d.Error()})
+	m.notices.Publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: d.Error()})
 	s.mu.Lock()
 	s.stats.lastHandlerErr = d
 	s.mu.Unlock()
@@ -227,7 +227,7 @@ func (m *Manager) persist(ctx context.Context, cs *changeSet) {
 		}
 		if err != nil {
 			m.log.Error("the states of removed integrations were not saved", "err", err)
-			m.notices.publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error()})
+			m.notices.Publish(Notice{Kind: NoticeLog, Level: "error", Message: err.Error()})
 		}
 	}
 	for _, c := range cs.changes {
@@ -280,7 +280,7 @@ func (m *Manager) setEnabled(name string, on bool) error {
 	if on {
 		msg = "switched on"
 	}
-	m.notices.publish(Notice{Kind: NoticeSwitched, Integration: name, Message: msg})
+	m.notices.Publish(Notice{Kind: NoticeSwitched, Integration: name, Message: msg})
 	return nil
 }
 
@@ -377,7 +377,7 @@ func (m *Manager) ImportStates(ctx context.Context, states map[string][]byte) er
 	for _, s := range slots {
 		s.callMu.Unlock()
 		m.changed(s)
-		m.notices.publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: "state imported"})
+		m.notices.Publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: "state imported"})
 	}
 	if m.durable == nil {
 		return nil

@@ -207,7 +207,7 @@ func (m *Manager) ResetState(name string) error {
 	s.state = starlark.NewDict(0)
 	s.callMu.Unlock()
 	m.changed(s)
-	m.notices.publish(Notice{Kind: NoticeStateReset, Integration: name, Message: "state reset"})
+	m.notices.Publish(Notice{Kind: NoticeStateReset, Integration: name, Message: "state reset"})
 	return nil
 }
 

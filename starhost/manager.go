@@ -80,7 +80,7 @@ type Manager struct {
 	sb      *sandbox
 	limits  Limits
 	log     *slog.Logger
-	notices noticeHub
+	notices NoticeHub
 
 	writeMu sync.Mutex // serialises every change: load, reload, add, remove
 	snap    atomic.Pointer[snapshot]
@@ -132,11 +132,11 @@ func (m *Manager) Roots() []string { return slices.Clone(m.src().roots) }
 // a buffer of the given number of notices (256 if <= 0). A subscriber that
 // falls behind loses notices (Subscription.Dropped) and never slows the
 // host. Close it when done.
-func (m *Manager) Subscribe(buffer int) *Subscription { return m.notices.subscribe(buffer) }
+func (m *Manager) Subscribe(buffer int) *Subscription { return m.notices.Subscribe(buffer) }
 
 // Notify publishes a notice from outside the host (the file watcher, a
 // front end) to every subscriber; a zero n.Time is set to now.
-func (m *Manager) Notify(n Notice) { m.notices.publish(n) }
+func (m *Manager) Notify(n Notice) { m.notices.Publish(n) }
 
 // LoadDefaultIntegrations loads the host's default set: the embedded
 // default integrations (unless Options.SkipDefaultIntegrations) and every

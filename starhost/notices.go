@@ -136,22 +136,25 @@ func (n Notice) String() string {
 	return n.Summary()
 }
 
-// noticeHub fans notices out to subscribers. Each subscriber has a bounded
-// buffer; a slow subscriber loses notices (counted) and never blocks the
-// host.
-type noticeHub struct {
+// A NoticeHub fans notices out to subscribers. Each subscriber has a
+// bounded buffer; a slow subscriber loses notices (counted) and never
+// blocks the publisher. A Manager has one (Manager.Subscribe); a client of
+// a remote host relays the host's notice stream into one. The zero value
+// is ready to use.
+type NoticeHub struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
 	n    atomic.Int32
 }
 
 // A Subscription receives notices on C until Close is called. Get one
-// from Manager.Subscribe; the zero value is not usable.
+// from Manager.Subscribe or NoticeHub.Subscribe; the zero value is not
+// usable.
 type Subscription struct {
 	// C delivers the notices, in order, until Close.
 	C       <-chan Notice
 	c       chan Notice
-	hub     *noticeHub
+	hub     *NoticeHub
 	dropped atomic.Uint64
 	once    sync.Once
 }
@@ -171,9 +174,9 @@ func (s *Subscription) Close() {
 	})
 }
 
-// subscribe adds a subscriber with a buffer of the given size (256 if
+// Subscribe adds a subscriber with a buffer of the given size (256 if
 // <= 0).
-func (h *noticeHub) subscribe(buffer int) *Subscription {
+func (h *NoticeHub) Subscribe(buffer int) *Subscription {
 	if buffer <= 0 {
 		buffer = 256
 	}
@@ -189,14 +192,14 @@ func (h *noticeHub) subscribe(buffer int) *Subscription {
 	return s
 }
 
-// active reports whether anyone subscribes, so that notices nobody reads
-// are not even built.
-func (h *noticeHub) active() bool { return h.n.Load() > 0 }
+// Active reports whether anyone subscribes, so that notices nobody reads
+// need not even be built.
+func (h *NoticeHub) Active() bool { return h.n.Load() > 0 }
 
-// publish sends n to every subscriber without blocking (a full buffer
+// Publish sends n to every subscriber without blocking (a full buffer
 // drops it, counted), stamping a zero Time with now.
-func (h *noticeHub) publish(n Notice) {
-	if !h.active() {
+func (h *NoticeHub) Publish(n Notice) {
+	if !h.Active() {
 		return
 	}
 	if n.Time.IsZero() {

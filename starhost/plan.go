@@ -48,9 +48,17 @@ func (m *Manager) planFiles(sn *snapshot, paths []string) []planItem {
 			}
 		}
 	}
+	library := false
 	for p := range changed {
 		if _, failed := sn.failed[p]; (failed || m.isModulePath(p)) && !deleted[p] {
 			groups.join(p, p)
+		} else {
+			library = true
+		}
+	}
+	if library { // a quarantined module may have brought its worker down in this library
+		for q := range m.quarantine {
+			groups.join(q, q)
 		}
 	}
 	return append(items, groups.items(len(items))...)

@@ -25,7 +25,7 @@ func (m *Manager) report(cs *changeSet) {
 		if b := cs.builds[it.module]; err == nil && b.bm != nil && !logged[it.module] {
 			logged[it.module] = true
 			for _, line := range b.bm.logs {
-				m.notices.publish(Notice{Kind: NoticeLog, Module: it.module, Level: "info", Message: line})
+				m.notices.Publish(Notice{Kind: NoticeLog, Module: it.module, Level: "info", Message: line})
 			}
 		}
 	}
@@ -42,10 +42,10 @@ func (m *Manager) reportChange(cs *changeSet, c *change) {
 	case c.remove:
 		v := c.slot.current.Load()
 		m.log.Info("removed integration", "name", name, "module", v.module)
-		m.notices.publish(Notice{Kind: NoticeRemoved, Integration: name, Module: v.module, Generation: v.generation, Message: c.why})
+		m.notices.Publish(Notice{Kind: NoticeRemoved, Integration: name, Module: v.module, Generation: v.generation, Message: c.why})
 	default:
 		m.log.Info(string(c.noticed)+" integration", "name", name, "generation", c.v.generation, "module", c.v.module, "took", cs.took)
-		m.notices.publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})
+		m.notices.Publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})
 	}
 }
 
@@ -54,5 +54,5 @@ func (m *Manager) reportChange(cs *changeSet, c *change) {
 func (m *Manager) publishFailure(name, module string, err error) {
 	d := Diagnose(err, module)[0]
 	m.log.Warn("reload failed", "name", name, "module", module, "error", d.Error())
-	m.notices.publish(Notice{Kind: NoticeReloadFailed, Integration: name, Module: module, Error: d, Message: d.Msg})
+	m.notices.Publish(Notice{Kind: NoticeReloadFailed, Integration: name, Module: module, Error: d, Message: d.Msg})
 }

@@ -10,8 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/afstudio/afstudio/starhost"
 )
 
 // The state tree shows an integration's state in the one JSON form that
@@ -35,7 +33,7 @@ type stateMember struct {
 
 // readState reads the named integration's state in its JSON form (off the
 // UI goroutine).
-func readState(m *starhost.Manager, name string) (*stateData, error) {
+func readState(m Host, name string) (*stateData, error) {
 	raw, err := m.StateJSON(name)
 	if err != nil {
 		return nil, err

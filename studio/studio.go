@@ -119,7 +119,7 @@ type Options struct {
 type Studio struct {
 	app  fyne.App
 	win  fyne.Window
-	m    *starhost.Manager
+	m    Host
 	w    Watcher
 	opts Options
 	log  *slog.Logger
@@ -157,7 +157,7 @@ type Studio struct {
 // New builds the studio window for a host; w may be nil when nothing is
 // watched. Call Start to begin following the host, and ShowAndRun (or
 // Window().Show) to show it.
-func New(a fyne.App, m *starhost.Manager, w Watcher, opts Options) *Studio {
+func New(a fyne.App, m Host, w Watcher, opts Options) *Studio {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -139,6 +139,9 @@ func Run(ctx context.Context, o Options) error {
 		if exit.clean || ctx.Err() != nil {
 			return nil
 		}
+		if err := exit.failedToStart(o.MemoryLimit); err != nil {
+			return err
+		}
 		restarted = s.afterDeath(exit)
 		if time.Since(started) < 5*time.Second {
 			backoff = min(max(2*backoff, o.Backoff), o.MaxBackoff)
@@ -207,6 +210,17 @@ type exit struct {
 	stderr string // the start and the end of what it wrote to stderr
 	report blackbox.Report
 	ranFor time.Duration
+}
+
+// failedToStart returns an error when the worker died before it served
+// with no integration to blame: it could not start (its messages say
+// why), and starting it again would fail the same way.
+func (e exit) failedToStart(limit int64) error {
+	why := deathCause(e, limit)
+	if e.report.Ready || (why.blames && len(e.report.Active) > 0) {
+		return nil
+	}
+	return fmt.Errorf("the worker could not start (it %s); its messages above say why", why.text)
 }
 
 // runWorker starts one worker and relays to it until it exits.

@@ -29,6 +29,10 @@ type Worker struct {
 	cancel context.CancelFunc
 }
 
+// Ready tells the supervisor that the worker serves: a death from now on
+// is restarted, not taken as a failure to start.
+func (w *Worker) Ready() { w.Recorder.SetReady() }
+
 // Close stops the guards and closes the flight recorder. The recorder's
 // file stays for the supervisor to read.
 func (w *Worker) Close() error {

@@ -63,15 +63,15 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	hopts := headless.Options{Logger: log}
 	var listener net.Listener
 	var greeting []starhost.Notice
+	var worker *supervise.Worker
 	if o.worker.spec != "" {
-		var w *supervise.Worker
-		if ctx, w, err = startWorker(ctx, &o, log); err != nil {
+		if ctx, worker, err = startWorker(ctx, &o, log); err != nil {
 			return err
 		}
-		defer w.Close()
-		hopts.FirstLine, hopts.Progress, listener = w.FirstLine, w.Recorder.LineProgress, w.Listener
-		if w.Restarted != "" {
-			greeting = append(greeting, starhost.Notice{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: w.Restarted})
+		defer worker.Close()
+		hopts.FirstLine, hopts.Progress, listener = worker.FirstLine, worker.Recorder.LineProgress, worker.Listener
+		if worker.Restarted != "" {
+			greeting = append(greeting, starhost.Notice{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: worker.Restarted})
 		}
 	}
 	m, stopHost, err := o.host.newManager(log)
@@ -103,6 +103,9 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 			return err
 		}
 		defer api.Stop()
+	}
+	if worker != nil {
+		worker.Ready()
 	}
 	log.Info("headless host ready", "integrations", len(m.Names()), "input", `one JSON object per line: {"event": "mission_started", "data": {...}}`)
 	return serveHeadless(ctx, h, std, o.listen != "", log)

@@ -233,12 +233,8 @@ func TestSupervisedLibraryBomb(t *testing.T) {
 	s.tick(3)
 
 	hosttest.WriteFile(t, filepath.Join(s.dir, "lib/boom.star"), "def explode():\n    return \"defused\"\n")
-	// Fixing the library is fixing the file at fault: it should bring
-	// both back. As built, the quarantine is of the modules that called
-	// the library, and a module that did not load is not known to depend
-	// on it: saving the library alone does not lift it (the skip at the
-	// end says so). Saving each module does.
-	knownGap := ""
+	// Fixing the library is fixing the file at fault: it brings both
+	// back (a changed library retries the quarantined modules).
 	s.send("tick")
 	backByLib := 0
 	s.wait("the counter's result after the library's fix", 20*time.Second, func(l map[string]any) bool {
@@ -259,11 +255,7 @@ func TestSupervisedLibraryBomb(t *testing.T) {
 		}
 	}
 	if backByLib < 2 {
-		knownGap = "known gap (starhost quarantine, supervise blame): a library bomb quarantines the modules whose handlers called it, and saving the fixed library does not lift their quarantine (only saving each module does), though the library is the file to fix"
-		for _, m := range []string{"a", "b"} {
-			hosttest.WriteFile(t, filepath.Join(s.dir, m+".star"), user(m)+"# saved\n")
-			s.back(m)
-		}
+		t.Fatalf("saving the fixed library brought back %d of the 2 quarantined integrations", backByLib)
 	}
 	s.send("boom")
 	for _, m := range []string{"a", "b"} {
@@ -273,9 +265,6 @@ func TestSupervisedLibraryBomb(t *testing.T) {
 	}
 	s.tick(5)
 	s.alive()
-	if knownGap != "" {
-		t.Skip(knownGap)
-	}
 }
 
 // TestSupervisedMigrateBomb: a saved version whose migrate takes all the
