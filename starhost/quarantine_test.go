@@ -202,7 +202,9 @@ func TestRecorderLanes(t *testing.T) {
 					t.Fatal(err)
 				}
 				seen = rep.Active
-				return len(rep.Active) > 0
+				// A reload's build (Load) comes before its migrate, on
+				// the same lane: wait for the phase under test.
+				return len(rep.Active) == 1 && rep.Active[0].Phase == tc.phase
 			}, "the run shows in the recorder")
 			if len(seen) != 1 {
 				t.Fatalf("active %+v, want one call", seen)
