@@ -227,13 +227,21 @@ const (
 // Every Begin must be followed by an End. On a nil Lane (no recorder),
 // Begin and End do nothing.
 func (l *Lane) Begin(phase Phase, integration, event string) {
+	if l != nil {
+		l.BeginAt(phase, integration, event, time.Now())
+	}
+}
+
+// BeginAt is Begin for a call that began at start (a time the caller
+// read anyway: one clock read less per call).
+func (l *Lane) BeginAt(phase Phase, integration, event string, start time.Time) {
 	if l == nil {
 		return
 	}
 	putString(l.mem[laneEvent:], event, maxName)
 	putString(l.mem[laneIntegration:], integration, maxName)
 	(*atomic.Int64)(unsafe.Pointer(&l.mem[lanePhase])).Store(int64(phase))
-	(*atomic.Int64)(unsafe.Pointer(&l.mem[laneSince])).Store(time.Now().UnixNano())
+	(*atomic.Int64)(unsafe.Pointer(&l.mem[laneSince])).Store(start.UnixNano())
 	(*atomic.Int64)(unsafe.Pointer(&l.mem[laneActive])).Add(1)
 }
 

@@ -173,11 +173,17 @@ func BenchmarkEmitTrivial(b *testing.B) {
 		files[fmt.Sprintf("t%03d.star", i)] = fmt.Sprintf("def h(event, ctx):\n    return None\n\nintegration(name = \"t%03d\", handlers = {\"response_received\": h})\n", i)
 	}
 	for _, p := range []struct {
-		name string
-		n    int
-	}{{"parallel=1", 1}, {"parallel=max", 0}} {
+		name     string
+		n        int
+		recorded bool
+	}{{"parallel=1", 1, false}, {"parallel=1/recorded", 1, true}, {"parallel=max", 0, false}} {
 		b.Run(p.name, func(b *testing.B) {
-			m, _ := hosttest.NewRoot(b, files, hosttest.Parallel(p.n))
+			opts := []hosttest.Option{hosttest.Parallel(p.n)}
+			if p.recorded { // as in a supervised worker: each call on its module's lane
+				rec, _ := newRecorder(b)
+				opts = append(opts, hosttest.Recorder(rec))
+			}
+			m, _ := hosttest.NewRoot(b, files, opts...)
 			ctx := context.Background()
 			calls := 0
 			b.ReportAllocs()

@@ -249,9 +249,9 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if s.run == nil {
 		s.run = m.newRunner(s)
 	}
-	v.lane.Begin(blackbox.Handle, s.name, ev.name)
-	defer v.lane.End()
 	start := time.Now()
+	v.lane.BeginAt(blackbox.Handle, s.name, ev.name, start)
+	defer v.lane.End()
 	out, emitted, err := s.run.run(h, ev, v.module, start)
 	r = Result{Integration: s.name, Event: ev.name, Generation: v.generation, Depth: ev.depth}
 	if err == nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // newRecorder returns a flight recorder on a fresh file, and the file.
-func newRecorder(t *testing.T) (*blackbox.Recorder, string) {
+func newRecorder(t testing.TB) (*blackbox.Recorder, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "blackbox")
 	if err := blackbox.Create(path); err != nil {

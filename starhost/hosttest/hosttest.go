@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/afstudio/afstudio/blackbox"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/statestore"
 )
@@ -88,6 +89,12 @@ func Logger(l *slog.Logger) Option {
 // (starhost.Options.Parallel).
 func Parallel(n int) Option {
 	return func(c *config) { c.opts.Parallel = n }
+}
+
+// Recorder gives the host a flight recorder (starhost.Options.Recorder),
+// as a supervised worker has.
+func Recorder(r *blackbox.Recorder) Option {
+	return func(c *config) { c.opts.Recorder = r }
 }
 
 // Store gives the host a state store (starhost.Options.Store); the test
