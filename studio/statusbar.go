@@ -62,6 +62,11 @@ func (b *statusBar) setWatching(on, available bool) {
 	}
 }
 
+// setHost says which host the window shows, when it is another process's.
+func (b *statusBar) setHost(label string) {
+	b.watching.SetText("host " + label)
+}
+
 func (b *statusBar) setFolders(dirs []string) {
 	if len(dirs) > 0 {
 		b.watching.SetText(b.watching.Text + ": " + strings.Join(dirs, ", "))

@@ -92,6 +92,10 @@ type Options struct {
 	Select string
 	// Logger receives the studio's own logs; nil discards them.
 	Logger *slog.Logger
+	// HostLabel names the host the window shows when it is not in this
+	// process (a URL, for --connect): shown in the title and the status
+	// bar. "" for the host in this process.
+	HostLabel string
 	// API is the control API the settings tab turns on and off; nil when
 	// there is none.
 	API ControlAPI
@@ -169,7 +173,11 @@ func New(a fyne.App, m Host, w Watcher, opts Options) *Studio {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Studio{app: a, m: m, w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, do: opts.RunOnUI}
-	s.win = a.NewWindow("afstudio")
+	title := "afstudio"
+	if opts.HostLabel != "" {
+		title += " — " + opts.HostLabel
+	}
+	s.win = a.NewWindow(title)
 	s.win.SetIcon(a.Metadata().Icon)
 	s.confirm = func(title, message string, ok func()) {
 		dialog.ShowConfirm(title, message, func(yes bool) {
@@ -263,6 +271,9 @@ func (s *Studio) Start() {
 	s.showTab(s.opts.Tab)
 	s.status.setWatching(s.w != nil && !s.w.Paused(), s.w != nil)
 	s.status.setFolders(s.opts.Dirs)
+	if s.opts.HostLabel != "" {
+		s.status.setHost(s.opts.HostLabel)
+	}
 }
 
 // Stop ends the background goroutines Start began. The window stays.

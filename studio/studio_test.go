@@ -540,3 +540,20 @@ func TestDropFolderAndFileInIt(t *testing.T) {
 		t.Fatalf("inside: %+v, want generation 1 (loaded once)", in)
 	}
 }
+
+// TestHostLabel: a window that shows another process's host says which,
+// in its title and its status bar.
+func TestHostLabel(t *testing.T) {
+	a := test.NewTempApp(t)
+	m, _ := hosttest.NewRoot(t, nil)
+	const label = "http://10.0.0.7:7777"
+	s := New(a, m, nil, Options{HostLabel: label, RunOnUI: runOnUI})
+	runOnUI(s.Start)
+	t.Cleanup(s.Stop)
+	if got := s.Window().Title(); got != "afstudio — "+label {
+		t.Errorf("title %q", got)
+	}
+	if got := s.status.watching.Text; !strings.Contains(got, label) {
+		t.Errorf("status bar %q does not name the host", got)
+	}
+}
