@@ -207,15 +207,26 @@ func writeError(w http.ResponseWriter, status int, msg string, err error) {
 
 // auth checks the bearer token in constant time.
 func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
-	want := []byte("Bearer " + h.opts.Token)
+	check := tokenCheck(h.opts.Token)
 	return func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if h.opts.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		if check(w, r) {
+			next(w, r)
+		}
+	}
+}
+
+// tokenCheck returns a function that reports whether a request carries
+// token (compared in constant time), answering 401 itself when not. An
+// empty token refuses every request.
+func tokenCheck(token string) func(w http.ResponseWriter, r *http.Request) bool {
+	want := []byte("Bearer " + token)
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if token == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="afstudio"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer TOKEN (afstudio token prints it)", nil)
-			return
+			return false
 		}
-		next(w, r)
+		return true
 	}
 }
 

@@ -26,7 +26,7 @@ type ServiceOptions struct {
 // same across restarts. It is safe for concurrent use; the zero value is
 // not usable (use NewService).
 type Service struct {
-	handler     *Handler
+	handler     http.Handler
 	token       string
 	allowRemote bool
 	log         *slog.Logger
@@ -38,6 +38,22 @@ type Service struct {
 // NewService returns a stopped Service for m. It reads (or creates) the
 // user's token when opts.Token is "".
 func NewService(m *starhost.Manager, opts ServiceOptions) (*Service, error) {
+	return newService(opts, func(o Options) (http.Handler, error) { return NewHandler(m, o), nil })
+}
+
+// NewProxyService returns a stopped Service for a host in another
+// process: its handler is NewProxy to the API at target (with
+// targetToken), checking the user's token (opts.Token "", as for
+// NewService) and serving opts.Open here.
+func NewProxyService(target, targetToken string, opts ServiceOptions) (*Service, error) {
+	return newService(opts, func(o Options) (http.Handler, error) {
+		return NewProxy(ProxyOptions{Token: o.Token, Target: target, TargetToken: targetToken, Open: o.Open, Logger: o.Logger})
+	})
+}
+
+// newService fills in opts' token and logger and returns a stopped
+// Service with the handler handler makes of them.
+func newService(opts ServiceOptions, handler func(Options) (http.Handler, error)) (*Service, error) {
 	if opts.Token == "" {
 		tok, err := UserToken()
 		if err != nil {
@@ -48,10 +64,11 @@ func NewService(m *starhost.Manager, opts ServiceOptions) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
-		handler: NewHandler(m, opts.Options), token: opts.Token,
-		allowRemote: opts.AllowRemote, log: opts.Logger,
-	}, nil
+	h, err := handler(opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{handler: h, token: opts.Token, allowRemote: opts.AllowRemote, log: opts.Logger}, nil
 }
 
 // Serve starts serving on addr ("127.0.0.1:0" picks a port), stopping a

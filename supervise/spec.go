@@ -25,6 +25,13 @@ type Spec struct {
 	// ListenerFD is the file descriptor of the control API's listening
 	// socket the supervisor hands over; 0: none.
 	ListenerFD int `json:"listener_fd,omitempty"`
+	// Token, if set, is the control API's bearer token for this worker
+	// (a private API between the studio and its worker), instead of the
+	// user's token.
+	Token string `json:"token,omitempty"`
+	// Quiet: the worker writes no notices on its standard output (the
+	// studio follows it over the API's notice stream instead).
+	Quiet bool `json:"quiet,omitempty"`
 	// LifelineFD is the file descriptor of a pipe whose other end only
 	// the supervisor holds: when it reads end of file, the supervisor is
 	// gone and the worker exits.

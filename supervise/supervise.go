@@ -67,10 +67,13 @@ type Options struct {
 	// Stdin is relayed to the worker, one line at a time (at most
 	// MaxLineBytes each; the worker reports a longer one); the worker's
 	// stdout goes to Stdout, with the supervisor's own notices between
-	// lines. Its stderr goes to Stderr.
+	// lines. Its stderr goes to Stderr. nil: no input, output discarded.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	MaxLineBytes   int
+	// Token and Quiet are passed to every worker (Spec.Token, Spec.Quiet).
+	Token string
+	Quiet bool
 	// Logger receives the supervisor's logs; nil discards them.
 	Logger *slog.Logger
 	// Backoff is the first wait before restarting a worker that died
@@ -118,6 +121,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = 4 << 20
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
 	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fmt.Errorf("supervise: %w", err)
@@ -229,7 +238,8 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	if err := blackbox.Create(bb); err != nil {
 		return exit{}, err
 	}
-	spec := Spec{Blackbox: bb, MemoryLimit: s.o.MemoryLimit, FirstLine: s.nextLine, Restarted: restarted, Quarantine: s.quarantineNow()}
+	spec := Spec{Blackbox: bb, MemoryLimit: s.o.MemoryLimit, FirstLine: s.nextLine, Restarted: restarted, Quarantine: s.quarantineNow(),
+		Token: s.o.Token, Quiet: s.o.Quiet}
 	life, lifeKeep, err := os.Pipe()
 	if err != nil {
 		return exit{}, fmt.Errorf("supervise: %w", err)

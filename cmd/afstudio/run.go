@@ -60,27 +60,23 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		return superviseWorker(ctx, args, &o, std)
 	}
 	log := newLogger(std.stderr, slog.LevelInfo)
-	hopts := headless.Options{Logger: log}
-	var listener net.Listener
-	var greeting []starhost.Notice
-	var worker *supervise.Worker
+	var worker *supervise.Worker // nil unless this process is a supervisor's worker
 	if o.worker.spec != "" {
 		if ctx, worker, err = startWorker(ctx, &o, log); err != nil {
 			return err
 		}
 		defer worker.Close()
-		hopts.FirstLine, hopts.Progress, listener = worker.FirstLine, worker.Recorder.LineProgress, worker.Listener
-		if worker.Restarted != "" {
-			greeting = append(greeting, starhost.Notice{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: worker.Restarted})
-		}
 	}
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
-	h := headless.New(m, std.stdout, hopts)               // before loading: the load notices are written too
-	defer func() { err = errors.Join(err, h.Close()) }()
+	var h *headless.Host
+	if worker == nil || !worker.Quiet { // a quiet worker is followed over the API only
+		h = headless.New(m, std.stdout, headlessOptions(worker, log)) // before loading: the load notices are written too
+		defer func() { err = errors.Join(err, h.Close()) }()
+	}
 	o.host.publishStart(m)
 	loadReporting(ctx, m, std.stderr)
 	for _, name := range o.disable {
@@ -92,23 +88,58 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		_, stopWatching := watchHost(ctx, m, o.quiet, log)
 		defer stopWatching()
 	}
-	if o.listen != "" {
-		api, err := control.NewService(m, control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log, Greeting: greeting}})
-		if err != nil {
-			return err
-		}
-		if listener != nil { // handed over by the supervisor
-			api.ServeListener(listener)
-		} else if _, err := api.Serve(o.listen); err != nil {
-			return err
-		}
-		defer api.Stop()
+	stopAPI, err := o.serveAPI(m, worker, log)
+	if err != nil {
+		return err
 	}
+	defer stopAPI()
 	if worker != nil {
 		worker.Ready()
 	}
 	log.Info("headless host ready", "integrations", len(m.Names()), "input", `one JSON object per line: {"event": "mission_started", "data": {...}}`)
+	if h == nil {
+		<-ctx.Done()
+		return nil
+	}
 	return serveHeadless(ctx, h, std, o.listen != "", log)
+}
+
+// headlessOptions are the headless front end's options; a worker's count
+// input lines in its supervisor's numbering and record their progress.
+func headlessOptions(worker *supervise.Worker, log *slog.Logger) headless.Options {
+	o := headless.Options{Logger: log}
+	if worker != nil {
+		o.FirstLine, o.Progress = worker.FirstLine, worker.Recorder.LineProgress
+	}
+	return o
+}
+
+// serveAPI serves the control API when --listen asks for it, or on the
+// socket a supervisor handed over (with its token, for a studio's
+// private API); stop stops it. A restarted worker's notice streams open
+// with why its predecessor stopped.
+func (o *runOptions) serveAPI(m *starhost.Manager, worker *supervise.Worker, log *slog.Logger) (stop func(), err error) {
+	opts := control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log}}
+	var listener net.Listener
+	if worker != nil {
+		listener, opts.Token = worker.Listener, worker.Token
+		if worker.Restarted != "" {
+			opts.Greeting = []starhost.Notice{{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: worker.Restarted}}
+		}
+	}
+	if o.listen == "" && listener == nil {
+		return func() {}, nil
+	}
+	api, err := control.NewService(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	if listener != nil { // handed over by the supervisor
+		api.ServeListener(listener)
+	} else if _, err := api.Serve(o.listen); err != nil {
+		return nil, err
+	}
+	return func() { _ = api.Stop() }, nil
 }
 
 // serveHeadless serves events from stdin until its end (then, when the
