@@ -23,7 +23,8 @@ type Spec struct {
 	// start. The worker publishes it as a notice once it serves.
 	Restarted string `json:"restarted,omitempty"`
 	// ListenerFD is the file descriptor of the control API's listening
-	// socket the supervisor hands over; 0: none.
+	// socket the supervisor hands over; 0: none. On Windows it is the
+	// value of an inherited socket handle (see handOver).
 	ListenerFD int `json:"listener_fd,omitempty"`
 	// Token, if set, is the control API's bearer token for this worker
 	// (a private API between the studio and its worker), instead of the
@@ -34,7 +35,8 @@ type Spec struct {
 	Quiet bool `json:"quiet,omitempty"`
 	// LifelineFD is the file descriptor of a pipe whose other end only
 	// the supervisor holds: when it reads end of file, the supervisor is
-	// gone and the worker exits.
+	// gone and the worker exits. On Windows it is the value of an
+	// inherited pipe handle.
 	LifelineFD int `json:"lifeline_fd,omitempty"`
 }
 

@@ -245,19 +245,19 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 		return exit{}, fmt.Errorf("supervise: %w", err)
 	}
 	defer lifeKeep.Close()
-	extra := []*os.File{life}
-	spec.LifelineFD = 3
-	if s.o.Listener != nil {
-		extra = append(extra, s.o.Listener)
-		spec.ListenerFD = 4
-	}
+	defer life.Close() // the worker's end, closed once it has started (or failed to)
 	specPath := filepath.Join(s.o.Dir, "worker.json")
+	cmd := exec.Command(s.o.Path, append(append([]string{}, s.o.Args...), s.o.SpecFlag, specPath)...)
+	cmd.SysProcAttr = sysProcAttr()
+	var handed func()
+	spec.LifelineFD, spec.ListenerFD, handed, err = handOver(cmd, life, s.o.Listener)
+	if err != nil {
+		return exit{}, fmt.Errorf("supervise: %w", err)
+	}
+	defer handed()
 	if err := spec.write(specPath); err != nil {
 		return exit{}, fmt.Errorf("supervise: %w", err)
 	}
-	cmd := exec.Command(s.o.Path, append(append([]string{}, s.o.Args...), s.o.SpecFlag, specPath)...)
-	cmd.ExtraFiles = extra
-	cmd.SysProcAttr = sysProcAttr()
 	tail := &stderrKeeper{max: 4 << 10}
 	cmd.Stderr = io.MultiWriter(s.o.Stderr, tail)
 	stdin, err := cmd.StdinPipe()
@@ -272,12 +272,13 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	if err := cmd.Start(); err != nil {
 		return exit{}, fmt.Errorf("supervise: start the worker %s: %w", s.o.Path, err)
 	}
-	life.Close() // the worker's end
 	release, err := afterStart(cmd.Process)
 	if err != nil {
 		s.log.Warn("the worker is not bound to the supervisor's life", "error", err)
 	}
 	defer release()
+	life.Close() // the worker's end: the worker has its own now
+	handed()
 	s.log.Info("worker started", "pid", cmd.Process.Pid, "quarantined", len(spec.Quarantine))
 
 	relayed := make(chan struct{})
