@@ -204,7 +204,7 @@ func TestFailedReloadShowsErrorAndOldVersionServes(t *testing.T) {
 
 func TestFileChangeUpdatesListThroughWatcher(t *testing.T) {
 	s, m, dir, _ := newTestStudio(t, map[string]string{"mine.star": goodModule("mine", "v1")})
-	w := watch.ForHost(m, watch.Options{})
+	w := watch.ForHost(m, watch.Options{Roots: m.Roots()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -85,7 +85,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		}
 	}
 	if !o.noWatch && len(o.host.dirs) > 0 {
-		_, stopWatching := watchHost(ctx, m, o.quiet, log)
+		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log)
 		defer stopWatching()
 	}
 	stopAPI, err := o.serveAPI(m, worker, log)

@@ -10,14 +10,14 @@ import (
 	"github.com/afstudio/afstudio/starhost/watch"
 )
 
-// watchHost watches the host's folders (watch.ForHost), and any added
+// watchHost watches roots (see watch.ForHost), and any added
 // later with the watcher's AddRoot, until stop is called: the one wiring
 // of the watcher, for the headless host and the studio. quiet is the
 // burst quiet window (0: the watcher's default). If watching fails, the
 // host keeps serving: the failure is logged and published as a
 // watch_error notice.
-func watchHost(ctx context.Context, m *starhost.Manager, quiet time.Duration, log *slog.Logger) (w *watch.Watcher, stop func()) {
-	w = watch.ForHost(m, watch.Options{Quiet: quiet, Logger: log})
+func watchHost(ctx context.Context, m watch.Host, roots []string, quiet time.Duration, log *slog.Logger) (w *watch.Watcher, stop func()) {
+	w = watch.ForHost(m, watch.Options{Roots: roots, Quiet: quiet, Logger: log})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {

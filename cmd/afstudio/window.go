@@ -134,7 +134,7 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, s
 	if o.noWatch {
 		return m, nil, stopState, nil
 	}
-	watcher, stopWatching := watchHost(ctx, m, 0, log)
+	watcher, stopWatching := watchHost(ctx, m, m.Roots(), 0, log)
 	return m, watcher, func() { stopWatching(); stopState() }, nil
 }
 

@@ -27,7 +27,7 @@ func ExampleForHost() {
 	_ = m.LoadDefaultIntegrations(ctx)
 	notices := m.Subscribe(0)
 	defer notices.Close()
-	w := watch.ForHost(m, watch.Options{})
+	w := watch.ForHost(m, watch.Options{Roots: m.Roots()})
 	go w.Run(ctx)
 
 	// next waits for the next notice of one of the kinds.

@@ -12,14 +12,12 @@ import (
 // batch to the host (starhost.Manager.ReloadFiles with the changed and
 // removed files) and turns watcher problems (NoticeWatchError) and
 // vanished files (a warning NoticeLog) into notices, so that every front
-// end sees them. A nil opts.Roots means the host's roots, and a nil
+// end sees them. opts.Roots are the folders to watch (a Manager's
+// Roots), and a nil
 // opts.Loaded the hashes of the files the host's live versions were built
 // from, so a file saved between the load and Run is reloaded at once.
 // Call Run to start it.
-func ForHost(m *starhost.Manager, opts Options) *Watcher {
-	if opts.Roots == nil {
-		opts.Roots = m.Roots()
-	}
+func ForHost(m Host, opts Options) *Watcher {
 	if opts.Loaded == nil {
 		opts.Loaded = func() map[string][32]byte { return loadedFiles(m) }
 	}
@@ -37,9 +35,18 @@ func ForHost(m *starhost.Manager, opts Options) *Watcher {
 		})
 }
 
+// Host is the host a watcher applies changes to: a *starhost.Manager, or
+// a studio's worker reached over the control API (whose folders the
+// studio watches for it, giving Options.Roots).
+type Host interface {
+	Snapshot() starhost.View
+	ReloadFiles(ctx context.Context, paths []string) []starhost.Outcome
+	Notify(n starhost.Notice)
+}
+
 // loadedFiles returns the hash of every file the host's live versions
 // were built from.
-func loadedFiles(m *starhost.Manager) map[string][32]byte {
+func loadedFiles(m Host) map[string][32]byte {
 	out := map[string][32]byte{}
 	for _, in := range m.Snapshot().Integrations {
 		for _, f := range in.Files {
