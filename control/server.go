@@ -18,6 +18,9 @@
 //	GET    /v1/notices                       server-sent events: lifecycle notices and handler results
 //	POST   /v1/open                          add .star files, as if dropped on the studio (OpenRequest)
 //
+// hostapi.go adds the endpoints a remote studio drives a host with (view,
+// files/reload, modules/remove, roots, state/reset, GET and PUT /v1/state).
+//
 // Every error answers a JSON body {"error": "what is wrong and what to
 // do", "diagnostic": {file, line, col, message, kind}} (the diagnostic
 // only when there is one): 400 for a bad body, 401 for a missing or wrong
@@ -103,6 +106,13 @@ func NewHandler(m *starhost.Manager, opts Options) *Handler {
 	h.handle("POST /v1/events", h.auth(h.emitBatch))
 	h.handle("GET /v1/notices", h.auth(h.notices))
 	h.handle("POST /v1/open", h.auth(h.open))
+	h.handle("GET /v1/view", h.auth(h.view))
+	h.handle("POST /v1/files/reload", h.auth(h.reloadFiles))
+	h.handle("POST /v1/modules/remove", h.auth(h.removeModule))
+	h.handle("POST /v1/roots", h.auth(h.addRoot))
+	h.handle("POST /v1/integrations/{name}/state/reset", h.auth(h.resetState))
+	h.handle("GET /v1/state", h.auth(h.exportStates))
+	h.handle("PUT /v1/state", h.auth(h.importStates))
 	// No catch-all "/" pattern: it would match every method on every
 	// path and hide the mux's 405. ServeHTTP dresses the mux's own 404
 	// and 405 answers in the JSON error body instead.

@@ -10,7 +10,6 @@
 package client
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -58,6 +57,9 @@ type Error struct {
 		// file:line:col where known (a failed reload or add); nil
 		// otherwise.
 		Diagnostic *starhost.Diagnostic `json:"diagnostic"`
+		// Problems are every diagnostic of an error that has more than
+		// one (the first is Diagnostic); nil otherwise.
+		Problems []starhost.Diagnostic `json:"problems"`
 	}
 }
 
@@ -266,37 +268,7 @@ func (c *Client) Open(ctx context.Context, files []string) error {
 // the host ends the stream, and the read error when the connection
 // breaks.
 func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/notices", nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", c.auth)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e := &Error{Status: resp.StatusCode}
-		_ = json.NewDecoder(resp.Body).Decode(&e.Body)
-		return e
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 8<<20)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		var n starhost.Notice
-		if err := json.Unmarshal([]byte(line), &n); err == nil {
-			fn(n)
-		}
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return sc.Err()
+	return c.NoticeStream(ctx, nil, fn)
 }
 
 // NewDialer returns a client that reaches the API over the connections
