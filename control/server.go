@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -68,6 +69,11 @@ type Options struct {
 	Open func(files []string) error
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
+	// AnyFile lets POST /v1/integrations add a .star file anywhere, as
+	// the studio's window does (a studio's worker serves its window over
+	// a private API); false keeps additions inside the integration
+	// folders.
+	AnyFile bool
 	// Greeting are notices every notice stream opens with, before the
 	// live ones: a worker started again by its supervisor greets the
 	// clients that reconnect with why the previous one stopped.
@@ -399,6 +405,12 @@ func (h *Handler) add(w http.ResponseWriter, r *http.Request) {
 // first root) and checks that it stays inside an integration root, also
 // after resolving symlinks.
 func (h *Handler) insideRoots(module string) (string, error) {
+	if h.opts.AnyFile && filepath.IsAbs(module) && strings.HasSuffix(module, ".star") {
+		if _, err := os.Stat(module); err != nil {
+			return "", fmt.Errorf(`field "module": %w`, err)
+		}
+		return filepath.Clean(module), nil
+	}
 	roots := h.m.Roots()
 	if len(roots) == 0 {
 		return "", errors.New(`field "module": this host has no integration folders, so nothing can be added through the API; start it with --dir`)

@@ -1205,3 +1205,22 @@ func TestNoticesGreeting(t *testing.T) {
 		}
 	}
 }
+
+// TestAddAnyFile: the API adds files only inside the integration folders,
+// unless Options.AnyFile (a studio's private API to its worker).
+func TestAddAnyFile(t *testing.T) {
+	outside := hosttest.TempDir(t, map[string]string{"far.star": "integration(name = \"far\", handlers = {\"ping\": lambda e, c: \"far\"})\n"})
+	far := filepath.Join(outside, "far.star")
+	for _, anyFile := range []bool{false, true} {
+		f := newFixture(t, nil, func(o *control.Options) { o.AnyFile = anyFile })
+		_, err := f.c.AddIntegration(context.Background(), far, "")
+		switch {
+		case !anyFile && apiStatus(err) != http.StatusBadRequest:
+			t.Errorf("AnyFile false: adding %s: %v, want 400 (outside the folders)", far, err)
+		case anyFile && err != nil:
+			t.Errorf("AnyFile true: adding %s: %v", far, err)
+		case anyFile && !f.m.IsAvailable("far"):
+			t.Errorf("AnyFile true: far is not loaded: %v", f.m.Names())
+		}
+	}
+}

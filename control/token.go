@@ -48,11 +48,10 @@ func LoadOrCreateToken(path string) (string, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("read API token: %w", err)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	tok, err := NewToken()
+	if err != nil {
 		return "", err
 	}
-	tok := hex.EncodeToString(raw)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
@@ -84,4 +83,14 @@ func LoadOrCreateToken(path string) (string, error) {
 		return "", fmt.Errorf("write API token: %w", err)
 	}
 	return tok, nil
+}
+
+// NewToken returns a new random token: 64 hex digits. A studio gives one
+// to its worker's private API.
+func NewToken() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("new API token: %w", err)
+	}
+	return hex.EncodeToString(raw), nil
 }

@@ -35,6 +35,11 @@ type Options struct {
 	// relative module path given to AddIntegration is relative to the
 	// first root. nil: none.
 	Roots []string
+	// Modules are single module files (.star paths) loaded with the
+	// roots' modules by LoadDefaultIntegrations, as the studio's added
+	// files are: a studio's worker started again loads them with the rest
+	// (and honours the quarantine for them).
+	Modules []string
 	// Limits bound every integration; zero fields take their defaults.
 	Limits Limits
 	// Logger receives the host's own logs; nil discards them.
@@ -86,6 +91,7 @@ type Manager struct {
 	snap    atomic.Pointer[snapshot]
 
 	skipDefaults bool
+	modules      []string          // Options.Modules
 	parallel     int               // Options.Parallel, 0 resolved to GOMAXPROCS
 	durable      *durability       // nil without Options.Store
 	quarantine   map[string]string // Options.Quarantine, less the lifted; under writeMu
@@ -108,7 +114,7 @@ func New(opts Options) (*Manager, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine)}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules)}
 	m.sb.recorder = opts.Recorder
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))
@@ -139,8 +145,8 @@ func (m *Manager) Subscribe(buffer int) *Subscription { return m.notices.Subscri
 func (m *Manager) Notify(n Notice) { m.notices.Publish(n) }
 
 // LoadDefaultIntegrations loads the host's default set: the embedded
-// default integrations (unless Options.SkipDefaultIntegrations) and every
-// module in the user roots. An integration in a user root overrides a
+// default integrations (unless Options.SkipDefaultIntegrations), every
+// module in the user roots and Options.Modules. An integration in a user root overrides a
 // default of the same name. Modules are built in parallel and everything
 // that loaded is published in one step; the returned error joins the
 // problems of the modules that failed (each also listed in
@@ -155,6 +161,16 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 	}
 	if m.skipDefaults {
 		defaults = nil
+	}
+	for _, mod := range m.modules {
+		path, err := m.modulePath(mod)
+		if err != nil {
+			m.log.Warn("not an integration file; skipped", "module", mod, "error", err)
+			continue
+		}
+		if !slices.Contains(user, path) {
+			user = append(user, path)
+		}
 	}
 	var list []planItem
 	for _, mod := range append(user, defaults...) { // user modules first: they win name clashes

@@ -237,3 +237,32 @@ func TestRecorderLanes(t *testing.T) {
 		t.Fatalf("tick after: %+v", r)
 	}
 }
+
+// TestModulesOption: Options.Modules are loaded with the roots' modules
+// (as the studio's added files are in its worker), and a quarantined one
+// is not run.
+func TestModulesOption(t *testing.T) {
+	elsewhere := hosttest.TempDir(t, map[string]string{
+		"single.star": "integration(name = \"single\", handlers = {\"ping\": lambda e, c: \"single\"})\n",
+		"bomb.star":   "integration(name = \"bomb\", handlers = {\"ping\": lambda e, c: \"bomb\"})\n",
+	})
+	single, bomb := filepath.Join(elsewhere, "single.star"), filepath.Join(elsewhere, "bomb.star")
+	m, err := starhost.New(starhost.Options{Modules: []string{single, bomb, filepath.Join(elsewhere, "notes.txt")},
+		Quarantine: map[string]string{bomb: "ran out of memory"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = m.LoadDefaultIntegrations(context.Background())
+	if !m.IsAvailable("single") || m.IsAvailable("bomb") {
+		t.Fatalf("loaded %v, want single only", m.Names())
+	}
+	in, ok := m.IntegrationInfo("single")
+	if !ok || in.Module != single {
+		t.Fatalf("single: %+v", in)
+	}
+	v := m.Snapshot() // sorted by path: bomb.star, then notes.txt, which is not there
+	if len(v.FailedModules) != 2 || v.FailedModules[0].Module != bomb || v.FailedModules[0].Errors[0].Kind != starhost.ErrorQuarantined ||
+		v.FailedModules[1].Errors[0].Kind != starhost.ErrorMissingFile {
+		t.Fatalf("failed modules %+v, want bomb.star quarantined and notes.txt missing", v.FailedModules)
+	}
+}

@@ -53,6 +53,9 @@ type Options struct {
 	// arguments. Run adds SpecFlag and the spec file's path.
 	Path string
 	Args []string
+	// MoreArgs, if not nil, returns arguments added to Args at each start
+	// (a studio's folders and files as they are now).
+	MoreArgs func() []string
 	// SpecFlag is the worker's flag that takes the spec file (Spec).
 	SpecFlag string
 	// Dir is a private folder for the supervisor's files (the flight
@@ -247,7 +250,11 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	defer lifeKeep.Close()
 	defer life.Close() // the worker's end, closed once it has started (or failed to)
 	specPath := filepath.Join(s.o.Dir, "worker.json")
-	cmd := exec.Command(s.o.Path, append(append([]string{}, s.o.Args...), s.o.SpecFlag, specPath)...)
+	args := append([]string{}, s.o.Args...)
+	if s.o.MoreArgs != nil {
+		args = append(args, s.o.MoreArgs()...)
+	}
+	cmd := exec.Command(s.o.Path, append(args, s.o.SpecFlag, specPath)...)
 	cmd.SysProcAttr = sysProcAttr()
 	var handed func()
 	spec.LifelineFD, spec.ListenerFD, handed, err = handOver(cmd, life, s.o.Listener)

@@ -33,6 +33,8 @@ type hostFlags struct {
 	// startWorker): starhost.Options.Recorder and Quarantine.
 	recorder   *blackbox.Recorder
 	quarantine map[string]string
+	// files are single module files loaded with the folders (run --file).
+	files dirList
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -71,7 +73,7 @@ func (h *hostFlags) publishStart(m *starhost.Manager) {
 // closes the state store (see stateFlags).
 func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func() error, err error) {
 	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults,
-		Recorder: h.recorder, Quarantine: h.quarantine}
+		Recorder: h.recorder, Quarantine: h.quarantine, Modules: h.files}
 	store := (*statestore.Store)(nil)
 	if h.state != nil {
 		var aside string

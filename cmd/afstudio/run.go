@@ -32,6 +32,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the --dir folders for changes")
 	fs.DurationVar(&o.quiet, "quiet", 25*time.Millisecond, "how long (a `DURATION`) a burst of file events must be silent before it is reloaded")
 	registerListen(fs, &o.listen, &o.allowRemote, "also serve the control API on `ADDR`, e.g. 127.0.0.1:7777")
+	fs.Var(&o.host.files, "file", "also load the integration file `FILE` (repeatable), wherever it is")
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 	o.worker.register(fs)
 }
@@ -123,6 +124,7 @@ func (o *runOptions) serveAPI(m *starhost.Manager, worker *supervise.Worker, log
 	var listener net.Listener
 	if worker != nil {
 		listener, opts.Token = worker.Listener, worker.Token
+		opts.AnyFile = worker.Token != "" // the studio's private API: files dropped anywhere
 		if worker.Restarted != "" {
 			opts.Greeting = []starhost.Notice{{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: worker.Restarted}}
 		}

@@ -30,18 +30,27 @@ type workerFlags struct {
 }
 
 func (w *workerFlags) register(fs *flag.FlagSet) {
-	w.memoryLimit = defaultMemoryLimit
-	fs.BoolVar(&w.inProcess, "in-process", false, "run the integrations in this process, without a supervised worker (no memory limit: a runaway integration can take the whole host down)")
-	fs.Var(&w.memoryLimit, "memory-limit", "the integrations' worker process is restarted, and the integration that was running quarantined, when it uses more than `SIZE` (e.g. 512MiB, 2GiB; 0: no limit)")
+	w.registerLimit(fs)
 	fs.StringVar(&w.spec, "worker", "", internalFlag+"run as the worker of a supervisor, with the spec in `FILE`")
 }
 
-// supervised reports whether run --headless supervises a worker: the
-// default where the worker can be bound to the supervisor and handed the
-// API's socket (not yet on Windows).
-func (w *workerFlags) supervised() bool {
-	return !w.inProcess && w.spec == "" && runtime.GOOS != "windows"
+// registerLimit registers --in-process and --memory-limit (the studio's
+// worker flags).
+func (w *workerFlags) registerLimit(fs *flag.FlagSet) {
+	w.memoryLimit = defaultMemoryLimit
+	fs.BoolVar(&w.inProcess, "in-process", false, "run the integrations in this process, without a supervised worker (no memory limit: a runaway integration can take the whole host down)")
+	fs.Var(&w.memoryLimit, "memory-limit", "the integrations' worker process is restarted, and the integration that was running quarantined, when it uses more than `SIZE` (e.g. 512MiB, 2GiB; 0: no limit)")
 }
+
+// supervised reports whether run --headless supervises a worker.
+func (w *workerFlags) supervised() bool {
+	return !w.inProcess && w.spec == "" && supervisedHere()
+}
+
+// supervisedHere reports whether integrations run in a supervised worker
+// on this system by default: where the worker can be bound to its
+// supervisor and handed the API's socket (not yet on Windows).
+func supervisedHere() bool { return runtime.GOOS != "windows" }
 
 // superviseWorker runs run --headless as a supervisor: the same command
 // line runs in a worker process (--worker), restarted when it dies.

@@ -30,6 +30,9 @@ type studioOptions struct {
 	sel         string
 	listen      string
 	allowRemote bool
+	worker      workerFlags
+	connect     string // a host elsewhere to show
+	tokenFile   string
 }
 
 func (o *studioOptions) register(fs *flag.FlagSet) {
@@ -38,6 +41,9 @@ func (o *studioOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tab, "tab", "details", "the `TAB` to show first: details, console, events or log")
 	fs.StringVar(&o.sel, "select", "", "the integration `NAME` to select first")
 	registerListen(fs, &o.listen, &o.allowRemote, "serve the control API on `ADDR` (also switchable in the Settings tab), e.g. 127.0.0.1:7777")
+	o.worker.registerLimit(fs)
+	fs.StringVar(&o.connect, "connect", "", "show the host whose control API is at `URL` (e.g. http://server:7777, a run --headless --listen elsewhere) instead of running integrations here")
+	fs.StringVar(&o.tokenFile, "token-file", "", "with --connect, read the host's token (afstudio token on its machine) from `FILE` (default $AFSTUDIO_TOKEN, else this user's token)")
 }
 
 // cmdStudio opens the studio window: `afstudio [flags] [FILE.star...]`.
@@ -64,25 +70,26 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	a := newApp()
 	hctx, stopHost := context.WithCancel(ctx)
 	defer stopHost()
-	m, w, stopHostWork, err := o.startHost(hctx, a.Preferences(), std.stderr, log)
+	sh, err := o.openHost(hctx, a.Preferences(), std, log)
 	if err != nil {
 		return err
 	}
-	defer stopHostWork()
-	var s *studio.Studio
-	api, err := control.NewService(m, control.ServiceOptions{AllowRemote: o.allowRemote,
-		Options: control.Options{Version: version, Logger: log, Open: func(files []string) error { return s.OpenFiles(files) }}})
-	if err != nil {
-		return err
+	defer sh.stop()
+	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label,
+		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)}
+	if sh.api != nil {
+		sopts.API = sh.api
+		defer sh.api.Stop()
 	}
-	defer api.Stop()
-	s = studio.New(a, m, w, studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, API: api,
-		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)})
-	a.Lifecycle().SetOnStarted(func() { o.host.publishStart(m) }) // the studio follows the host by then
-	defer instance.Serve(api.Handler(), log)()
-	serveAPIAtStart(api, o.listen, a.Preferences(), log)
+	s := studio.New(a, sh.host, sh.w, sopts)
+	*sh.open = s.OpenFiles
+	a.Lifecycle().SetOnStarted(sh.started) // the studio follows the host by then
+	if sh.api != nil {
+		defer instance.Serve(sh.api.Handler(), log)()
+		serveAPIAtStart(sh.api, o.listen, a.Preferences(), log)
+	}
 	defer closeOnSignal(ctx, s.Window())()
-	log.Info("studio window open", "integrations", len(m.Names()), "folders", o.host.dirs)
+	log.Info("studio window open", "integrations", len(sh.host.Names()), "folders", o.host.dirs)
 	s.ShowAndRun()
 	return nil
 }

@@ -638,3 +638,8 @@ func (e *Error) Unwrap() []error {
 	}
 	return out
 }
+
+// Notify publishes n to this Host's subscribers only (not to the host):
+// what a watcher in this process finds (a file that vanished, a folder it
+// cannot watch) shows with the host's own notices.
+func (h *Host) Notify(n starhost.Notice) { h.hub.Publish(n) }
