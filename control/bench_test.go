@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -249,6 +250,36 @@ func BenchmarkHTTPFloor(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
+		events++
+	}
+	reportEventsPerSecond(b, events)
+}
+
+// BenchmarkAPIEmitProxied is BenchmarkAPIEmit through the studio's proxy
+// (NewProxyService): the cost of the hop a studio's user API adds in
+// front of its worker's (engines of a headless host talk to the worker
+// directly).
+func BenchmarkAPIEmitProxied(b *testing.B) {
+	target := benchURL(b, benchManager(b))
+	userToken := strings.Repeat("cd", 32)
+	svc, err := control.NewProxyService(target, testToken, control.ServiceOptions{Options: control.Options{Token: userToken}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, err := svc.Serve("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = svc.Stop() })
+	c := client.New("http://"+addr, userToken)
+	ctx := context.Background()
+	events := 0
+	for b.Loop() {
+		rs, err := c.Emit(ctx, "response_received", benchData(events))
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkResults(b, rs)
 		events++
 	}
 	reportEventsPerSecond(b, events)
