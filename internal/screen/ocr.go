@@ -160,7 +160,10 @@ func imageHeight(path string) (int, error) {
 // it, it reads again just the band of the screen around each word that
 // matches the first text's first word: read alone, a
 // row's small text (a selected row's "g1", say) comes out right where
-// the whole screen's layout analysis lost it.
+// the whole screen's layout analysis lost it. The band is read across
+// the whole width, then, if that fails, only from the left edge to a
+// little past the word (a list row, without the pane beside it, whose
+// text at the same height can garble the reading), then as sparse text.
 func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 	re := Row(texts...)
 	if p.Has(re) {
@@ -172,20 +175,27 @@ func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 			if !first.MatchString(w.Text) {
 				continue
 			}
-			if band, err := p.readBand(ctx, w); err == nil && re.MatchString(band) {
-				return true
+			for _, try := range []struct {
+				width int
+				psm   string
+			}{{1 << 16, "7"}, {w.X + w.W + 24*w.H, "7"}, {1 << 16, "11"}} { // ImageMagick clips a crop to the image
+				if band, err := p.readBand(ctx, w, try.width, try.psm); err == nil && re.MatchString(band) {
+					return true
+				}
 			}
 		}
 	}
 	return false
 }
 
-// readBand reads the band of the screenshot, the full width, around the
-// row of w as one line of text.
-func (p *Page) readBand(ctx context.Context, w Word) (string, error) {
+// readBand reads the band of the screenshot around the row of w, width
+// pixels from the left edge, as one line of text (tesseract's page
+// segmentation psm: "7", one line, or "11", sparse text, which reads a
+// word beside a badge that garbles the line).
+func (p *Page) readBand(ctx context.Context, w Word, width int, psm string) (string, error) {
 	top := max(w.Y-w.H/2, 0)
-	crop := fmt.Sprintf("%dx%d+0+%d", 1<<16, 2*w.H, top) // as wide as the screen: ImageMagick clips it
-	words, err := readImage(ctx, p.Shot, p.dark, []string{"7"}, "-crop", crop, "+repage")
+	crop := fmt.Sprintf("%dx%d+0+%d", width, 2*w.H, top)
+	words, err := readImage(ctx, p.Shot, p.dark, []string{psm}, "-crop", crop, "+repage")
 	if err != nil {
 		return "", err
 	}
