@@ -42,6 +42,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -595,6 +596,11 @@ func (h *Handler) publishResults(rs []starhost.Result) {
 // per notice, with the notice kind as the SSE event name, and a comment
 // every 15s to keep connections alive.
 func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
+	limit, err := noticeLimit(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream has no end
 	sub := h.m.Subscribe(1024)
@@ -611,6 +617,9 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
+	report := time.NewTicker(250 * time.Millisecond)
+	defer report.Stop()
+	budget := newNoticeBudget(limit, time.Now())
 	for {
 		select {
 		case <-r.Context().Done():
@@ -619,9 +628,16 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
+		case <-report.C:
+			if d := budget.takeDropped(); d > 0 && !writeEvent(w, droppedNotice(d, limit)) {
+				return
+			}
 		case n, ok := <-sub.C:
 			if !ok {
 				return
+			}
+			if !budget.allow(n.Kind, time.Now()) {
+				continue // counted; reported within 250 ms
 			}
 			if !writeEvent(w, n) {
 				return
@@ -631,6 +647,75 @@ func (h *Handler) notices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// NoticeDropped is the kind of the notice a limited notice stream
+// (GET /v1/notices?limit=N) sends in place of the notices it left out;
+// Data is {"dropped": COUNT}.
+const NoticeDropped starhost.NoticeKind = "notices_dropped"
+
+// noticeLimit reads the limit query parameter of GET /v1/notices: how
+// many of the high-volume notices (events, results, logs, handler
+// failures) a second the stream sends at most; 0, or absent, for all.
+func noticeLimit(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("query parameter \"limit\": %q is not a count of notices a second (a whole number; 0 or absent: no limit)", s)
+	}
+	return n, nil
+}
+
+// A noticeBudget lets a limited stream send at most limit high-volume
+// notices a second (a token bucket holding a second's worth), counting
+// the others. Lifecycle notices (loads, reloads, failures to load, state
+// resets, switches, watcher problems) always pass.
+type noticeBudget struct {
+	limit   float64 // 0: no limit
+	tokens  float64
+	at      time.Time
+	dropped int
+}
+
+func newNoticeBudget(limit int, now time.Time) *noticeBudget {
+	return &noticeBudget{limit: float64(limit), tokens: float64(limit), at: now}
+}
+
+// allow reports whether a notice of kind k may be sent at now.
+func (b *noticeBudget) allow(k starhost.NoticeKind, now time.Time) bool {
+	if b.limit == 0 {
+		return true
+	}
+	switch k {
+	case starhost.NoticeEvent, starhost.NoticeResult, starhost.NoticeLog, starhost.NoticeHandlerFailed:
+	default:
+		return true
+	}
+	b.tokens = min(b.limit, b.tokens+now.Sub(b.at).Seconds()*b.limit)
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	b.dropped++
+	return false
+}
+
+// takeDropped returns the count of notices left out since the last call.
+func (b *noticeBudget) takeDropped() int {
+	d := b.dropped
+	b.dropped = 0
+	return d
+}
+
+// droppedNotice reports d notices left out of a stream limited to limit
+// a second.
+func droppedNotice(d, limit int) starhost.Notice {
+	return starhost.Notice{Kind: NoticeDropped, Time: time.Now(), Data: map[string]any{"dropped": d},
+		Message: fmt.Sprintf("%d notices not sent: this stream sends at most %d events, results and logs a second", d, limit)}
 }
 
 // writeEvent writes n as one server-sent event named after its kind; it

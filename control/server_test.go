@@ -1224,3 +1224,71 @@ func TestAddAnyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticesLimit: a stream opened with ?limit=N sends at most about N
+// events, results and logs a second and counts the others in
+// notices_dropped notices, so that what it sent and what it dropped add
+// up to what an unlimited stream sent; lifecycle notices always pass; a
+// bad limit names the parameter.
+func TestNoticesLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var all, limited noticeLog
+	highVolume := func(n starhost.Notice) bool {
+		return n.Kind == starhost.NoticeEvent || n.Kind == starhost.NoticeResult || n.Kind == starhost.NoticeLog || n.Kind == starhost.NoticeHandlerFailed
+	}
+	go func() { _ = f.c.Notices(ctx, all.add) }()
+	go func() { _ = f.c.NoticeStream(ctx, client.StreamOptions{Limit: 20}, limited.add) }()
+	hosttest.Eventually(t, 10*time.Second, func() bool {
+		if _, err := f.c.Emit(ctx, "probe", nil); err != nil {
+			t.Fatal(err)
+		}
+		return all.has(func(n starhost.Notice) bool { return n.Event == "probe" }) && limited.has(func(n starhost.Notice) bool { return n.Event == "probe" })
+	}, "both streams deliver")
+	time.Sleep(1100 * time.Millisecond) // the limited stream's budget refills
+	count := func(l *noticeLog) (high, dropped int) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, n := range l.ns {
+			switch {
+			case highVolume(n):
+				high++
+			case n.Kind == control.NoticeDropped:
+				dropped += int(n.Data.(map[string]any)["dropped"].(float64))
+			}
+		}
+		return high, dropped
+	}
+	allBefore, _ := count(&all)
+	limBefore, dropBefore := count(&limited)
+	start := time.Now()
+	for range 300 {
+		if _, err := f.c.Emit(ctx, "ping", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	hosttest.WriteFiles(t, f.root, map[string]string{"greeter.star": strings.Replace(greeterV1, "v1", "v2", 1)})
+	if _, err := f.c.ReloadIntegration(ctx, "greeter"); err != nil {
+		t.Fatal(err)
+	}
+	limited.waitFor(t, "reloaded (a lifecycle notice passes the limit)", func(n starhost.Notice) bool { return n.Kind == starhost.NoticeReloaded })
+	var sent, dropped, total int
+	hosttest.Eventually(t, 10*time.Second, func() bool {
+		a, _ := count(&all)
+		l, d := count(&limited)
+		total, sent, dropped = a-allBefore, l-limBefore, d-dropBefore
+		return total > 0 && sent+dropped == total
+	}, "the limited stream's sent and dropped adding up to the unlimited stream's")
+	if max := 20 + int(took.Seconds()*20) + 20; sent > max || dropped == 0 {
+		t.Fatalf("limit 20/s over %v: sent %d (at most %d), dropped %d of %d", took, sent, max, dropped, total)
+	}
+	for _, bad := range []string{"-1", "lots"} {
+		r := f.authed(t, "GET", "/v1/notices?limit="+bad, "")
+		wantStatus(t, r, http.StatusBadRequest)
+		if msg := r.errorText(t); !strings.Contains(msg, `"limit"`) {
+			t.Errorf("limit=%s: %q does not name the parameter", bad, msg)
+		}
+	}
+}

@@ -196,6 +196,17 @@ func (h *NoticeHub) Subscribe(buffer int) *Subscription {
 // need not even be built.
 func (h *NoticeHub) Active() bool { return h.n.Load() > 0 }
 
+// Lost counts n notices lost before they reached the hub (a remote
+// host's stream that leaves out what its reader cannot show) as dropped
+// for every subscriber (Subscription.Dropped).
+func (h *NoticeHub) Lost(n uint64) {
+	h.mu.Lock()
+	for s := range h.subs {
+		s.dropped.Add(n)
+	}
+	h.mu.Unlock()
+}
+
 // Publish sends n to every subscriber without blocking (a full buffer
 // drops it, counted), stamping a zero Time with now.
 func (h *NoticeHub) Publish(n Notice) {

@@ -72,7 +72,7 @@ func (o *studioOptions) connectHost(ctx context.Context, sh *studioHost, log *sl
 	if err != nil {
 		return err
 	}
-	rh, err := remotehost.New(ctx, o.connect, token, remotehost.Options{Logger: log})
+	rh, err := remotehost.New(ctx, o.connect, token, remotehost.Options{Logger: log, NoticeLimit: studioNoticeLimit})
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 func connectWorker(ctx context.Context, url, token string, supervised <-chan error, log *slog.Logger) (*remotehost.Host, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		rh, err := remotehost.New(ctx, url, token, remotehost.Options{Logger: log})
+		rh, err := remotehost.New(ctx, url, token, remotehost.Options{Logger: log, NoticeLimit: studioNoticeLimit})
 		if err == nil {
 			return rh, nil
 		}
@@ -243,3 +243,9 @@ var _ interface {
 	studio.Host
 	Notify(starhost.Notice)
 } = (*remotehost.Host)(nil)
+
+// studioNoticeLimit is how many events, results and logs a second the
+// window asks its host to send: about what it can draw (it shows the rest
+// as "N events not shown"), so that a storm of events costs the host no
+// JSON for notices nobody will see.
+const studioNoticeLimit = 1000

@@ -268,7 +268,7 @@ func (c *Client) Open(ctx context.Context, files []string) error {
 // the host ends the stream, and the read error when the connection
 // breaks.
 func (c *Client) Notices(ctx context.Context, fn func(starhost.Notice)) error {
-	return c.NoticeStream(ctx, nil, fn)
+	return c.NoticeStream(ctx, StreamOptions{}, fn)
 }
 
 // NewDialer returns a client that reaches the API over the connections

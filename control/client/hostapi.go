@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/afstudio/afstudio/control"
@@ -88,11 +89,26 @@ func (c *Client) ImportStates(ctx context.Context, e starhost.StateExport) error
 	return c.do(ctx, http.MethodPut, "/v1/state", e, nil)
 }
 
-// NoticeStream is Notices with opened, when not nil, called once the
-// host has accepted the stream (before the first notice): a caller that
-// reconnects knows when it is connected again.
-func (c *Client) NoticeStream(ctx context.Context, opened func(), fn func(starhost.Notice)) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/notices", nil)
+// StreamOptions configure NoticeStream.
+type StreamOptions struct {
+	// Opened, when not nil, is called once the host has accepted the
+	// stream (before the first notice): a caller that reconnects knows
+	// when it is connected again.
+	Opened func()
+	// Limit asks the host to send at most Limit events, results and logs
+	// a second, and a control.NoticeDropped notice counting the others
+	// (GET /v1/notices?limit=N); 0: everything.
+	Limit int
+}
+
+// NoticeStream is Notices with options.
+func (c *Client) NoticeStream(ctx context.Context, opts StreamOptions, fn func(starhost.Notice)) error {
+	path := "/v1/notices"
+	if opts.Limit > 0 {
+		path += "?limit=" + strconv.Itoa(opts.Limit)
+	}
+	opened := opts.Opened
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,11 @@ type Options struct {
 	// MaxBackoff; zero fields take DefaultMinBackoff and
 	// DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// NoticeLimit asks the host to send at most this many events,
+	// results and logs a second (a window that draws a few times a
+	// second need not have the host encode every one); the others count
+	// as dropped for the subscribers (Subscription.Dropped). 0: all.
+	NoticeLimit int
 	// Logger receives the relay's logs (lost and found again); nil
 	// discards them.
 	Logger *slog.Logger
@@ -74,6 +79,7 @@ type Host struct {
 	log     *slog.Logger
 
 	hub       starhost.NoticeHub
+	limit     int // Options.NoticeLimit
 	connected atomic.Bool // the notice stream is open
 
 	mu   sync.Mutex
@@ -110,7 +116,7 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{url: strings.TrimRight(baseURL, "/"), c: client.New(baseURL, token), timeout: opts.Timeout,
-		minBack: opts.MinBackoff, maxBack: opts.MaxBackoff, log: opts.Logger, done: make(chan struct{})}
+		minBack: opts.MinBackoff, maxBack: opts.MaxBackoff, log: opts.Logger, done: make(chan struct{}), limit: opts.NoticeLimit}
 
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -177,7 +183,7 @@ func (h *Host) relay(ctx context.Context, opened chan struct{}) {
 		first.Do(func() { close(opened) })
 	}
 	for {
-		err := h.c.NoticeStream(ctx, onOpen, h.hub.Publish)
+		err := h.c.NoticeStream(ctx, client.StreamOptions{Opened: onOpen, Limit: h.limit}, h.relayNotice)
 		if ctx.Err() != nil {
 			return
 		}
@@ -643,3 +649,18 @@ func (e *Error) Unwrap() []error {
 // what a watcher in this process finds (a file that vanished, a folder it
 // cannot watch) shows with the host's own notices.
 func (h *Host) Notify(n starhost.Notice) { h.hub.Publish(n) }
+
+// relayNotice publishes a notice of the host's stream to the
+// subscribers, or counts the notices a limited stream left out as
+// dropped.
+func (h *Host) relayNotice(n starhost.Notice) {
+	if n.Kind == control.NoticeDropped {
+		if m, ok := n.Data.(map[string]any); ok {
+			if d, ok := m["dropped"].(float64); ok && d > 0 {
+				h.hub.Lost(uint64(d))
+			}
+		}
+		return
+	}
+	h.hub.Publish(n)
+}
