@@ -307,7 +307,7 @@ func readCall(l []byte, since int64) Call {
 
 // A Report is what a file says about its worker.
 type Report struct {
-	Pid          int
+	Pid          int    // the worker's process id
 	LineStarted  int64  // the input line begun last (see Recorder.LineProgress)
 	LinesHandled int64  // input lines whose results were written
 	Ready        bool   // the worker had loaded its integrations and served (Recorder.SetReady)

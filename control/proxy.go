@@ -14,8 +14,9 @@ type ProxyOptions struct {
 	// refuses every request but health.
 	Token string
 	// Target is the base URL of the API the proxy forwards to (a studio's
-	// worker, on a private loopback port), and TargetToken its token.
-	Target      string
+	// worker, on a private loopback port).
+	Target string
+	// TargetToken is the token of the API at Target.
 	TargetToken string
 	// Open serves POST /v1/open in this process (the studio's window);
 	// nil answers 404 as the headless host does.

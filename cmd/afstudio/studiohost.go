@@ -114,16 +114,10 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	if err != nil {
 		return err
 	}
-	ln, err := control.ListenTCP("127.0.0.1:0", false)
+	listener, url, err := privateListener()
 	if err != nil {
 		return err
 	}
-	listener, err := ln.(*net.TCPListener).File()
-	ln.Close() // the file is a copy of the socket: it stays open
-	if err != nil {
-		return fmt.Errorf("the worker's API socket: %w", err)
-	}
-	url := "http://" + ln.Addr().String()
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the afstudio binary for the worker: %w", err)
@@ -174,6 +168,21 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	}
 	log.Info("integrations run in a supervised worker process", "memory_limit", o.worker.memoryLimit.String())
 	return nil
+}
+
+// privateListener opens the worker's private API socket on a free
+// loopback port: a file to hand over, and its URL.
+func privateListener() (*os.File, string, error) {
+	ln, err := control.ListenTCP("127.0.0.1:0", false)
+	if err != nil {
+		return nil, "", err
+	}
+	defer ln.Close() // the file is a copy of the socket: it stays open
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return nil, "", fmt.Errorf("the worker's API socket: %w", err)
+	}
+	return f, "http://" + ln.Addr().String(), nil
 }
 
 // connectWorker attaches to the first worker once it serves (it loads
