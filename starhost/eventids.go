@@ -48,11 +48,17 @@ type eventIDs struct {
 	age   time.Duration
 	now   func() time.Time
 
-	mu      sync.Mutex
-	done    map[string]time.Time     // handled ids in the window
-	fifo    []statestore.Handled     // the same, oldest first, from head on
-	head    int                      // fifo[:head] is evicted
-	running map[string]chan struct{} // ids being handled; closed when done
+	mu   sync.Mutex
+	ids  map[string]idEntry  // handled ids in the window, and those being handled
+	fifo []statestore.Handled // the handled ones, oldest first, from head on
+	head int                  // fifo[:head] is evicted
+}
+
+// idEntry is what the window knows of one id.
+type idEntry struct {
+	at      time.Time     // when it was handled; zero while running
+	running bool          // being handled now
+	wait    chan struct{} // made by the first caller that waits; closed by release
 }
 
 func newEventIDs(limit int, age time.Duration) *eventIDs {
@@ -62,64 +68,64 @@ func newEventIDs(limit int, age time.Duration) *eventIDs {
 	if age <= 0 {
 		age = statestore.DefaultHandledAge
 	}
-	return &eventIDs{limit: limit, age: age, now: time.Now, done: map[string]time.Time{}, running: map[string]chan struct{}{}}
+	return &eventIDs{limit: limit, age: age, now: time.Now, ids: map[string]idEntry{}}
 }
 
-// handledAt reports whether id was handled within the window (e.mu is
-// held).
-func (e *eventIDs) handledAt(id string, now time.Time) bool {
-	at, ok := e.done[id]
-	return ok && now.Sub(at) < e.age
-}
-
-// claim makes the caller the one that handles id, and returns the channel
-// to pass to release; dup is true when id was handled already. A caller
-// that finds id being handled waits for that to end (or ctx).
-func (e *eventIDs) claim(ctx context.Context, id string) (mine chan struct{}, dup bool, err error) {
+// claim makes the caller the one that handles id (release ends it); dup
+// is true when id was handled already. A caller that finds id being
+// handled waits for that to end (or ctx), then looks again.
+func (e *eventIDs) claim(ctx context.Context, id string) (dup bool, err error) {
 	for {
 		e.mu.Lock()
-		if e.handledAt(id, e.now()) {
+		ent, ok := e.ids[id]
+		switch {
+		case ok && !ent.running && e.now().Sub(ent.at) < e.age:
 			e.mu.Unlock()
-			return nil, true, nil
+			return true, nil
+		case !ok || !ent.running: // unknown, or handled before the window
+			e.ids[id] = idEntry{running: true}
+			e.mu.Unlock()
+			return false, nil
 		}
-		wait := e.running[id]
-		if wait == nil {
-			mine = make(chan struct{})
-			e.running[id] = mine
-			e.mu.Unlock()
-			return mine, false, nil
+		if ent.wait == nil {
+			ent.wait = make(chan struct{})
+			e.ids[id] = ent
 		}
 		e.mu.Unlock()
 		select {
-		case <-wait: // handled (then a duplicate), or refused (then ours)
+		case <-ent.wait: // handled (then a duplicate), or refused (then ours)
 		case <-ctx.Done():
-			return nil, false, fmt.Errorf("id %q: waiting for the same event sent earlier: %w", id, ctx.Err())
+			return false, fmt.Errorf("id %q: waiting for the same event sent earlier: %w", id, ctx.Err())
 		}
 	}
 }
 
-// release ends the handling of id claimed with mine; handled says whether
-// it counts as handled (a refused event does not).
-func (e *eventIDs) release(id string, mine chan struct{}, handled bool, at time.Time) {
+// release ends the handling of id; handled says whether it counts as
+// handled (a refused event does not: the id is forgotten).
+func (e *eventIDs) release(id string, handled bool, at time.Time) {
 	e.mu.Lock()
-	delete(e.running, id)
+	wait := e.ids[id].wait
 	if handled {
 		e.add(id, at)
+	} else {
+		delete(e.ids, id)
 	}
 	e.mu.Unlock()
-	close(mine)
+	if wait != nil {
+		close(wait)
+	}
 }
 
 // add records id as handled at at and evicts what falls out of the window
 // (e.mu is held).
 func (e *eventIDs) add(id string, at time.Time) {
-	e.done[id] = at
+	e.ids[id] = idEntry{at: at}
 	e.fifo = append(e.fifo, statestore.Handled{ID: id, At: at})
 	cutoff := e.now().Add(-e.age)
 	for len(e.fifo)-e.head > e.limit || (e.head < len(e.fifo) && e.fifo[e.head].At.Before(cutoff)) {
 		old := e.fifo[e.head]
-		if e.done[old.ID].Equal(old.At) { // else handled again later: keep
-			delete(e.done, old.ID)
+		if ent := e.ids[old.ID]; !ent.running && ent.at.Equal(old.At) { // else handled again later: keep
+			delete(e.ids, old.ID)
 		}
 		e.fifo[e.head] = statestore.Handled{}
 		e.head++
@@ -134,7 +140,7 @@ func (e *eventIDs) add(id string, at time.Time) {
 func (e *eventIDs) size() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.done)
+	return len(e.ids)
 }
 
 // EmitID is Emit for an event with an id, for an engine that retries: an
@@ -169,7 +175,7 @@ func (m *Manager) EmitID(ctx context.Context, id, event string, data map[string]
 	if err := checkEventName(event); err != nil {
 		return nil, err
 	}
-	mine, dup, err := m.ids.claim(ctx, id)
+	dup, err := m.ids.claim(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +203,7 @@ func (m *Manager) EmitID(ctx context.Context, id, event string, data map[string]
 	if err == nil {
 		err = m.syncStates(ctx)
 	}
-	m.ids.release(id, mine, handled, at)
+	m.ids.release(id, handled, at)
 	return rs, err
 }
 

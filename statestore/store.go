@@ -493,8 +493,9 @@ func (s *Store) saveHandled(tx *bbolt.Tx, handled []Handled, now time.Time) erro
 	}
 	last := b.Sequence()
 	cutoff := now.Add(-s.opts.HandledAge).UnixNano()
+	var expired [][]byte // collected first: a cursor that deletes as it goes skips keys
 	c := b.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.First() { // First again: Next after Delete skips one
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(k) != 8 || len(v) < 8 {
 			return fmt.Errorf("handled event ids: %w: a bad entry", ErrCorrupt)
 		}
@@ -502,7 +503,10 @@ func (s *Store) saveHandled(tx *bbolt.Tx, handled []Handled, now time.Time) erro
 		if !old && int64(binary.BigEndian.Uint64(v)) >= cutoff {
 			break
 		}
-		if err := c.Delete(); err != nil {
+		expired = append(expired, bytes.Clone(k))
+	}
+	for _, k := range expired {
+		if err := b.Delete(k); err != nil {
 			return fmt.Errorf("handled event ids: %w", err)
 		}
 	}
