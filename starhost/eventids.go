@@ -49,7 +49,7 @@ type eventIDs struct {
 	now   func() time.Time
 
 	mu   sync.Mutex
-	ids  map[string]idEntry  // handled ids in the window, and those being handled
+	ids  map[string]idEntry   // handled ids in the window, and those being handled
 	fifo []statestore.Handled // the handled ones, oldest first, from head on
 	head int                  // fifo[:head] is evicted
 }
