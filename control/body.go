@@ -59,9 +59,17 @@ func parseBatch(body []byte, req *BatchRequest) bool {
 		req.Events = []BatchEvent{}
 		return p.Array(func() bool {
 			var ev BatchEvent
-			var haveEvent, haveData bool
+			var haveEvent, haveData, haveID bool
 			ok := p.Object(func(key string) bool {
 				switch {
+				case key == "id" && !haveID:
+					haveID = true
+					if p.Null() {
+						return true
+					}
+					var ok bool
+					ev.ID, ok = p.String()
+					return ok
 				case key == "event" && !haveEvent:
 					haveEvent = true
 					var ok bool
@@ -111,6 +119,9 @@ func appendBatchResponse(b []byte, out *BatchResponse) ([]byte, bool) {
 		if e := out.Events[i].Error; e != "" {
 			b = append(b, `,"error":`...)
 			b = jsonwire.AppendString(b, e)
+		}
+		if out.Events[i].Duplicate {
+			b = append(b, `,"duplicate":true`...)
 		}
 		b = append(b, '}')
 	}

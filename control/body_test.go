@@ -42,7 +42,8 @@ func TestParseEventDataIsDecodeEventData(t *testing.T) {
 var batchBodies = []string{
 	`{"events": []}`, `{"events": null}`, `{}`,
 	`{"events": [{"event": "a", "data": {"n": 1.50, "s": "x"}}, {"data": null, "event": "b"}, {"event": "c"}, {}]}`,
-	`{"Events": []}`, `{"events": [{"EVENT": "a"}]}`, `{"events": [], "events": []}`, `{"events": [{"event": "a", "data": {"x": 1}}], "events": [{"data": {"y": 2}}]}`, `{"events": [{"event": "a", "event": "b"}]}`,
+	`{"events": [{"event": "a", "id": "evt-1"}, {"id": null, "event": "b"}, {"event": "c", "data": {}, "id": "\u00e9"}]}`,
+	`{"Events": []}`, `{"events": [{"EVENT": "a"}]}`, `{"events": [], "events": []}`, `{"events": [{"event": "a", "data": {"x": 1}}], "events": [{"data": {"y": 2}}]}`, `{"events": [{"event": "a", "event": "b"}]}`, `{"events": [{"id": "a", "id": "b"}]}`, `{"events": [{"id": 1}]}`, `{"events": [{"ID": "a"}]}`,
 	`{"events": [{"event": "a", "data": {"x": 1}, "data": {"y": 2}}]}`, `{"events": [null]}`, `{"events": [{"event": null}]}`,
 	`{"events": [{"event": "ping", "payload": {}}]}`, `{"events": {"event": "ping"}}`, `{"events": [{"event": "ping", "data": [1]}]}`,
 	`{"events": [`, `{"events": []} x`, `{"events": []}}`, ``, `[]`,
@@ -61,7 +62,7 @@ func TestParseBatchIsDecodeBody(t *testing.T) {
 	for i, body := range batchBodies {
 		var got BatchRequest
 		ok := parseBatch([]byte(body), &got)
-		if i < 4 && !ok {
+		if i < 5 && !ok {
 			t.Errorf("parseBatch(%s) refused; it must read it itself", body)
 		}
 		if !ok {

@@ -13,8 +13,9 @@
 //	POST   /v1/reload                        ReloadAllIntegrations: name -> ReloadResult
 //	POST   /v1/integrations                  AddIntegration: AddRequest {"module": PATH, "class": NAME} -> 201 AddResponse
 //	DELETE /v1/integrations/{name}           RemoveIntegration (204; 404 when unknown)
-//	POST   /v1/events/{event}                Emit; body: the data (a JSON object) -> EmitResponse
-//	POST   /v1/events                        Emit many: BatchRequest -> BatchResponse
+//	POST   /v1/events/{event}                Emit; body: the data (a JSON object) -> EmitResponse;
+//	                                         with an Idempotency-Key header, EmitID
+//	POST   /v1/events                        Emit many: BatchRequest (an optional "id" per event) -> BatchResponse
 //	GET    /v1/notices                       server-sent events: lifecycle notices and handler results
 //	POST   /v1/open                          add .star files, as if dropped on the studio (OpenRequest)
 //
@@ -464,12 +465,33 @@ type EmitResponse struct {
 	// first); nil (JSON null) when nothing handles the event. A failed
 	// handler is a Result with OK false, not an error response.
 	Results []starhost.Result `json:"results"`
+	// Duplicate is true when the request's id (IDHeader) was handled
+	// already (starhost.ErrDuplicateEvent): the event was not handled
+	// again, and Results is null (the first answer's results are not
+	// kept). Left out when false.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// emit serves POST /v1/events/{event}: Manager.Emit with the body as the
-// data, the results also published on the notices stream.
+// IDHeader is the request header of POST /v1/events/{event} that carries
+// the event's id (Manager.EmitID): the IETF's Idempotency-Key, since the
+// body is the event's data and the id is not part of it. A retry with
+// the same key after a restart is handled at most once, and answered 200
+// with "duplicate": true: for an engine that retries, the event being
+// done already is success, not a conflict.
+const IDHeader = "Idempotency-Key"
+
+// emit serves POST /v1/events/{event}: Manager.Emit (EmitID with an
+// IDHeader) with the body as the data, the results also published on the
+// notices stream.
 func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 	event := r.PathValue("event")
+	id := r.Header.Get(IDHeader)
+	if _, sent := r.Header[IDHeader]; sent {
+		if err := starhost.CheckEventID(id); err != nil {
+			writeError(w, http.StatusBadRequest, "header "+IDHeader+": "+err.Error(), nil)
+			return
+		}
+	}
 	buf := jsonwire.GetBuffer()
 	defer jsonwire.PutBuffer(buf)
 	body, err := readBody(w, r, MaxBodyBytes, buf)
@@ -489,7 +511,11 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rs, err := h.m.Emit(r.Context(), event, data)
+	rs, err := h.m.EmitID(r.Context(), id, event, data)
+	if errors.Is(err, starhost.ErrDuplicateEvent) {
+		writeBody(w, http.StatusOK, append(body[:0], "{\"results\":null,\"duplicate\":true}\n"...))
+		return
+	}
 	if errors.Is(err, starhost.ErrStateNotSaved) {
 		// Handled (--durable sync), but not on disk: not a bad request,
 		// and not one to send again.
@@ -523,6 +549,11 @@ type BatchEvent struct {
 	Event string `json:"event"`
 	// Data is the event's payload; nil (or absent) means {}.
 	Data map[string]any `json:"data"`
+	// ID is the event's optional id (Manager.EmitID): an event whose id
+	// was handled already is not handled again (BatchResult.Duplicate).
+	// "" (or absent) for none; a bad one is the event's error ("events[3]:
+	// id: ...").
+	ID string `json:"id,omitempty"`
 }
 
 // BatchResponse is the body of a successful POST /v1/events.
@@ -543,9 +574,12 @@ type BatchResult struct {
 	// with its index ("events[3]: invalid event name ..."); "" (left
 	// out) when it was.
 	Error string `json:"error,omitempty"`
+	// Duplicate is true when the event's id was handled already: it was
+	// not handled again, and Results is null. Left out when false.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// emitBatch serves POST /v1/events: Manager.Emit for each event in order.
+// emitBatch serves POST /v1/events: Manager.EmitID for each event in order.
 func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 	buf := jsonwire.GetBuffer()
 	defer jsonwire.PutBuffer(buf)
@@ -563,7 +597,11 @@ func (h *Handler) emitBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	out := BatchResponse{Events: make([]BatchResult, len(req.Events))}
 	for i, ev := range req.Events {
-		rs, err := h.m.Emit(r.Context(), ev.Event, ev.Data)
+		rs, err := h.m.EmitID(r.Context(), ev.ID, ev.Event, ev.Data)
+		if errors.Is(err, starhost.ErrDuplicateEvent) {
+			out.Events[i].Duplicate = true
+			continue
+		}
 		if err != nil {
 			out.Events[i].Error = fmt.Sprintf("events[%d]: %v", i, err)
 			if errors.Is(err, starhost.ErrStateNotSaved) { // handled: its results stand

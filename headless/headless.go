@@ -7,6 +7,12 @@
 // skipped:
 //
 //	{"event": "response_received", "data": {"mission_id": "m1", "latency_ms": 6200}}
+//	{"event": "mission_started", "data": {"mission_id": "m2"}, "id": "evt-42"}
+//
+// An event with an "id" is handled at most once (starhost.Manager.EmitID):
+// a program that sends it again, after a restart of the host for
+// instance, gets one "duplicate" notice ([NoticeDuplicate]) instead of
+// results. The result notices of an event with an id carry it.
 //
 // Output is one [starhost.Notice] per line, the same JSON object the
 // control API's notice stream sends: lifecycle notices ("loaded",
@@ -46,6 +52,12 @@ import (
 // with the next line.
 const NoticeInputError starhost.NoticeKind = "input_error"
 
+// NoticeDuplicate is the kind of the notice written for an input line
+// whose "id" was handled already (starhost.ErrDuplicateEvent): the event
+// was not handled again. It carries the line's Event and ID, and a
+// Message that says so.
+const NoticeDuplicate starhost.NoticeKind = "duplicate"
+
 // DefaultMaxLineBytes is the longest input line read when
 // Options.MaxLineBytes is zero: 4 MiB.
 const DefaultMaxLineBytes = 4 << 20
@@ -58,6 +70,10 @@ type Input struct {
 	// Data is the event's payload, a JSON object; absent or null means
 	// an empty object.
 	Data json.RawMessage `json:"data,omitempty"`
+	// ID is the event's optional id (starhost.Manager.EmitID): an event
+	// whose id was handled already is not handled again. Absent or "" for
+	// none.
+	ID string `json:"id,omitempty"`
 }
 
 // Options configure a Host. The zero value is ready to use.
@@ -222,7 +238,10 @@ func (h *Host) handle(ctx context.Context, l inputLine) []starhost.Notice {
 	if err != nil {
 		return []starhost.Notice{h.inputError(l.n, 1, err.Error())}
 	}
-	results, err := h.m.Emit(ctx, in.Event, data)
+	results, err := h.m.EmitID(ctx, in.ID, in.Event, data)
+	if errors.Is(err, starhost.ErrDuplicateEvent) {
+		return []starhost.Notice{{Kind: NoticeDuplicate, Time: time.Now(), Event: in.Event, ID: in.ID, Message: err.Error()}}
+	}
 	if err != nil {
 		return []starhost.Notice{h.inputError(l.n, 1, err.Error())}
 	}
@@ -231,6 +250,7 @@ func (h *Host) handle(ctx context.Context, l inputLine) []starhost.Notice {
 	for i, r := range results {
 		out[i] = r.Notice()
 		out[i].Time = now
+		out[i].ID = in.ID
 	}
 	return out
 }

@@ -77,9 +77,14 @@ func brief(n starhost.Notice) string {
 		if n.Result.Error != nil {
 			return fmt.Sprintf("result %s %s failed: %s", n.Integration, n.Event, n.Result.Error.Msg)
 		}
+		if n.ID != "" {
+			return fmt.Sprintf("result %s %s %s id %s", n.Integration, n.Event, v, n.ID)
+		}
 		return fmt.Sprintf("result %s %s %s", n.Integration, n.Event, v)
 	case n.Kind == NoticeInputError:
 		return "input_error " + n.Error.Error()
+	case n.Kind == NoticeDuplicate:
+		return "duplicate " + n.Event + " " + n.ID
 	case n.Kind == starhost.NoticeLog:
 		return "log " + n.Integration + ": " + n.Message
 	case n.Kind == starhost.NoticeHandlerFailed:
@@ -120,6 +125,16 @@ func TestServe(t *testing.T) {
 		{"CRLF and processing goes on", "nope\r\n" + `{"event": "ping", "data": {"n": 2}}` + "\r\n", Options{},
 			[]string{"loaded echo", "input_error stdin:1:2: invalid character 'o' in literal null (expecting 'u')" + sendOneObject,
 				"log echo: ping 2", `result echo ping {"pong":2}`}},
+		{"an id is handled once", `{"event": "ping", "data": {"n": 1}, "id": "e1"}` + "\n" + `{"id": "e1", "event": "ping", "data": {"n": 1}}` + "\n" + `{"event": "ping", "id": "e2"}`, Options{},
+			[]string{"loaded echo", "log echo: ping 1", `result echo ping {"pong":1} id e1`, "duplicate ping e1", "log echo: ping 0", `result echo ping {"pong":0} id e2`}},
+		{"an empty id is none", `{"event": "ping", "id": ""}` + "\n" + `{"event": "ping", "id": ""}`, Options{},
+			[]string{"loaded echo", "log echo: ping 0", `result echo ping {"pong":0}`, "log echo: ping 0", `result echo ping {"pong":0}`}},
+		{"a bad id", `{"event": "ping", "id": "a\u0000b"}`, Options{},
+			[]string{"loaded echo", `input_error stdin:1:1: id: "a\x00b" holds a control character; use printable characters`}},
+		{"a refused event is not handled: its id can be sent again", `{"event": "ping", "data": [1], "id": "e1"}` + "\n" + `{"event": "ping", "id": "e1"}`, Options{},
+			[]string{"loaded echo", `input_error stdin:1:1: event data must be a JSON object like {"mission_id": "m1"}, got an array`, "log echo: ping 0", `result echo ping {"pong":0} id e1`}},
+		{"an id not a string", `{"event": "ping", "id": 7}`, Options{},
+			[]string{"loaded echo", "input_error stdin:1:25: json: cannot unmarshal number into Go struct field Input.id of type string" + sendOneObject}},
 		{"a line too long is skipped", `{"event": "ping", "data": {"n": 1, "pad": "` + strings.Repeat("x", 100) + `"}}` + "\n" + `{"event": "ping"}` + "\n", Options{MaxLineBytes: 64},
 			[]string{"loaded echo", "input_error stdin:1:1: the line is longer than 64 bytes and was skipped; send one event per line, each at most that long",
 				"log echo: ping 0", `result echo ping {"pong":0}`}},

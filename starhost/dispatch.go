@@ -64,6 +64,13 @@ func DecodeEventData(payload []byte) (map[string]any, error) {
 	return obj, nil
 }
 
+// badEventData marks the error of an event refused for its data before
+// any handler ran (EmitID does not count it as handled).
+type badEventData struct{ err error }
+
+func (b badEventData) Error() string { return b.err.Error() }
+func (b badEventData) Unwrap() error { return b.err }
+
 // pendingEvent is an event waiting to be dispatched: the one Emit was
 // given, or a follow-up queued by ctx.emit.
 type pendingEvent struct {
@@ -114,7 +121,7 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 		sv, err := conv.toStarlark(pe.data, 0)
 		if err != nil {
 			if pe.depth == 0 {
-				return nil, fmt.Errorf("event %q: data: %w", pe.name, err)
+				return nil, fmt.Errorf("event %q: data: %w", pe.name, badEventData{err})
 			}
 			continue // follow-up data was bounded when it was emitted
 		}

@@ -62,6 +62,10 @@
 //   - A Python True is a nil error; the error says what failed, with
 //     file:line:col (see [Diagnose]). reload_all_integrations' dict of
 //     bools is a map from every name to nil or its error.
+//   - [Manager.EmitID] is Emit for an event with an id, for an engine
+//     that retries: an id handled already (within the last 100,000 ids
+//     and 24 hours, also before a restart with a state store) is not
+//     handled again ([ErrDuplicateEvent]).
 //   - LoadDefaultIntegrations loads the embedded defaults and also every
 //     module in the user folders ([Options].Roots); a user integration
 //     overrides a default of the same name.

@@ -25,6 +25,8 @@ import (
 // later the writer calls collectStates, which encodes the changed states
 // (each under its slot's lock, so between two calls) and saves them in one
 // transaction. With Options.SyncWrites, Emit flushes before it returns.
+// EmitID brackets an event with an id in the writer's BeginEvent and
+// EndEvent, so that the id is saved in the flush that saves its states.
 type durability struct {
 	store  *statestore.Store
 	writer *statestore.Writer
@@ -50,6 +52,11 @@ func (m *Manager) startDurability(opts Options) {
 			}
 		},
 	})
+	if err := m.loadEventIDs(); err != nil {
+		// Open read them all: this is a failing disk. Events with ids
+		// handled before are handled again if retried; say so.
+		m.log.Error("handled event ids not read; events retried with their ids may be handled again", "err", err)
+	}
 }
 
 // Close writes the states that changed since the last flush and stops the

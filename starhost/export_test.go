@@ -1,5 +1,7 @@
 package starhost
 
+import "time"
+
 // Hooks into the program cache for the tests of package starhost_test
 // (progcache_test.go). They exist only in the test binary.
 
@@ -17,3 +19,10 @@ func ProgramCacheOf(m *Manager) ProgramCacheStats { return m.sb.progs.stats() }
 
 // SortedBuiltin is the host's fast sorted, for BenchmarkInterpreterFloor.
 var SortedBuiltin = sortedBuiltin
+
+// SetEventIDClock makes m's window of handled event ids read the time
+// from now. Call it before the first EmitID.
+func SetEventIDClock(m *Manager, now func() time.Time) { m.ids.now = now }
+
+// EventIDsKept returns how many handled event ids m's window holds.
+func EventIDsKept(m *Manager) int { return m.ids.size() }

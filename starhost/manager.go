@@ -65,6 +65,13 @@ type Options struct {
 	// supervisor reads when this process dies (package blackbox); nil
 	// records nothing.
 	Recorder *blackbox.Recorder
+	// EventIDLimit and EventIDAge bound the window of handled event ids
+	// (EmitID): the last EventIDLimit ids handled within EventIDAge,
+	// whichever is fewer. Zero means statestore.DefaultHandledLimit
+	// (100,000) and statestore.DefaultHandledAge (24 hours), the bounds
+	// the store keeps on disk by default.
+	EventIDLimit int
+	EventIDAge   time.Duration
 	// Quarantine maps module paths to the reason they are not run:
 	// LoadDefaultIntegrations lists each as a failed module with the
 	// reason (ErrorQuarantined) instead of executing it. Any later load of
@@ -95,6 +102,7 @@ type Manager struct {
 	parallel     int               // Options.Parallel, 0 resolved to GOMAXPROCS
 	durable      *durability       // nil without Options.Store
 	quarantine   map[string]string // Options.Quarantine, less the lifted; under writeMu
+	ids          *eventIDs         // handled event ids (EmitID)
 }
 
 // New returns a manager with no integrations loaded; call
@@ -114,7 +122,7 @@ func New(opts Options) (*Manager, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules)}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules), ids: newEventIDs(opts.EventIDLimit, opts.EventIDAge)}
 	m.sb.recorder = opts.Recorder
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))

@@ -69,6 +69,10 @@ type Notice struct {
 	// Result is the handler call a result notice reports; nil for every
 	// other kind.
 	Result *Result `json:"result,omitempty"`
+	// ID is the id of the event a front end delivered with one (see
+	// Manager.EmitID), in the notices the front end writes about it (the
+	// headless host's result and duplicate notices); "" otherwise.
+	ID string `json:"id,omitempty"`
 }
 
 // Summary says what n reports, without naming the integration: for

@@ -31,6 +31,17 @@
 // disk; concurrent callers share one transaction (group commit), so the
 // cost is about one fsync per batch of callers, not per caller.
 //
+// # Event ids
+//
+// A host that handles events with ids (an engine that retries) brackets
+// each in [Writer.BeginEvent] and [Writer.EndEvent]: a flush takes the
+// changed states only between such events, and saves the ids of the
+// events ended before it in the same transaction ([Handled]), so that
+// after a crash an id is on disk if and only if the states its event
+// produced are. [Store.LoadHandled] reads them back on start. The store
+// keeps the last [Options].HandledLimit ids (100,000) and none older than
+// HandledAge (24 hours).
+//
 // # Cost
 //
 // Measured with the benchmarks beside the code (medians of 6 runs, 2 shared

@@ -3,6 +3,7 @@ package statestore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,12 @@ const FormatVersion = 1
 const (
 	DefaultLockTimeout = time.Second
 	DefaultRetention   = 30 * 24 * time.Hour
+	// DefaultHandledLimit and DefaultHandledAge bound the event ids kept
+	// as handled: the last 100,000, and none older than 24 hours,
+	// whichever is fewer. An engine that retries an event later than
+	// that, or after 100,000 newer ids, may have it handled again.
+	DefaultHandledLimit = 100_000
+	DefaultHandledAge   = 24 * time.Hour
 )
 
 // Errors that callers tell apart with errors.Is. Each returned error also
@@ -51,6 +58,12 @@ var (
 //	integrations/<name>/saved   RFC 3339 time, UTC
 //	integrations/<name>/enabled "true" or "false"; absent means true
 //	integrations/<name>/removed RFC 3339 time, UTC; absent if not removed
+//	handled/<seq>               8-byte big-endian sequence -> 8-byte big-endian
+//	                            Unix nanoseconds, then the event id
+//
+// The handled bucket (event ids, see [Handled]) is optional: a file
+// without it has none, and an afstudio that does not know it ignores it,
+// so it did not need a new format version.
 const (
 	metaBucket         = "meta"
 	integrationsBucket = "integrations"
@@ -60,6 +73,7 @@ const (
 	savedKey           = "saved"
 	enabledKey         = "enabled"
 	removedKey         = "removed"
+	handledBucket      = "handled"
 )
 
 // Options tune [Open]. The zero value is the default.
@@ -72,9 +86,22 @@ type Options struct {
 	// (so that re-adding it restores its state) before Open purges it.
 	// Zero means DefaultRetention (30 days).
 	Retention time.Duration
+	// HandledLimit and HandledAge bound the event ids kept (see
+	// [Handled]): each save of ids deletes the oldest past the last
+	// HandledLimit and those older than HandledAge, and LoadHandled
+	// leaves out those older than HandledAge. Zero means
+	// DefaultHandledLimit and DefaultHandledAge.
+	HandledLimit int
+	HandledAge   time.Duration
 }
 
 func (o Options) withDefaults() Options {
+	if o.HandledLimit <= 0 {
+		o.HandledLimit = DefaultHandledLimit
+	}
+	if o.HandledAge <= 0 {
+		o.HandledAge = DefaultHandledAge
+	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
 	}
@@ -103,6 +130,17 @@ type Record struct {
 	// RemovedAt is when the integration was removed (MarkRemoved), zero
 	// while it is present. Save ignores it.
 	RemovedAt time.Time
+}
+
+// Handled is the id of an event the host handled, and when: a [Writer]
+// saves the ids of events handled since its last flush in the same
+// transaction as the states those events produced (Writer.EndEvent), so
+// that after a crash an id is on disk if and only if its states are.
+type Handled struct {
+	// ID is the event's id, as the engine gave it.
+	ID string
+	// At is when the event was handled.
+	At time.Time
 }
 
 // Store is an open state file. Its methods are safe for concurrent use;
@@ -209,6 +247,9 @@ func (s *Store) prepare(now time.Time) error {
 		if err == nil {
 			err = checkRecords(ints)
 		}
+		if err == nil {
+			err = checkHandled(tx.Bucket([]byte(handledBucket)))
+		}
 		if err != nil {
 			return fmt.Errorf("state store %s: %w; move the file aside to start with empty state", s.path, err)
 		}
@@ -226,6 +267,19 @@ func checkRecords(ints *bbolt.Bucket) error {
 		}
 		var rec Record
 		return decode(string(name), b, &rec)
+	})
+}
+
+// checkHandled reads every handled event id (b may be nil: none).
+func checkHandled(b *bbolt.Bucket) error {
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		if len(k) != 8 || len(v) < 8 {
+			return fmt.Errorf("%w: a handled event id of a bad size", ErrCorrupt)
+		}
+		return nil
 	})
 }
 
@@ -372,20 +426,25 @@ func (s *Store) Save(ctx context.Context, records ...Record) error {
 			return fmt.Errorf("state store %s: save: %w; nothing of this batch was written", s.path, err)
 		}
 	}
-	if err := s.save(ctx, records); err != nil {
+	if err := s.save(ctx, records, nil); err != nil {
 		return fmt.Errorf("state store %s: save %d records: %w", s.path, len(records), err)
 	}
 	return nil
 }
 
 // save is Save without the validation (the Writer validates first) and
-// without the context in its error.
-func (s *Store) save(ctx context.Context, records []Record) error {
-	if len(records) == 0 {
+// without the context in its error; it also appends the handled event
+// ids, in the same transaction (see saveHandled).
+func (s *Store) save(ctx context.Context, records []Record, handled []Handled) error {
+	if len(records) == 0 && len(handled) == 0 {
 		return nil
 	}
-	saved := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	now := time.Now()
+	saved := []byte(now.UTC().Format(time.RFC3339Nano))
 	return s.db.Update(func(tx *bbolt.Tx) error {
+		if err := s.saveHandled(tx, handled, now); err != nil {
+			return err
+		}
 		ints := tx.Bucket([]byte(integrationsBucket))
 		for i := range records {
 			if err := ctx.Err(); err != nil {
@@ -408,6 +467,76 @@ func (s *Store) save(ctx context.Context, records []Record) error {
 		}
 		return nil
 	})
+}
+
+// saveHandled appends the handled event ids to their bucket, then
+// deletes the oldest past Options.HandledLimit and those older than
+// Options.HandledAge. The sequence numbers are consecutive, so the count
+// is the difference between the last and the first.
+func (s *Store) saveHandled(tx *bbolt.Tx, handled []Handled, now time.Time) error {
+	if len(handled) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists([]byte(handledBucket))
+	if err != nil {
+		return fmt.Errorf("handled event ids: %w", err)
+	}
+	for _, h := range handled {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return fmt.Errorf("handled event ids: %w", err)
+		}
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(h.ID)), uint64(h.At.UnixNano()))
+		if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), append(v, h.ID...)); err != nil {
+			return fmt.Errorf("handled event id %q: %w", h.ID, err)
+		}
+	}
+	last := b.Sequence()
+	cutoff := now.Add(-s.opts.HandledAge).UnixNano()
+	var expired [][]byte // collected first: a cursor that deletes as it goes skips keys
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 || len(v) < 8 {
+			return fmt.Errorf("handled event ids: %w: a bad entry", ErrCorrupt)
+		}
+		old := last-binary.BigEndian.Uint64(k) >= uint64(s.opts.HandledLimit)
+		if !old && int64(binary.BigEndian.Uint64(v)) >= cutoff {
+			break
+		}
+		expired = append(expired, bytes.Clone(k))
+	}
+	for _, k := range expired {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("handled event ids: %w", err)
+		}
+	}
+	return nil
+}
+
+// LoadHandled returns the handled event ids kept (see [Handled]), oldest
+// first, without those older than Options.HandledAge.
+func (s *Store) LoadHandled() ([]Handled, error) {
+	var out []Handled
+	cutoff := time.Now().Add(-s.opts.HandledAge).UnixNano()
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(handledBucket))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(v) < 8 {
+				return fmt.Errorf("%w: a bad handled event id", ErrCorrupt)
+			}
+			if at := int64(binary.BigEndian.Uint64(v)); at >= cutoff {
+				out = append(out, Handled{ID: string(v[8:]), At: time.Unix(0, at)})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state store %s: load handled event ids: %w", s.path, err)
+	}
+	return out, nil
 }
 
 // SetEnabled turns the integration's switch on or off; the switch is kept

@@ -46,7 +46,7 @@ type WriterOptions struct {
 type Writer struct {
 	store    *Store
 	collect  func(names []string) []Record
-	save     func(context.Context, []Record) error // store.save; replaced by tests
+	save     func(context.Context, []Record, []Handled) error // store.save; replaced by tests
 	interval time.Duration
 	onError  func(error)
 
@@ -59,6 +59,15 @@ type Writer struct {
 	pending atomic.Bool
 	kick    chan struct{}
 
+	// gate is held for reading by each event between BeginEvent and
+	// EndEvent, and for writing by a flush from the moment it takes the
+	// changed flags to the end of collect: the states a flush saves hold
+	// all or nothing of each such event's changes, and handled holds
+	// the ids of exactly those whose changes they hold.
+	gate    sync.RWMutex
+	idMu    sync.Mutex
+	handled []Handled // ids handled since the last flush took them
+
 	mu     sync.Mutex
 	next   *batch // the forced flush that Flush and Sync callers join
 	closed bool
@@ -70,6 +79,7 @@ type Writer struct {
 	// Owned by the writer's goroutine.
 	names []string
 	recs  []Record
+	ids   []Handled
 }
 
 // entry is padded to a cache line so that integrations changed from
@@ -124,12 +134,7 @@ func (w *Writer) Changed(name string) {
 	if e.changed.Load() || !e.changed.CompareAndSwap(false, true) {
 		return // already marked; the flush to come takes it
 	}
-	if w.pending.CompareAndSwap(false, true) {
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
-	}
+	w.wake()
 }
 
 // add registers a new name.
@@ -148,6 +153,51 @@ func (w *Writer) add(name string) *entry {
 	m[name] = e
 	w.entries.Store(&m)
 	return e
+}
+
+// BeginEvent starts an event whose id is to be saved with the states it
+// produces: a flush does not take the states while such an event runs,
+// so that it never saves part of an event's changes, nor its id without
+// its changes (it waits for the events begun, and events begun after it
+// waits wait for it: a flush delays them by the rest of the longest one).
+// Every BeginEvent must be followed by one EndEvent, and the event must
+// not call Flush, Sync or Close in between (they would wait for it).
+func (w *Writer) BeginEvent() { w.gate.RLock() }
+
+// EndEvent ends an event started with BeginEvent, after it called Changed
+// for every integration it changed. A non-empty id is saved as handled at
+// the given time by the next flush, in the transaction that saves the
+// states the event changed (see [Handled]); a failed flush keeps the ids
+// for the next one, as it does the states.
+func (w *Writer) EndEvent(id string, at time.Time) {
+	if id != "" {
+		w.idMu.Lock()
+		w.handled = append(w.handled, Handled{ID: id, At: at})
+		w.idMu.Unlock()
+		w.wake()
+	}
+	w.gate.RUnlock()
+}
+
+// wake makes sure a flush comes within the interval.
+func (w *Writer) wake() {
+	if w.pending.CompareAndSwap(false, true) {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// requeue gives ids a failed flush did not save to the next flush.
+func (w *Writer) requeue(ids []Handled) {
+	if len(ids) == 0 {
+		return
+	}
+	w.idMu.Lock()
+	w.handled = append(slices.Clone(ids), w.handled...)
+	w.idMu.Unlock()
+	w.wake()
 }
 
 // Flush saves every changed integration now and waits until it is on disk
@@ -249,7 +299,12 @@ func (w *Writer) forced() error {
 // flush saves the changed integrations in one transaction. On failure
 // they are marked changed again (retried at the next flush) and the error
 // is reported.
+//
+// The flags and ids are taken, and the states collected, under the gate
+// (see BeginEvent), so that the ids saved are those of the events whose
+// changes the states hold.
 func (w *Writer) flush() error {
+	w.gate.Lock()
 	w.pending.Store(false) // before the flags: a later Changed kicks again
 	names := w.names[:0]
 	for name, e := range *w.entries.Load() {
@@ -258,13 +313,23 @@ func (w *Writer) flush() error {
 		}
 	}
 	w.names = names
-	if len(names) == 0 {
+	w.idMu.Lock()
+	w.ids, w.handled = w.handled, w.ids[:0]
+	w.idMu.Unlock()
+	if len(names) == 0 && len(w.ids) == 0 {
+		w.gate.Unlock()
 		return nil
 	}
 	slices.Sort(names)
-	recs, err := w.collectSafely(names)
+	var recs []Record
+	var err error
+	if len(names) > 0 {
+		recs, err = w.collectSafely(names)
+	}
+	w.gate.Unlock()
 	if err != nil {
 		w.remark(names...)
+		w.requeue(w.ids)
 		err = fmt.Errorf("state store %s: collect %d states: %w; retrying at the next flush", w.store.path, len(names), err)
 		w.onError(err)
 		return err
@@ -277,10 +342,11 @@ func (w *Writer) flush() error {
 		}
 		w.recs = append(w.recs, recs[i])
 	}
-	if err := w.save(context.Background(), w.recs); err != nil {
+	if err := w.save(context.Background(), w.recs, w.ids); err != nil {
 		for i := range w.recs {
 			w.remark(w.recs[i].Name)
 		}
+		w.requeue(w.ids)
 		errs = append(errs, fmt.Errorf("state store %s: save %d records: %w; retrying at the next flush", w.store.path, len(w.recs), err))
 	}
 	clear(w.recs) // drop the states

@@ -350,12 +350,12 @@ func TestWriterErrors(t *testing.T) {
 			setup: func(h *testHost, w *Writer) {
 				failed := false
 				save := w.save
-				w.save = func(ctx context.Context, recs []Record) error {
+				w.save = func(ctx context.Context, recs []Record, ids []Handled) error {
 					if !failed {
 						failed = true
 						return diskFull
 					}
-					return save(ctx, recs)
+					return save(ctx, recs, ids)
 				}
 			},
 			wantErr: "disk full; retrying at the next flush", retried: true,

@@ -518,13 +518,20 @@ func modules(calls []blackbox.Call) string {
 func lostResult(line []byte, culprit, who, short string, now time.Time) starhost.Notice {
 	var in struct {
 		Event string `json:"event"`
+		ID    string `json:"id"`
 	}
 	_ = json.Unmarshal(bytes.TrimSpace(line), &in)
 	if who == "" {
 		who = "the worker"
 	}
-	d := &starhost.Diagnostic{File: culprit, Msg: fmt.Sprintf("host restarted: %s %s while handling this event; the handlers after it in priority order did not run; do not send it again unless your integrations are idempotent", who, short), Kind: starhost.ErrorLimit}
-	return starhost.Notice{Kind: starhost.NoticeResult, Time: now, Event: in.Event, Module: culprit,
+	advice := "do not send it again unless your integrations are idempotent"
+	if in.ID != "" {
+		// A flush waits for an event with an id to end: none of this
+		// one's changes, nor its id, were saved.
+		advice = "none of its changes were saved: send it again with the same id"
+	}
+	d := &starhost.Diagnostic{File: culprit, Msg: fmt.Sprintf("host restarted: %s %s while handling this event; the handlers after it in priority order did not run; %s", who, short, advice), Kind: starhost.ErrorLimit}
+	return starhost.Notice{Kind: starhost.NoticeResult, Time: now, Event: in.Event, Module: culprit, ID: in.ID,
 		Result: &starhost.Result{Event: in.Event, OK: false, Error: d}}
 }
 

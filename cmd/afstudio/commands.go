@@ -35,7 +35,7 @@ func commands() []command {
 		{"check", "check PATH...", "validate .star files or folders without running handlers; prints PATH:LINE:COL: message per problem",
 			nil, cmdCheck},
 		{"emit", "emit [flags] EVENT [JSON]", "emit one event; prints one JSON result per handler call",
-			new(hostFlags).register, cmdEmit},
+			new(emitFlags).register, cmdEmit},
 		{"run", "run --headless [flags]", "run the host without a window: JSON-lines events on stdin, results and notices on stdout",
 			new(runOptions).register, cmdRun},
 		{"state", "state [flags] list | export [NAME...] | import FILE | purge NAME...", "list, export, import (all or nothing) or forget stored integration states (the host must be stopped; a running one has the API)",

@@ -24,7 +24,7 @@ func (d *dirList) Set(v string) error { *d = append(*d, v); return nil }
 type hostFlags struct {
 	dirs       dirList
 	noDefaults bool
-	state      *stateFlags // nil for commands whose host keeps no state (emit)
+	state      *stateFlags // nil for commands whose host keeps no state (emit without --id)
 	// startNotices are what newManager found before the host existed
 	// (a damaged state file kept aside), for the front end to publish once
 	// it follows the host (publishStart).

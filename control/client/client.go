@@ -99,6 +99,11 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 // returns the response to a successful status, which the caller must
 // pass to drainClose. An error status is an *Error, the response closed.
 func (c *Client) send(ctx context.Context, method, path string, body []byte, hasBody bool) (*http.Response, error) {
+	return c.sendID(ctx, method, path, body, hasBody, "")
+}
+
+// sendID is send with an event id in the control.IDHeader ("" for none).
+func (c *Client) sendID(ctx context.Context, method, path string, body []byte, hasBody bool, id string) (*http.Response, error) {
 	var rd io.Reader
 	if hasBody {
 		rd = bytes.NewReader(body)
@@ -110,6 +115,9 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, has
 	req.Header.Set("Authorization", c.auth)
 	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if id != "" {
+		req.Header.Set(control.IDHeader, id)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -136,6 +144,11 @@ func drainClose(resp *http.Response) {
 // the answer decoded into out by parse (the json.Decoder of do when it
 // returns false, out reset to its zero value).
 func doEvents[T any](c *Client, ctx context.Context, path string, req any, appendReq func([]byte) ([]byte, bool), out *T, parse func([]byte, *T) bool) error {
+	return doEventsID(c, ctx, path, "", req, appendReq, out, parse)
+}
+
+// doEventsID is doEvents with an event id in the control.IDHeader.
+func doEventsID[T any](c *Client, ctx context.Context, path, id string, req any, appendReq func([]byte) ([]byte, bool), out *T, parse func([]byte, *T) bool) error {
 	buf := jsonwire.GetBuffer()
 	defer jsonwire.PutBuffer(buf)
 	b, ok := appendReq((*buf)[:0])
@@ -147,7 +160,7 @@ func doEvents[T any](c *Client, ctx context.Context, path string, req any, appen
 			return err
 		}
 	}
-	resp, err := c.send(ctx, http.MethodPost, path, b, true)
+	resp, err := c.sendID(ctx, http.MethodPost, path, b, true, id)
 	if err != nil {
 		return err
 	}
@@ -246,8 +259,35 @@ func (c *Client) Emit(ctx context.Context, event string, data map[string]any) ([
 	return out.Results, err
 }
 
+// EmitID delivers one event with an id (POST /v1/events/{event} with the
+// control.IDHeader), as Manager.EmitID does: an event whose id the host
+// handled already (also before a restart) is not handled again, and
+// EmitID returns no results and an error wrapping
+// starhost.ErrDuplicateEvent. An engine that did not get an answer (a
+// timeout, a host restarting) sends the event again with the same id.
+// An empty id is Emit's.
+func (c *Client) EmitID(ctx context.Context, id, event string, data map[string]any) ([]starhost.Result, error) {
+	if id == "" {
+		return c.Emit(ctx, event, data)
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	var out control.EmitResponse
+	appendReq := func(b []byte) ([]byte, bool) { return jsonwire.AppendValue(b, data) }
+	if err := doEventsID(c, ctx, "/v1/events/"+segment(event), id, data, appendReq, &out, parseEmitResponse); err != nil {
+		return nil, err
+	}
+	if out.Duplicate {
+		return nil, fmt.Errorf("id %q: %w", id, starhost.ErrDuplicateEvent)
+	}
+	return out.Results, nil
+}
+
 // EmitBatch delivers many events in one request (POST /v1/events, at
-// most control.MaxBatch) and returns one BatchResult per event, in order.
+// most control.MaxBatch) and returns one BatchResult per event, in order;
+// an event with an id (BatchEvent.ID) handled already is a BatchResult
+// with Duplicate set.
 func (c *Client) EmitBatch(ctx context.Context, events []control.BatchEvent) ([]control.BatchResult, error) {
 	var out control.BatchResponse
 	req := control.BatchRequest{Events: events}

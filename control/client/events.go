@@ -36,6 +36,10 @@ func appendBatchRequest(b []byte, req *control.BatchRequest) ([]byte, bool) {
 		if b, ok = jsonwire.AppendValue(b, ev.Data); !ok {
 			return b, false
 		}
+		if ev.ID != "" {
+			b = append(b, `,"id":`...)
+			b = jsonwire.AppendString(b, ev.ID)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "]}"...), true
@@ -45,13 +49,19 @@ func appendBatchRequest(b []byte, req *control.BatchRequest) ([]byte, bool) {
 // the answers jsonwire handles.
 func parseEmitResponse(body []byte, out *control.EmitResponse) bool {
 	p := jsonwire.NewParser(body)
-	seen := false
+	var seen, seenDup bool
 	ok := p.Object(func(key string) bool {
-		if key != "results" || seen {
-			return false
+		switch {
+		case key == "results" && !seen:
+			seen = true
+			return parseResults(p, &out.Results)
+		case key == "duplicate" && !seenDup:
+			seenDup = true
+			var ok bool
+			out.Duplicate, ok = p.Bool()
+			return ok
 		}
-		seen = true
-		return parseResults(p, &out.Results)
+		return false
 	})
 	return ok && p.End()
 }
@@ -72,9 +82,14 @@ func parseBatchResponse(body []byte, out *control.BatchResponse) bool {
 		out.Events = []control.BatchResult{}
 		return p.Array(func() bool {
 			var r control.BatchResult
-			var haveResults, haveError bool
+			var haveResults, haveError, haveDup bool
 			ok := p.Object(func(key string) bool {
 				switch {
+				case key == "duplicate" && !haveDup:
+					haveDup = true
+					var ok bool
+					r.Duplicate, ok = p.Bool()
+					return ok
 				case key == "results" && !haveResults:
 					haveResults = true
 					return parseResults(p, &r.Results)

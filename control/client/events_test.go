@@ -14,7 +14,7 @@ import (
 // first ones are what the API writes, which parseEmitResponse must read
 // itself.
 var emitAnswers = []string{
-	`{"results":null}` + "\n", `{"results":[]}`,
+	`{"results":null,"duplicate":true}` + "\n", `{"results":null}` + "\n", `{"results":[]}`,
 	`{"results":[{"integration":"analytics","event":"response_received","generation":1,"depth":0,"ok":true,"result":{"count":256,"mean":34.85546875,"p50":35,"l":[1,"x",null,false]},"error":null,"duration_us":23.095}]}`,
 	`{"results":[{"integration":"x","event":"e","generation":2,"depth":1,"ok":false,"result":null,"error":{"file":"a.star","line":1,"col":2,"message":"boom \"q\"","kind":"runtime","backtrace":"bt"},"duration_us":0.001}]}`,
 	`{"results":[{"integration":"\u003cb\u003e","event":"e","generation":1,"depth":0,"ok":true,"result":"é \n","error":null,"duration_us":1e3}]}`,
@@ -36,7 +36,7 @@ func TestParseEmitResponseIsDecode(t *testing.T) {
 	for i, body := range emitAnswers {
 		var got control.EmitResponse
 		ok := parseEmitResponse([]byte(body), &got)
-		if i < 5 && !ok {
+		if i < 6 && !ok {
 			t.Errorf("parseEmitResponse(%s) refused; it must read it itself", body)
 		}
 		if !ok {
@@ -53,13 +53,13 @@ func TestParseEmitResponseIsDecode(t *testing.T) {
 // /v1/events.
 func TestParseBatchResponseIsDecode(t *testing.T) {
 	for i, body := range []string{
-		`{"events":null}`, `{"events":[]}`,
+		`{"events":null}`, `{"events":[]}`, `{"events":[{"results":null,"duplicate":true},{"results":null,"error":"events[1]: id: empty","duplicate":false}]}`,
 		`{"events":[{"results":[{"integration":"a","event":"e","generation":1,"depth":0,"ok":true,"result":1,"error":null,"duration_us":2.5}]},{"results":null,"error":"events[1]: invalid event name \"a b\""},{"results":[]}]}`,
 		`{"events":[{}]}`, `{"events":[{"error":"x","error":"y"}]}`, `{"events":[{"Error":"x"}]}`, `{"events":[null]}`, `{"events":{}}`,
 	} {
 		var got control.BatchResponse
 		ok := parseBatchResponse([]byte(body), &got)
-		if i < 4 && !ok {
+		if i < 5 && !ok {
 			t.Errorf("parseBatchResponse(%s) refused; it must read it itself", body)
 		}
 		if !ok {
@@ -75,7 +75,7 @@ func TestParseBatchResponseIsDecode(t *testing.T) {
 // TestAppendBatchRequestIsMarshal: the batch's body is json.Marshal's.
 func TestAppendBatchRequestIsMarshal(t *testing.T) {
 	for _, req := range []control.BatchRequest{{}, {Events: []control.BatchEvent{}}, {Events: []control.BatchEvent{
-		{Event: "a<b", Data: map[string]any{"n": 1, "f": 2.5, "s": []string{"x"}, "m": map[string]any{"z": nil}}}, {Event: "nil data"},
+		{Event: "a<b", Data: map[string]any{"n": 1, "f": 2.5, "s": []string{"x"}, "m": map[string]any{"z": nil}}}, {Event: "nil data"}, {Event: "with id", ID: "evt-1 \"q\""},
 	}}} {
 		want, err := json.Marshal(req)
 		if err != nil {

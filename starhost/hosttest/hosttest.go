@@ -97,6 +97,12 @@ func Recorder(r *blackbox.Recorder) Option {
 	return func(c *config) { c.opts.Recorder = r }
 }
 
+// EventIDWindow bounds the host's window of handled event ids
+// (starhost.Options.EventIDLimit and EventIDAge).
+func EventIDWindow(limit int, age time.Duration) Option {
+	return func(c *config) { c.opts.EventIDLimit, c.opts.EventIDAge = limit, age }
+}
+
 // Store gives the host a state store (starhost.Options.Store); the test
 // closes the host (Manager.Close) and then the store.
 func Store(st *statestore.Store) Option {
