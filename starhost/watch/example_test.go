@@ -18,7 +18,10 @@ func ExampleForHost() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "greeter.star")
-	save := func(src string) { _ = os.WriteFile(path, []byte(src), 0o644) }
+	save := func(src string) { // as editors save: a whole new file renamed over the old one
+		_ = os.WriteFile(path+".tmp", []byte(src), 0o644)
+		_ = os.Rename(path+".tmp", path)
+	}
 	save(`integration(name = "greeter", handlers = {"ping": lambda event, ctx: "v1"})` + "\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
