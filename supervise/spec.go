@@ -30,6 +30,10 @@ type Spec struct {
 	// (a private API between the studio and its worker), instead of the
 	// user's token.
 	Token string `json:"token,omitempty"`
+	// Serial: the worker runs one handler call at a time (no fan-out of
+	// an event over cores), because the previous worker died while
+	// several modules ran and none could be blamed.
+	Serial bool `json:"serial,omitempty"`
 	// Quiet: the worker writes no notices on its standard output (the
 	// studio follows it over the API's notice stream instead).
 	Quiet bool `json:"quiet,omitempty"`

@@ -242,7 +242,7 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 		return exit{}, err
 	}
 	spec := Spec{Blackbox: bb, MemoryLimit: s.o.MemoryLimit, FirstLine: s.nextLine, Restarted: restarted, Quarantine: s.quarantineNow(),
-		Token: s.o.Token, Quiet: s.o.Quiet}
+		Token: s.o.Token, Quiet: s.o.Quiet, Serial: s.suspects != nil}
 	life, lifeKeep, err := os.Pipe()
 	if err != nil {
 		return exit{}, fmt.Errorf("supervise: %w", err)
@@ -473,34 +473,33 @@ func (s *supervisor) afterDeath(e exit) string {
 }
 
 // blame returns the module to quarantine for a death with the calls
-// active in progress, or "": the only module running, or the only one
-// also running at the previous unattributed death.
+// active in progress (sorted by when they began), or "": the only module
+// running; at a second death in a row with several running, the module
+// also running at the first, the longest-running call's among several.
+// A first death with several running blames none: the next worker runs
+// one call at a time (Spec.Serial), so that the next death names one.
 func (s *supervisor) blame(active []blackbox.Call, blames bool) string {
 	if !blames || len(active) == 0 {
 		return ""
 	}
-	if len(active) == 1 {
+	var common []blackbox.Call // the active calls of modules suspected already
+	for _, c := range active {
+		if s.suspects[c.Module] {
+			common = append(common, c)
+		}
+	}
+	switch {
+	case len(active) == 1:
 		s.suspects = nil
 		return active[0].Module
-	}
-	now := map[string]bool{}
-	for _, c := range active {
-		if s.suspects == nil || s.suspects[c.Module] {
-			now[c.Module] = true
-		}
-	}
-	if len(now) == 1 && s.suspects != nil {
+	case len(common) > 0:
 		s.suspects = nil
-		for m := range now {
-			return m
-		}
+		return common[0].Module
 	}
-	if len(now) == 0 { // nothing in common: start over from this death
-		for _, c := range active {
-			now[c.Module] = true
-		}
+	s.suspects = map[string]bool{}
+	for _, c := range active {
+		s.suspects[c.Module] = true
 	}
-	s.suspects = now
 	return ""
 }
 

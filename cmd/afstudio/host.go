@@ -35,6 +35,9 @@ type hostFlags struct {
 	quarantine map[string]string
 	// files are single module files loaded with the folders (run --file).
 	files dirList
+	// parallel is starhost.Options.Parallel (1 in a worker told to run
+	// one call at a time; 0 otherwise).
+	parallel int
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -73,7 +76,7 @@ func (h *hostFlags) publishStart(m *starhost.Manager) {
 // closes the state store (see stateFlags).
 func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func() error, err error) {
 	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults,
-		Recorder: h.recorder, Quarantine: h.quarantine, Modules: h.files}
+		Recorder: h.recorder, Quarantine: h.quarantine, Modules: h.files, Parallel: h.parallel}
 	store := (*statestore.Store)(nil)
 	if h.state != nil {
 		var aside string

@@ -94,6 +94,9 @@ func startWorker(ctx context.Context, o *runOptions, log *slog.Logger) (context.
 		return nil, nil, err
 	}
 	o.host.recorder, o.host.quarantine = w.Recorder, w.Quarantine
+	if w.Serial {
+		o.host.parallel = 1
+	}
 	return ctx, w, nil
 }
 
