@@ -68,7 +68,10 @@ func DecodeEventData(payload []byte) (map[string]any, error) {
 // any handler ran (EmitID does not count it as handled).
 type badEventData struct{ err error }
 
+// Error returns the conversion's error message.
 func (b badEventData) Error() string { return b.err.Error() }
+
+// Unwrap returns the conversion's error.
 func (b badEventData) Unwrap() error { return b.err }
 
 // pendingEvent is an event waiting to be dispatched: the one Emit was

@@ -52,7 +52,7 @@ type Options struct {
 	// Path and Args start the worker: the afstudio binary and its
 	// arguments. Run adds SpecFlag and the spec file's path.
 	Path string
-	Args []string
+	Args []string // the worker's arguments, before MoreArgs and SpecFlag
 	// MoreArgs, if not nil, returns arguments added to Args at each start
 	// (a studio's folders and files as they are now).
 	MoreArgs func() []string
@@ -71,9 +71,10 @@ type Options struct {
 	// MaxLineBytes each; the worker reports a longer one); the worker's
 	// stdout goes to Stdout, with the supervisor's own notices between
 	// lines. Its stderr goes to Stderr. nil: no input, output discarded.
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	MaxLineBytes   int
+	Stdin        io.Reader
+	Stdout       io.Writer // the worker's output and the supervisor's notices
+	Stderr       io.Writer // the worker's standard error
+	MaxLineBytes int       // the longest input line relayed whole; 0: 4 MiB
 	// Token and Quiet are passed to every worker (Spec.Token, Spec.Quiet).
 	Token string
 	Quiet bool
@@ -249,22 +250,11 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	}
 	defer lifeKeep.Close()
 	defer life.Close() // the worker's end, closed once it has started (or failed to)
-	specPath := filepath.Join(s.o.Dir, "worker.json")
-	args := append([]string{}, s.o.Args...)
-	if s.o.MoreArgs != nil {
-		args = append(args, s.o.MoreArgs()...)
-	}
-	cmd := exec.Command(s.o.Path, append(args, s.o.SpecFlag, specPath)...)
-	cmd.SysProcAttr = sysProcAttr()
-	var handed func()
-	spec.LifelineFD, spec.ListenerFD, handed, err = handOver(cmd, life, s.o.Listener)
+	cmd, handed, err := s.command(&spec, life)
 	if err != nil {
-		return exit{}, fmt.Errorf("supervise: %w", err)
+		return exit{}, err
 	}
 	defer handed()
-	if err := spec.write(specPath); err != nil {
-		return exit{}, fmt.Errorf("supervise: %w", err)
-	}
 	tail := &stderrKeeper{max: 4 << 10}
 	cmd.Stderr = io.MultiWriter(s.o.Stderr, tail)
 	stdin, err := cmd.StdinPipe()
@@ -288,20 +278,7 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	handed()
 	s.log.Info("worker started", "pid", cmd.Process.Pid, "quarantined", len(spec.Quarantine))
 
-	relayed := make(chan struct{})
-	go func() { // the worker's output, line by line
-		defer close(relayed)
-		br := bufio.NewReaderSize(stdout, 64<<10)
-		for {
-			line, err := br.ReadBytes('\n')
-			if len(line) > 0 {
-				s.out.write(line)
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	relayed := s.relay(stdout)
 	exited := make(chan struct{})
 	fed := make(chan struct{})
 	go func() { defer close(fed); s.feed(stdin, exited, bb) }()
@@ -315,6 +292,48 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	e.report, _ = blackbox.Read(bb)
 	e.clean = werr == nil
 	return e, nil
+}
+
+// command returns the worker's command for spec, with the lifeline and
+// the listener handed over (handed closes the supervisor's copies once
+// the worker has started) and the spec written to its file.
+func (s *supervisor) command(spec *Spec, life *os.File) (cmd *exec.Cmd, handed func(), err error) {
+	specPath := filepath.Join(s.o.Dir, "worker.json")
+	args := append([]string{}, s.o.Args...)
+	if s.o.MoreArgs != nil {
+		args = append(args, s.o.MoreArgs()...)
+	}
+	cmd = exec.Command(s.o.Path, append(args, s.o.SpecFlag, specPath)...)
+	cmd.SysProcAttr = sysProcAttr()
+	spec.LifelineFD, spec.ListenerFD, handed, err = handOver(cmd, life, s.o.Listener)
+	if err != nil {
+		return nil, nil, fmt.Errorf("supervise: %w", err)
+	}
+	if err := spec.write(specPath); err != nil {
+		handed()
+		return nil, nil, fmt.Errorf("supervise: %w", err)
+	}
+	return cmd, handed, nil
+}
+
+// relay copies the worker's output to Stdout, line by line, until its
+// end; the channel closes then.
+func (s *supervisor) relay(stdout io.Reader) <-chan struct{} {
+	relayed := make(chan struct{})
+	go func() {
+		defer close(relayed)
+		br := bufio.NewReaderSize(stdout, 64<<10)
+		for {
+			line, err := br.ReadBytes('\n')
+			if len(line) > 0 {
+				s.out.write(line)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return relayed
 }
 
 // feed writes to the worker the lines it must handle again (those after
