@@ -2,11 +2,14 @@ package studio
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/afstudio/afstudio/supervise"
 )
 
 // ControlAPI is the local control API server the settings view turns on
@@ -29,6 +32,14 @@ const (
 	// DefaultAPIAddr is where the control API listens unless told otherwise.
 	DefaultAPIAddr = "127.0.0.1:7777"
 )
+
+// prefMemoryLimit keeps the memory limit the user set for the worker.
+const prefMemoryLimit = "afstudio.worker.memory_limit"
+
+// MemoryLimitSetting returns the worker memory limit the user set in the
+// Settings tab ("" when none), as written there (supervise.ParseMemoryLimit
+// reads it).
+func MemoryLimitSetting(p fyne.Preferences) string { return p.String(prefMemoryLimit) }
 
 // APIEnabled reports whether the user turned the control API on in an
 // earlier session, and on which address.
@@ -128,4 +139,41 @@ func (v *settingsView) apply(on bool) {
 			}
 		})
 	}()
+}
+
+// workerSettings is the Settings tab's section about the integrations'
+// worker process: its memory limit, saved for the next start.
+type workerSettings struct {
+	limit  *widget.Entry
+	status *widget.Label
+	root   fyne.CanvasObject
+}
+
+// newWorkerSettings returns the section; current is the limit in effect
+// ("" when the integrations do not run in this studio's worker).
+func newWorkerSettings(prefs fyne.Preferences, current string) *workerSettings {
+	w := &workerSettings{limit: widget.NewEntry(), status: widget.NewLabel("")}
+	w.status.Wrapping = fyne.TextWrapWord
+	title := widget.NewLabelWithStyle("Integrations' worker", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	if current == "" {
+		w.limit.Disable()
+		w.status.SetText("The integrations this window shows do not run in its worker process (--in-process, --connect, or Windows).")
+		w.root = container.NewVBox(title, w.status)
+		return w
+	}
+	w.limit.SetText(prefs.StringWithFallback(prefMemoryLimit, current))
+	w.limit.SetPlaceHolder("e.g. 1GiB, 512MiB; 0: no limit")
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		text := strings.TrimSpace(w.limit.Text)
+		if _, err := supervise.ParseMemoryLimit(text); err != nil {
+			w.status.SetText("Not saved: " + err.Error())
+			return
+		}
+		prefs.SetString(prefMemoryLimit, text)
+		w.status.SetText(fmt.Sprintf("Saved: %s from the next start of afstudio (now %s).", text, current))
+	})
+	w.status.SetText(fmt.Sprintf("Now %s. When the worker uses more, it is restarted and the integration that was running is quarantined; --memory-limit overrides this setting.", current))
+	form := widget.NewForm(widget.NewFormItem("Memory limit", container.NewBorder(nil, nil, nil, save, w.limit)), widget.NewFormItem("", w.status))
+	w.root = container.NewVBox(title, form)
+	return w
 }

@@ -92,6 +92,11 @@ type Options struct {
 	Select string
 	// Logger receives the studio's own logs; nil discards them.
 	Logger *slog.Logger
+	// MemoryLimit is the memory limit of the worker process the
+	// integrations run in ("1 GiB"), shown and changeable (for the next
+	// start) in the Settings tab; "" when they do not run in this
+	// studio's worker.
+	MemoryLimit string
 	// HostLabel names the host the window shows when it is not in this
 	// process (a URL, for --connect): shown in the title and the status
 	// bar. "" for the host in this process.
@@ -227,7 +232,8 @@ func (s *Studio) build() {
 		container.NewTabItemWithIcon("Event console", theme.MailSendIcon(), s.console.object()),
 		container.NewTabItemWithIcon("Event stream", theme.ListIcon(), s.stream.object()),
 		container.NewTabItemWithIcon("Log", theme.DocumentIcon(), s.logs.object()),
-		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), s.settings.object()),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVBox(s.settings.object(),
+			container.NewPadded(newWorkerSettings(s.app.Preferences(), s.opts.MemoryLimit).root))),
 	)
 	s.tabs.OnUnselected = func(*container.TabItem) { s.trace.tabLeaves() }
 	s.tabs.OnSelected = func(t *container.TabItem) {

@@ -557,3 +557,45 @@ func TestHostLabel(t *testing.T) {
 		t.Errorf("status bar %q does not name the host", got)
 	}
 }
+
+// TestWorkerSettings: the Settings tab saves a valid memory limit for the
+// next start, refuses a bad one with the reason (keeping the saved one),
+// and is off when the integrations do not run in this studio's worker.
+func TestWorkerSettings(t *testing.T) {
+	a := test.NewTempApp(t)
+	prefs := a.Preferences()
+	off := newWorkerSettings(prefs, "")
+	if !off.limit.Disabled() || !strings.Contains(off.status.Text, "do not run in its worker") {
+		t.Fatalf("without a worker: disabled %v, %q", off.limit.Disabled(), off.status.Text)
+	}
+	w := newWorkerSettings(prefs, "1 GiB")
+	if w.limit.Text != "1 GiB" || w.limit.Disabled() {
+		t.Fatalf("with a worker: %q disabled %v", w.limit.Text, w.limit.Disabled())
+	}
+	save := func(text string) {
+		test.Type(w.limit, "")
+		w.limit.SetText(text)
+		var btn *widget.Button
+		for _, o := range test.LaidOutObjects(w.root) {
+			if b, ok := o.(*widget.Button); ok && b.Text == "Save" {
+				btn = b
+			}
+		}
+		if btn == nil {
+			t.Fatal("no Save button")
+		}
+		test.Tap(btn)
+	}
+	save("512MiB")
+	if got := MemoryLimitSetting(prefs); got != "512MiB" || !strings.Contains(w.status.Text, "Saved: 512MiB") {
+		t.Fatalf("after saving 512MiB: setting %q, status %q", got, w.status.Text)
+	}
+	save("10")
+	if got := MemoryLimitSetting(prefs); got != "512MiB" || !strings.Contains(w.status.Text, "too small") {
+		t.Fatalf("after 10: setting %q, status %q", got, w.status.Text)
+	}
+	save("lots")
+	if !strings.Contains(w.status.Text, "not a size") {
+		t.Fatalf("after lots: status %q", w.status.Text)
+	}
+}

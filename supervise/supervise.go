@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -582,6 +583,32 @@ func deathCause(e exit, limit int64) cause {
 		return cause{text: "stopped: " + ee.String(), short: "stopped the worker (" + ee.String() + ")"}
 	}
 	return cause{text: fmt.Sprintf("stopped: %v", e.err), short: "stopped the worker"}
+}
+
+// ParseMemoryLimit reads a memory limit: "1GiB", "512MiB", "64KiB",
+// "1073741824" (GB, MB, KB, G, M and K are powers of 1024 too); "0" is no
+// limit. A limit below 64 MiB is refused: the host itself needs about
+// 30 MiB.
+func ParseMemoryLimit(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"G", 30}, {"M", 20}, {"K", 10}, {"B", 0}}
+	num, shift := strings.TrimSpace(s), uint(0)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(num), strings.ToUpper(u.suffix)) {
+			num, shift = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size: write a whole number of bytes with a unit, e.g. 512MiB or 2GiB (0: no limit)", s)
+	}
+	if n != 0 && n<<shift < 64<<20 {
+		return 0, fmt.Errorf("%q is too small: the host itself needs about 30 MiB; give at least 64MiB", s)
+	}
+	return n << shift, nil
 }
 
 // FormatBytes formats n bytes as "1 GiB", "512 MiB" or "1536 KiB".

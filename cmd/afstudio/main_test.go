@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -271,4 +272,46 @@ func TestBinary(t *testing.T) {
 			t.Errorf("afstudio emit with invalid JSON: exit %d, want 2", code)
 		}
 	})
+}
+
+// TestMemoryLimitSources: --memory-limit reads sizes with units and
+// refuses bad ones; the Settings tab's value is used when the flag is not
+// given, and a bad one there is ignored (logged), keeping the default.
+func TestMemoryLimitSources(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		setting string
+		want    int64
+		bad     bool
+	}{
+		{nil, "", defaultMemoryLimit, false},
+		{[]string{"--memory-limit", "512MiB"}, "", 512 << 20, false},
+		{[]string{"--memory-limit", "2G"}, "768MiB", 2 << 30, false},
+		{nil, "768MiB", 768 << 20, false},
+		{nil, "tiny", defaultMemoryLimit, false},
+		{[]string{"--memory-limit", "0"}, "", 0, false},
+		{[]string{"--memory-limit", "10"}, "", 0, true},
+		{[]string{"--memory-limit", "lots"}, "", 0, true},
+	} {
+		var w workerFlags
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		w.registerLimit(fs)
+		err := fs.Parse(tc.args)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%v: accepted", tc.args)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if !flagGiven(fs, "memory-limit") {
+			w.limitFromSetting(tc.setting, slog.New(slog.DiscardHandler))
+		}
+		if int64(w.memoryLimit) != tc.want {
+			t.Errorf("%v with setting %q: limit %d, want %d", tc.args, tc.setting, w.memoryLimit, tc.want)
+		}
+	}
 }

@@ -31,6 +31,9 @@ type studioHost struct {
 	// label names the host in the window when it is not in this process
 	// and not the studio's own worker.
 	label string
+	// memoryLimit is the worker's memory limit, for the Settings tab; ""
+	// when the integrations do not run in this studio's worker.
+	memoryLimit string
 	// started is called once the window follows the host.
 	started func()
 	stop    func()
@@ -166,7 +169,11 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 			stops[i]()
 		}
 	}
-	log.Info("integrations run in a supervised worker process", "memory_limit", o.worker.memoryLimit.String())
+	sh.memoryLimit = "no limit"
+	if o.worker.memoryLimit > 0 {
+		sh.memoryLimit = supervise.FormatBytes(int64(o.worker.memoryLimit))
+	}
+	log.Info("integrations run in a supervised worker process", "memory_limit", sh.memoryLimit)
 	return nil
 }
 

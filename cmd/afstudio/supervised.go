@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/afstudio/afstudio/control"
@@ -40,6 +39,28 @@ func (w *workerFlags) registerLimit(fs *flag.FlagSet) {
 	w.memoryLimit = defaultMemoryLimit
 	fs.BoolVar(&w.inProcess, "in-process", false, "run the integrations in this process, without a supervised worker (no memory limit: a runaway integration can take the whole host down)")
 	fs.Var(&w.memoryLimit, "memory-limit", "the integrations' worker process is restarted, and the integration that was running quarantined, when it uses more than `SIZE` (e.g. 512MiB, 2GiB; 0: no limit)")
+}
+
+// limitFromSetting takes the memory limit from the studio's Settings tab
+// (setting, "" for none), unless it cannot be read (then it is logged and
+// the limit stays).
+func (w *workerFlags) limitFromSetting(setting string, log *slog.Logger) {
+	if setting == "" {
+		return
+	}
+	n, err := supervise.ParseMemoryLimit(setting)
+	if err != nil {
+		log.Warn("the memory limit set in the Settings tab is not used", "error", err)
+		return
+	}
+	w.memoryLimit = byteSize(n)
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // supervised reports whether run --headless supervises a worker.
@@ -112,24 +133,10 @@ func (b *byteSize) String() string {
 }
 
 func (b *byteSize) Set(s string) error {
-	units := []struct {
-		suffix string
-		shift  uint
-	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"G", 30}, {"M", 20}, {"K", 10}, {"B", 0}}
-	num, shift := strings.TrimSpace(s), uint(0)
-	for _, u := range units {
-		if strings.HasSuffix(strings.ToUpper(num), strings.ToUpper(u.suffix)) {
-			num, shift = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.shift
-			break
-		}
+	n, err := supervise.ParseMemoryLimit(s)
+	if err != nil {
+		return err
 	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)>>shift {
-		return fmt.Errorf("%q is not a size: write a whole number of bytes with a unit, e.g. 512MiB or 2GiB (0: no limit)", s)
-	}
-	if n != 0 && n<<shift < 64<<20 {
-		return fmt.Errorf("%q is too small: the host itself needs about 30 MiB; give at least 64MiB", s)
-	}
-	*b = byteSize(n << shift)
+	*b = byteSize(n)
 	return nil
 }

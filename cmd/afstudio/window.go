@@ -68,6 +68,9 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	a := newApp()
+	if !flagGiven(fs, "memory-limit") {
+		o.worker.limitFromSetting(studio.MemoryLimitSetting(a.Preferences()), log)
+	}
 	hctx, stopHost := context.WithCancel(ctx)
 	defer stopHost()
 	sh, err := o.openHost(hctx, a.Preferences(), std, log)
@@ -75,7 +78,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer sh.stop()
-	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label,
+	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label, MemoryLimit: sh.memoryLimit,
 		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)}
 	if sh.api != nil {
 		sopts.API = sh.api
