@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -254,14 +253,8 @@ func (h *Handler) exportStates(w http.ResponseWriter, r *http.Request) {
 // importStates serves PUT /v1/state: Manager.ImportStates of the states
 // of the body, a starhost.StateExport: all or nothing.
 func (h *Handler) importStates(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStateBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "request body: "+err.Error(), nil)
+	body, ok := readStateBody(w, r)
+	if !ok {
 		return
 	}
 	if len(body) == 0 {

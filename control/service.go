@@ -78,12 +78,7 @@ func newService(opts ServiceOptions, handler func(Options) (http.Handler, error)
 func (s *Service) Serve(addr string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv != nil {
-		if err := s.srv.Close(); err != nil {
-			s.log.Warn("stopping the control API before serving it again", "addr", s.srv.Addr(), "error", err)
-		}
-		s.srv = nil
-	}
+	s.stopLocked()
 	srv, err := Listen(addr, s.handler, s.allowRemote)
 	if err != nil {
 		return "", err
@@ -97,13 +92,20 @@ func (s *Service) Serve(addr string) (string, error) {
 func (s *Service) ServeListener(ln net.Listener) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv != nil {
-		if err := s.srv.Close(); err != nil {
-			s.log.Warn("stopping the control API before serving it again", "addr", s.srv.Addr(), "error", err)
-		}
-		s.srv = nil
-	}
+	s.stopLocked()
 	return s.serving(ServeListener(ln, s.handler), ln.Addr().String())
+}
+
+// stopLocked stops the running server, if any, before another is served
+// (s.mu is held).
+func (s *Service) stopLocked() {
+	if s.srv == nil {
+		return
+	}
+	if err := s.srv.Close(); err != nil {
+		s.log.Warn("stopping the control API before serving it again", "addr", s.srv.Addr(), "error", err)
+	}
+	s.srv = nil
 }
 
 // serving records srv as the running server (s.mu is held) and returns

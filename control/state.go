@@ -30,14 +30,8 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 // and the answer says what is wrong with it.
 func (h *Handler) putState(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStateBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "request body: "+err.Error(), nil)
+	body, ok := readStateBody(w, r)
+	if !ok {
 		return
 	}
 	if err := h.m.ImportStates(r.Context(), map[string][]byte{name: body}); err != nil {
@@ -92,4 +86,20 @@ func (h *Handler) integrationError(w http.ResponseWriter, name string, err error
 		return
 	}
 	writeError(w, http.StatusInternalServerError, err.Error(), nil)
+}
+
+// readStateBody reads a request body of at most MaxStateBytes, writing
+// the error answer itself (413 for a larger one) when it cannot.
+func readStateBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStateBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), nil)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error(), nil)
+		return nil, false
+	}
+	return body, true
 }
