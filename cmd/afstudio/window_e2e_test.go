@@ -274,3 +274,35 @@ func TestWindowQuarantine(t *testing.T) {
 	st.write(bomb, "integration(name = \"bomb\", handlers = {\"ping\": lambda event, ctx: \"defused\"})\n")
 	st.waitFor("the fixed file live again", st.shows(on{"bomb", "g1"}, on{"greeter", "g1"}, on{"0 failed"}))
 }
+
+// TestWindowConnect: a headless host runs elsewhere (here, another
+// process with its own folder and --listen); the window started with
+// --connect shows its integrations and says which host it shows, a save
+// on the host's side shows as the next generation, and a reload from the
+// window reaches the host.
+func TestWindowConnect(t *testing.T) {
+	st := startStudioTest(t)
+	hostDir := filepath.Join(st.home, "server", "integrations")
+	greeter := filepath.Join(hostDir, "greeter.star")
+	st.write(greeter, greeterSrc)
+	addr := freePort(t)
+	host := st.command(st.ctx, "run", "--headless", "--no-defaults", "--dir", hostDir, "--data", filepath.Join(st.home, "server", "data"), "--listen", addr)
+	host.Stdout, host.Stderr = st.log, st.log
+	stdin, err := host.StdinPipe() // kept open: the host serves until the test ends
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close(); _ = host.Process.Kill(); _ = host.Wait() })
+
+	st.start("--connect", "http://"+addr) // the same user: the token is this user's
+	p := st.waitFor("the host's integration, and which host it is", st.shows(on{"greeter", "g1"}, on{"host", addr}))
+	st.write(greeter, strings.Replace(greeterSrc, "answer v1", "answer v2", 1))
+	p = st.waitFor("the host's reload of the save", st.shows(on{"greeter", "g2"}))
+	st.click(p, "greeter's row", screen.Loose("greeter"))
+	st.waitFor("greeter's details", st.shows(on{"Class", "greeter"}))
+	st.do(st.d.Key(st.ctx, "ctrl+r"))
+	st.waitFor("the reload from the window", st.shows(on{"greeter", "g3"}))
+}
