@@ -37,6 +37,8 @@ func runHelper(name string) int {
 	switch name {
 	case "worker":
 		return workerHelper()
+	case "serve-worker":
+		return serveWorkerHelper()
 	}
 	if code, ok := platformHelper(name); ok {
 		return code
@@ -166,7 +168,11 @@ func testHandOver(t *testing.T, withListener bool) {
 	cmd.SysProcAttr = sysProcAttr()
 	spec := Spec{Blackbox: bb}
 	var done func()
-	spec.LifelineFD, spec.ListenerFD, done, err = handOver(cmd, life, lf)
+	var nums []int
+	spec.LifelineFD, nums, done, err = handOver(cmd, life, lf)
+	if err == nil {
+		spec.ListenerFD = nums[0]
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,8 +78,9 @@ func LimitMemory(limit int64) error {
 }
 
 // handOver makes the worker inherit the lifeline pipe's read end and the
-// listening socket (nil: none), and returns the numbers the worker finds
-// them at (Spec.LifelineFD, Spec.ListenerFD): on Windows, which has no
+// listening sockets (nil ones skipped: number 0), and returns the numbers
+// the worker finds them at (Spec.LifelineFD, then Spec.ListenerFD and
+// Spec.UserListenerFD): on Windows, which has no
 // ExtraFiles, the values of inheritable copies of their handles, listed
 // in SysProcAttr.AdditionalInheritedHandles (an inherited handle has the
 // same value in the child). The socket's copy is made with
@@ -87,7 +88,7 @@ func LimitMemory(limit int64) error {
 // turns it into a listener with net.FileListener. done closes the
 // copies; call it once the worker has started (or failed to); calling
 // it again does nothing.
-func handOver(cmd *exec.Cmd, life, listener *os.File) (lifeNum, listenerNum int, done func(), err error) {
+func handOver(cmd *exec.Cmd, life *os.File, listeners ...*os.File) (lifeNum int, listenerNums []int, done func(), err error) {
 	var copies []windows.Handle
 	var sockets []bool
 	done = func() { // once only: a handle value is reused once closed
@@ -110,13 +111,17 @@ func handOver(cmd *exec.Cmd, life, listener *os.File) (lifeNum, listenerNum int,
 	}
 	if lifeNum, err = add(life, false); err != nil {
 		done()
-		return 0, 0, func() {}, fmt.Errorf("hand the lifeline to the worker: %w", err)
+		return 0, nil, func() {}, fmt.Errorf("hand the lifeline to the worker: %w", err)
 	}
-	if listener != nil {
-		if listenerNum, err = add(listener, true); err != nil {
-			done()
-			return 0, 0, func() {}, fmt.Errorf("hand the control API socket to the worker: %w", err)
+	for _, listener := range listeners {
+		n := 0
+		if listener != nil {
+			if n, err = add(listener, true); err != nil {
+				done()
+				return 0, nil, func() {}, fmt.Errorf("hand a control API socket to the worker: %w", err)
+			}
 		}
+		listenerNums = append(listenerNums, n)
 	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -124,7 +129,7 @@ func handOver(cmd *exec.Cmd, life, listener *os.File) (lifeNum, listenerNum int,
 	for _, h := range copies {
 		cmd.SysProcAttr.AdditionalInheritedHandles = append(cmd.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h))
 	}
-	return lifeNum, listenerNum, done, nil
+	return lifeNum, listenerNums, done, nil
 }
 
 // inheritableCopy returns an inheritable copy of f's handle: with

@@ -37,6 +37,10 @@ type Spec struct {
 	// Quiet: the worker writes no notices on its standard output (the
 	// studio follows it over the API's notice stream instead).
 	Quiet bool `json:"quiet,omitempty"`
+	// UserListenerFD is the file descriptor of the user's control API
+	// socket, served with the user's token (Options.UserListener); 0:
+	// none.
+	UserListenerFD int `json:"user_listener_fd,omitempty"`
 	// LifelineFD is the file descriptor of a pipe whose other end only
 	// the supervisor holds: when it reads end of file, the supervisor is
 	// gone and the worker exits. On Windows it is the value of an

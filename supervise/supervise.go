@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/afstudio/afstudio/blackbox"
@@ -68,6 +69,16 @@ type Options struct {
 	// Listener, if not nil, is the control API's listening socket, handed
 	// to every worker.
 	Listener *os.File
+	// UserListener, if not nil, returns at each start a copy of the
+	// socket of the user's control API (a studio's --listen or Settings),
+	// or nil for none: the worker serves it with the user's token, so that
+	// an engine's events go straight to the worker. The copy is the
+	// supervisor's: it closes it once the worker has its own.
+	UserListener func() *os.File
+	// Restart, when it receives, stops the worker as a clean stop does
+	// (its last states written) and starts the next at once: a studio
+	// that turns its API on or off hands the next worker the new socket.
+	Restart <-chan struct{}
 	// Stdin is relayed to the worker, one line at a time (at most
 	// MaxLineBytes each; the worker reports a longer one); the worker's
 	// stdout goes to Stdout, with the supervisor's own notices between
@@ -150,6 +161,11 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		if exit.requested && ctx.Err() == nil { // Options.Restart: the next at once
+			s.afterRestart(exit)
+			restarted, backoff = "", 0
+			continue
+		}
 		if exit.clean || ctx.Err() != nil {
 			return nil
 		}
@@ -219,11 +235,12 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 
 // An exit is how one worker ended.
 type exit struct {
-	clean  bool // exited 0: its input ended, or it was asked to stop
-	err    error
-	stderr string // the start and the end of what it wrote to stderr
-	report blackbox.Report
-	ranFor time.Duration
+	clean     bool // exited 0: its input ended, or it was asked to stop
+	requested bool // stopped for Options.Restart
+	err       error
+	stderr    string // the start and the end of what it wrote to stderr
+	report    blackbox.Report
+	ranFor    time.Duration
 }
 
 // failedToStart returns an error when the worker died before it served
@@ -285,11 +302,20 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	go func() { defer close(fed); s.feed(stdin, exited, bb) }()
 	stop := context.AfterFunc(ctx, func() { stopProcess(cmd.Process) })
 	defer stop()
+	var requested atomic.Bool
+	go func() {
+		select {
+		case <-s.o.Restart: // nil: never
+			requested.Store(true)
+			stopProcess(cmd.Process)
+		case <-exited:
+		}
+	}()
 	<-relayed // the worker closed its output: it has exited (or is exiting)
 	werr := cmd.Wait()
 	close(exited)
 	<-fed
-	e := exit{err: werr, stderr: tail.String(), ranFor: time.Since(begun)}
+	e := exit{err: werr, stderr: tail.String(), ranFor: time.Since(begun), requested: requested.Load()}
 	e.report, _ = blackbox.Read(bb)
 	e.clean = werr == nil
 	return e, nil
@@ -306,10 +332,24 @@ func (s *supervisor) command(spec *Spec, life *os.File) (cmd *exec.Cmd, handed f
 	}
 	cmd = exec.Command(s.o.Path, append(args, s.o.SpecFlag, specPath)...)
 	cmd.SysProcAttr = sysProcAttr()
-	spec.LifelineFD, spec.ListenerFD, handed, err = handOver(cmd, life, s.o.Listener)
+	var userListener *os.File
+	if s.o.UserListener != nil {
+		userListener = s.o.UserListener()
+	}
+	var nums []int
+	spec.LifelineFD, nums, handed, err = handOver(cmd, life, s.o.Listener, userListener)
+	if userListener != nil {
+		done := handed
+		handed = func() {
+			done()
+			userListener.Close()
+		}
+	}
 	if err != nil {
+		handed()
 		return nil, nil, fmt.Errorf("supervise: %w", err)
 	}
+	spec.ListenerFD, spec.UserListenerFD = nums[0], nums[1]
 	if err := spec.write(specPath); err != nil {
 		handed()
 		return nil, nil, fmt.Errorf("supervise: %w", err)
@@ -444,6 +484,16 @@ func fileSum(path string) ([32]byte, bool) {
 		return [32]byte{}, false
 	}
 	return sha256.Sum256(b), true
+}
+
+// afterRestart takes stock of a worker stopped for Options.Restart: the
+// lines it handled are dropped; the one it may have been handling, if
+// any, goes to the next worker (a clean stop finishes the line in hand
+// before it exits).
+func (s *supervisor) afterRestart(e exit) {
+	s.dropHandled(e.report.LinesHandled)
+	s.dropped = 0
+	s.log.Info("worker restarted as asked", "ran_for", e.ranFor.Round(time.Millisecond))
 }
 
 // afterDeath explains a worker's death, blames and quarantines, answers

@@ -25,6 +25,9 @@ type Worker struct {
 	Recorder *blackbox.Recorder
 	// Listener is the control API's socket, or nil.
 	Listener net.Listener
+	// UserListener is the socket of the user's control API a studio
+	// hands over (served with the user's token), or nil.
+	UserListener net.Listener
 
 	cancel context.CancelFunc
 }
@@ -60,13 +63,11 @@ func StartWorker(ctx context.Context, path string, stuckAfter time.Duration, log
 	if w.Recorder, err = blackbox.Open(spec.Blackbox); err != nil {
 		return nil, nil, fmt.Errorf("worker: %w", err)
 	}
-	if spec.ListenerFD > 0 {
-		f := os.NewFile(uintptr(spec.ListenerFD), "control-listener")
-		w.Listener, err = net.FileListener(f)
-		f.Close() // FileListener holds its own copy
-		if err != nil {
-			return nil, nil, fmt.Errorf("worker: the control API socket (fd %d): %w", spec.ListenerFD, err)
-		}
+	if w.Listener, err = inheritedListener(spec.ListenerFD); err != nil {
+		return nil, nil, err
+	}
+	if w.UserListener, err = inheritedListener(spec.UserListenerFD); err != nil {
+		return nil, nil, err
 	}
 	ctx, w.cancel = context.WithCancel(ctx)
 	if spec.LifelineFD > 0 {
@@ -102,4 +103,19 @@ func (w *Worker) watchStuck(ctx context.Context, stuckAfter time.Duration, log *
 			os.Exit(StuckExitCode)
 		}
 	}
+}
+
+// inheritedListener returns the listening socket a supervisor handed over
+// as fd (nil for 0).
+func inheritedListener(fd int) (net.Listener, error) {
+	if fd <= 0 {
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(fd), "control-listener")
+	defer f.Close() // FileListener holds its own copy
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("worker: the control API socket (fd %d): %w", fd, err)
+	}
+	return ln, nil
 }

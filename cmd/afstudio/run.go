@@ -116,32 +116,55 @@ func headlessOptions(worker *supervise.Worker, log *slog.Logger) headless.Option
 }
 
 // serveAPI serves the control API when --listen asks for it, or on the
-// socket a supervisor handed over (with its token, for a studio's
-// private API); stop stops it. A restarted worker's notice streams open
-// with why its predecessor stopped.
+// sockets a supervisor handed over: its own (with its token; a studio's
+// private API) and the user's (a studio's --listen or Settings, with the
+// user's token); stop stops them. A restarted worker's notice streams
+// open with why its predecessor stopped.
 func (o *runOptions) serveAPI(m *starhost.Manager, worker *supervise.Worker, log *slog.Logger) (stop func(), err error) {
 	opts := control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log}}
-	var listener net.Listener
+	type served struct {
+		ln    net.Listener
+		token string
+	}
+	var apis []served
 	if worker != nil {
-		listener, opts.Token = worker.Listener, worker.Token
-		opts.AnyFile = worker.Token != "" // the studio's private API: files dropped anywhere
 		if worker.Restarted != "" {
 			opts.Greeting = []starhost.Notice{{Kind: supervise.NoticeWorkerRestarted, Time: time.Now(), Level: "error", Message: worker.Restarted}}
 		}
+		if worker.Listener != nil {
+			apis = append(apis, served{worker.Listener, worker.Token})
+		}
+		if worker.UserListener != nil {
+			apis = append(apis, served{worker.UserListener, ""}) // "": the user's token
+		}
 	}
-	if o.listen == "" && listener == nil {
-		return func() {}, nil
+	if len(apis) == 0 && o.listen != "" {
+		apis = append(apis, served{nil, ""})
 	}
-	api, err := control.NewService(m, opts)
-	if err != nil {
-		return nil, err
+	var stops []func()
+	stop = func() {
+		for _, s := range stops {
+			s()
+		}
 	}
-	if listener != nil { // handed over by the supervisor
-		api.ServeListener(listener)
-	} else if _, err := api.Serve(o.listen); err != nil {
-		return nil, err
+	for _, a := range apis {
+		so := opts
+		so.Token = a.token
+		so.AnyFile = a.token != "" // the studio's private API: files dropped anywhere, as in its window
+		api, err := control.NewService(m, so)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if a.ln != nil { // handed over by the supervisor
+			api.ServeListener(a.ln)
+		} else if _, err := api.Serve(o.listen); err != nil {
+			stop()
+			return nil, err
+		}
+		stops = append(stops, func() { _ = api.Stop() })
 	}
-	return func() { _ = api.Stop() }, nil
+	return stop, nil
 }
 
 // serveHeadless serves events from stdin until its end (then, when the

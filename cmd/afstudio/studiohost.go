@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
+	"syscall"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,9 +28,12 @@ import (
 // (--in-process), or elsewhere (--connect).
 type studioHost struct {
 	host studio.Host
-	w    studio.Watcher       // nil when the studio does not watch
-	api  *control.Service     // the user's control API; nil with --connect
-	open *func([]string) error // the window's, set once it exists; /v1/open calls it
+	w    studio.Watcher    // nil when the studio does not watch
+	api  studio.ControlAPI // the user's control API; nil with --connect
+	// handoff serves the single-instance hand-off (POST /v1/open) of a
+	// second afstudio FILE.star.
+	handoff http.Handler
+	open    *func([]string) error // the window's, set once it exists; /v1/open calls it
 	// label names the host in the window when it is not in this process
 	// and not the studio's own worker.
 	label string
@@ -59,10 +65,13 @@ func (o *studioOptions) openHost(ctx context.Context, prefs fyne.Preferences, st
 		}
 		sh.host, sh.w, sh.stop = m, w, stop
 		sh.started = func() { o.host.publishStart(m) }
-		if sh.api, err = control.NewService(m, apiOpts); err != nil {
+		api, err := control.NewService(m, apiOpts)
+		if err != nil {
 			stop()
 			return nil, err
 		}
+		sh.api, sh.handoff = api, api.Handler()
+		sh.stop = func() { _ = api.Stop(); stop() }
 		return sh, nil
 	}
 	return sh, o.startWorkerHost(ctx, sh, prefs, std.stderr, apiOpts, log)
@@ -129,6 +138,15 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	if err != nil {
 		return err
 	}
+	userAPI, err := newWorkerAPI(o.allowRemote, log)
+	if err != nil {
+		return err
+	}
+	if on, addr := apiAtStart(o.listen, prefs); on { // before the first worker: no restart for it
+		if _, err := userAPI.open(addr); err != nil {
+			log.Warn("control API not started", "error", err)
+		}
+	}
 	sctx, stopWorker := context.WithCancel(context.Background())
 	supervised := make(chan error, 1)
 	go func() {
@@ -136,6 +154,7 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 			Path: exe, Args: o.workerArgs(), SpecFlag: "--worker", Dir: dir,
 			MoreArgs:    func() []string { return o.workerFolders(flagDirs, prefs) },
 			MemoryLimit: int64(o.worker.memoryLimit), Listener: listener, Token: token, Quiet: true,
+			UserListener: userAPI.listener, Restart: userAPI.restart,
 			Stderr: stderr, Logger: log,
 		})
 	}()
@@ -152,13 +171,14 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 		os.RemoveAll(dir)
 		return err
 	}
-	stops := []func(){cleanup, rh.Close}
-	if sh.api, err = control.NewProxyService(url, token, apiOpts); err != nil {
+	stops := []func(){cleanup, userAPI.close, rh.Close}
+	handoff, err := control.NewProxyService(url, token, apiOpts) // /v1/open here, the rest to the worker
+	if err != nil {
 		rh.Close()
 		cleanup()
 		return err
 	}
-	sh.host = rh
+	sh.host, sh.api, sh.handoff = rh, userAPI, handoff.Handler()
 	if !o.noWatch {
 		w, stopWatching := watchHost(ctx, rh, o.host.dirs, 0, log)
 		sh.w = w
@@ -265,3 +285,125 @@ var _ interface {
 // as "N events not shown"), so that a storm of events costs the host no
 // JSON for notices nobody will see.
 const studioNoticeLimit = 1000
+
+// A workerAPI is the user's control API of a studio whose integrations
+// run in a worker (studio.ControlAPI, for --listen and the Settings
+// tab): the studio opens the socket and hands it to each worker, which
+// serves it with the user's token, so that an engine's events go straight
+// to the worker. Turning it on or off, or moving it, starts the worker
+// again (a clean stop: the last states are written) with the new socket.
+type workerAPI struct {
+	allowRemote bool
+	token       string
+	log         *slog.Logger
+	restart     chan struct{} // supervise.Options.Restart
+
+	mu        sync.Mutex
+	ln        *net.TCPListener // the socket; a copy goes to each worker; nil: off
+	requested string           // the address asked for
+	addr      string           // the address it listens on
+}
+
+func newWorkerAPI(allowRemote bool, log *slog.Logger) (*workerAPI, error) {
+	token, err := control.UserToken()
+	if err != nil {
+		return nil, err
+	}
+	return &workerAPI{allowRemote: allowRemote, token: token, log: log, restart: make(chan struct{}, 1)}, nil
+}
+
+// open listens on addr (closing the socket before), without starting the
+// worker again; it returns the address it listens on.
+func (a *workerAPI) open(addr string) (string, error) {
+	ln, err := control.ListenTCP(addr, a.allowRemote)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln != nil {
+		a.ln.Close()
+	}
+	a.ln, a.requested, a.addr = ln.(*net.TCPListener), addr, ln.Addr().String()
+	if !control.IsLoopback(addr) {
+		a.log.Warn("the control API is reachable from the network; anyone with the token can run events and change integrations", "addr", a.addr)
+	}
+	return a.addr, nil
+}
+
+// Serve listens on addr and starts the worker again to serve it; serving
+// on the address it already serves does nothing.
+func (a *workerAPI) Serve(addr string) (string, error) {
+	a.mu.Lock()
+	same := a.ln != nil && a.requested == addr
+	current := a.addr
+	a.mu.Unlock()
+	if same {
+		return current, nil
+	}
+	// The old socket must be closed before the new one can take its
+	// address: close it first, then open.
+	a.close()
+	served, err := a.open(addr)
+	for wait := 0; err != nil && errors.Is(err, syscall.EADDRINUSE) && wait < 40; wait++ {
+		time.Sleep(50 * time.Millisecond) // a worker that served it a moment ago may still be stopping
+		served, err = a.open(addr)
+	}
+	a.startAgain()
+	if err == nil {
+		a.log.Info("control API serving", "addr", "http://"+served)
+	}
+	return served, err
+}
+
+// Stop closes the socket and starts the worker again without it.
+func (a *workerAPI) Stop() error {
+	a.close()
+	a.startAgain()
+	return nil
+}
+
+// close closes the socket.
+func (a *workerAPI) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln != nil {
+		a.ln.Close()
+	}
+	a.ln, a.requested, a.addr = nil, "", ""
+}
+
+// Addr returns the address served on, or "".
+func (a *workerAPI) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr
+}
+
+// Token returns the user's token, which the worker checks.
+func (a *workerAPI) Token() string { return a.token }
+
+// listener is supervise.Options.UserListener: a copy of the socket for
+// the next worker, or nil when the API is off.
+func (a *workerAPI) listener() *os.File {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return nil
+	}
+	f, err := a.ln.File()
+	if err != nil {
+		a.log.Error("the control API's socket cannot be handed to the worker; it is off until it is turned on again", "error", err)
+		return nil
+	}
+	return f
+}
+
+// startAgain asks the supervisor to start the worker again (once, if
+// asked several times before it does).
+func (a *workerAPI) startAgain() {
+	select {
+	case a.restart <- struct{}{}:
+	default:
+	}
+}

@@ -15,7 +15,6 @@ import (
 
 	"fyne.io/fyne/v2"
 
-	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/instance"
 	"github.com/afstudio/afstudio/internal/fynecache"
 	"github.com/afstudio/afstudio/starhost"
@@ -81,14 +80,13 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label, MemoryLimit: sh.memoryLimit,
 		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)}
 	if sh.api != nil {
-		sopts.API = sh.api
-		defer sh.api.Stop()
+		sopts.API = sh.api // stopped by sh.stop
 	}
 	s := studio.New(a, sh.host, sh.w, sopts)
 	*sh.open = s.OpenFiles
 	a.Lifecycle().SetOnStarted(sh.started) // the studio follows the host by then
 	if sh.api != nil {
-		defer instance.Serve(sh.api.Handler(), log)()
+		defer instance.Serve(sh.handoff, log)()
 		serveAPIAtStart(sh.api, o.listen, a.Preferences(), log)
 	}
 	defer closeOnSignal(ctx, s.Window())()
@@ -199,17 +197,23 @@ func studioDirs(dirs []string, prefs fyne.Preferences) ([]string, error) {
 
 // serveAPIAtStart serves the control API when --listen asks for it or the
 // Settings tab left it on.
-func serveAPIAtStart(api *control.Service, listen string, prefs fyne.Preferences, log *slog.Logger) {
-	on, addr := studio.APIEnabled(prefs)
-	if listen != "" {
-		on, addr = true, listen
-	}
+func serveAPIAtStart(api studio.ControlAPI, listen string, prefs fyne.Preferences, log *slog.Logger) {
+	on, addr := apiAtStart(listen, prefs)
 	if !on {
 		return
 	}
 	if _, err := api.Serve(addr); err != nil {
 		log.Warn("control API not started", "error", err)
 	}
+}
+
+// apiAtStart says whether, and where, the control API serves at start:
+// --listen, or as the Settings tab left it.
+func apiAtStart(listen string, prefs fyne.Preferences) (on bool, addr string) {
+	if listen != "" {
+		return true, listen
+	}
+	return studio.APIEnabled(prefs)
 }
 
 // closeOnSignal closes the window when ctx ends (SIGINT, SIGTERM), as
