@@ -95,8 +95,9 @@ func (m *Manager) syncStates(ctx context.Context) error {
 }
 
 // collectStates is the writer's callback: the current states of the named
-// integrations that are still live, in their JSON form. A state that is
-// not data is restored to its last good form first (see checkState).
+// integrations that are still live, in their JSON form, each with the
+// module hash and generation of the version it belongs to. A state that
+// is not data is restored to its last good form first (see checkState).
 func (m *Manager) collectStates(names []string) []statestore.Record {
 	snap := m.snap.Load()
 	recs := make([]statestore.Record, 0, len(names))
@@ -111,7 +112,7 @@ func (m *Manager) collectStates(names []string) []statestore.Record {
 			if err := m.checkState(s); err != nil {
 				m.stateRepaired(s, v, nil, err)
 			}
-			recs = append(recs, statestore.Record{Name: name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)})
+			recs = append(recs, statestore.Record{Name: name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v), Generation: v.generation})
 		}
 		s.callMu.Unlock()
 	}
@@ -172,6 +173,16 @@ func (m *Manager) stateRepaired(s *slot, v *version, h starlark.Callable, err er
 // is stored. A store that cannot be read, or a migrate that fails, is an
 // error: the integration does not load, so that its stored state is never
 // overwritten by an empty one.
+//
+// It also gives v (not yet published) the generation it continues: a
+// stored generation g > 0 makes v generation g when v's module hash is
+// the stored one (the same code came back, after a restart or a crash of
+// the worker) and g+1 when it is not (the code changed while the host
+// was down: a new version, as a reload would have made). Without a
+// stored generation (no record: a new integration, or one whose record
+// was purged by ForgetState or afstudio state purge; or a record of an
+// older afstudio) v stays generation 1. The same holds for an
+// integration re-added after a removal, whose record is kept.
 func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
 	if m.durable == nil {
 		return s.state, nil
@@ -185,6 +196,13 @@ func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
 	}
 	s.disabled.Store(!rec.Enabled)
 	s.wasRemoved = !rec.RemovedAt.IsZero()
+	sameCode := rec.ModuleHash == moduleHash(v)
+	if rec.Generation > 0 {
+		v.generation = rec.Generation
+		if !sameCode {
+			v.generation++
+		}
+	}
 	if rec.State == nil {
 		return s.state, nil
 	}
@@ -193,7 +211,7 @@ func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
 		return nil, fmt.Errorf("restore the state of %s from %s: %w; to start it empty, stop the host and run afstudio state purge %s", s.name, m.durable.store.Path(), err, s.name)
 	}
 	s.saved = rec.State
-	if rec.ModuleHash == moduleHash(v) {
+	if sameCode {
 		return st, nil
 	}
 	s.state = st
@@ -211,7 +229,7 @@ func (m *Manager) lastRecord(s *slot) statestore.Record {
 	if err := m.checkState(s); err != nil {
 		m.stateRepaired(s, v, nil, err)
 	}
-	return statestore.Record{Name: s.name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v)}
+	return statestore.Record{Name: s.name, State: bytes.Clone(s.saved), ModuleHash: moduleHash(v), Generation: v.generation}
 }
 
 // persist is stage 4b, after the swap, without the slots' locks: with a
@@ -219,7 +237,9 @@ func (m *Manager) lastRecord(s *slot) statestore.Record {
 // their records removed (re-adding one within the retention restores its
 // state), marks the records of re-added ones present again, and marks
 // every integration that went live changed, so that its state (restored
-// or migrated) is written with its new module's hash by the next flush.
+// or migrated) is written with its new module's hash and generation by
+// the next flush: a reload changes the generation, and the record is
+// saved again even when the state did not change.
 func (m *Manager) persist(ctx context.Context, cs *changeSet) {
 	if m.durable == nil {
 		return
@@ -309,6 +329,12 @@ func (m *Manager) StateJSON(name string) ([]byte, error) {
 // ForgetState empties the named integration's state now and deletes its
 // stored record (the studio's Forget state…): unlike ResetState, nothing
 // of the old state stays on disk. Its switch stays as it is.
+//
+// The stored generation goes with the record; the running version keeps
+// its generation. A host started again before the state is saved anew
+// loads the integration at generation 1, as a new one; once a later
+// event or reload saves its state again, the record holds the running
+// version's generation again, and a restart continues from it.
 func (m *Manager) ForgetState(name string) error {
 	if err := m.ResetState(name); err != nil {
 		return fmt.Errorf("forget state: %w", err)

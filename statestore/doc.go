@@ -3,7 +3,8 @@
 //
 // A [Store] is one bbolt file (usually [FileName] in [DefaultDir]). It holds
 // one bucket per integration name with a [Record]: the state as JSON bytes,
-// the content hash of the module that produced it, the time it was saved,
+// the content hash and the generation of the module version that produced
+// it, the time it was saved,
 // the integration's enabled switch and, for a removed integration, the time
 // it was removed. A meta bucket holds the file's format version, so that a
 // later release can migrate the file and an older one refuses it.
@@ -57,7 +58,7 @@
 //
 // # Sharp edges
 //
-//   - [Store.Save] writes the state and module hash only. The enabled switch
+//   - [Store.Save] writes the state, module hash and generation only. The enabled switch
 //     and the removal time are changed by [Store.SetEnabled],
 //     [Store.MarkRemoved] and [Store.MarkAdded] alone, so a write-behind
 //     flush racing a switch or a removal never undoes it.

@@ -52,24 +52,30 @@ var (
 
 // Bucket and key names of the file format (version 1):
 //
-//	meta/format                 decimal FormatVersion
-//	integrations/<name>/state   JSON
-//	integrations/<name>/hash    module content hash
-//	integrations/<name>/saved   RFC 3339 time, UTC
-//	integrations/<name>/enabled "true" or "false"; absent means true
-//	integrations/<name>/removed RFC 3339 time, UTC; absent if not removed
-//	handled/<seq>               8-byte big-endian sequence -> 8-byte big-endian
-//	                            Unix nanoseconds, then the event id
+//	meta/format                    decimal FormatVersion
+//	integrations/<name>/state      JSON
+//	integrations/<name>/hash       module content hash
+//	integrations/<name>/generation decimal generation of the version that
+//	                               produced state; absent means 0
+//	integrations/<name>/saved      RFC 3339 time, UTC
+//	integrations/<name>/enabled    "true" or "false"; absent means true
+//	integrations/<name>/removed    RFC 3339 time, UTC; absent if not removed
+//	handled/<seq>                  8-byte big-endian sequence -> 8-byte
+//	                               big-endian Unix nanoseconds, then the
+//	                               event id
 //
 // The handled bucket (event ids, see [Handled]) is optional: a file
 // without it has none, and an afstudio that does not know it ignores it,
-// so it did not need a new format version.
+// so it did not need a new format version. Nor did the generation key:
+// a file without it reads as generation 0 (unknown), and an afstudio that
+// does not know it ignores it.
 const (
 	metaBucket         = "meta"
 	integrationsBucket = "integrations"
 	formatKey          = "format"
 	stateKey           = "state"
 	hashKey            = "hash"
+	generationKey      = "generation"
 	savedKey           = "saved"
 	enabledKey         = "enabled"
 	removedKey         = "removed"
@@ -122,6 +128,13 @@ type Record struct {
 	// that the host can tell on start that the module changed while the
 	// app was closed and run its migrate.
 	ModuleHash string
+	// Generation is the generation of the version that produced State
+	// (1 after its first load, one more per reload), so that the host
+	// restores it with the state after a restart. Zero means unknown: a
+	// record saved by an afstudio that did not store it, or one without
+	// state. Save stores it with State; a zero Generation keeps the one
+	// stored (an import of states from an export, which has none).
+	Generation int
 	// SavedAt is when State was saved (set by Save, in UTC).
 	SavedAt time.Time
 	// Enabled is the integration's switch; true unless SetEnabled turned it
@@ -382,6 +395,13 @@ func decode(name string, b *bbolt.Bucket, rec *Record) error {
 		rec.State = bytes.Clone(v)
 	}
 	rec.ModuleHash = string(b.Get([]byte(hashKey)))
+	if v := b.Get([]byte(generationKey)); v != nil {
+		g, err := strconv.Atoi(string(v))
+		if err != nil || g < 0 {
+			return fmt.Errorf("integration %q: %w: bad generation %q", name, ErrCorrupt, v)
+		}
+		rec.Generation = g
+	}
 	for _, t := range []struct {
 		key string
 		dst *time.Time
@@ -410,12 +430,16 @@ func validate(rec *Record) error {
 	if !json.Valid(rec.State) {
 		return fmt.Errorf("integration %q: the state is not valid JSON (%d bytes)", rec.Name, len(rec.State))
 	}
+	if rec.Generation < 0 {
+		return fmt.Errorf("integration %q: a negative generation (%d)", rec.Name, rec.Generation)
+	}
 	return nil
 }
 
-// Save writes the State and ModuleHash of every record, stamped with the
-// current time, in one transaction: all of them are on disk when it
-// returns nil, none of them when it fails. The enabled switch and removal
+// Save writes the State, ModuleHash and Generation of every record,
+// stamped with the current time, in one transaction: all of them are on
+// disk when it returns nil, none of them when it fails. A zero Generation
+// keeps the generation stored, if any. The enabled switch and removal
 // time stored for each integration are kept (a new record is enabled).
 // Every State must be valid JSON. Save does not keep the records.
 //
@@ -457,6 +481,9 @@ func (s *Store) save(ctx context.Context, records []Record, handled []Handled) e
 			}
 			if err == nil {
 				err = b.Put([]byte(hashKey), []byte(r.ModuleHash))
+			}
+			if err == nil && r.Generation > 0 {
+				err = b.Put([]byte(generationKey), strconv.AppendInt(nil, int64(r.Generation), 10))
 			}
 			if err == nil {
 				err = b.Put([]byte(savedKey), saved)

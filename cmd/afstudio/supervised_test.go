@@ -206,6 +206,30 @@ func TestSupervisedMemoryBombs(t *testing.T) {
 	}
 }
 
+// TestSupervisedGenerationSurvivesCrash: the counter, saved twice
+// (generation 3), comes back at generation 3 with its state after a
+// bomb kills the worker, rather than at generation 1.
+func TestSupervisedGenerationSurvivesCrash(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	s := startSupervised(t, bin, map[string]string{"counter.star": supCounter, "bomb.star": bombHandler("    x = [0] * 1000000000")})
+	s.tick(1)
+	for g := 2; g <= 3; g++ {
+		hosttest.WriteFile(t, filepath.Join(s.dir, "counter.star"), supCounter+strings.Repeat("\n", g))
+		s.wait(fmt.Sprintf("the counter reloaded at generation %d", g), 20*time.Second, func(l map[string]any) bool {
+			return l["kind"] == "reloaded" && l["integration"] == "counter" && l["generation"] == float64(g)
+		})
+	}
+	s.tick(2)
+	s.send("boom")
+	s.quarantined("bomb.star", "handling boom", oom, "boom", 30*time.Second)
+	s.send("tick")
+	if r := s.result("counter", "tick", 20*time.Second); r["result"] != float64(3) || r["generation"] != float64(3) {
+		t.Fatalf("after the worker's death the counter answered %v, want 3 from generation 3", r)
+	}
+	s.alive()
+}
+
 // TestSupervisedLibraryBomb: a library function that takes all the
 // memory, called by two integrations: each death blames the integration
 // whose handler called it (the first, then the second on the next
