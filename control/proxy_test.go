@@ -23,7 +23,12 @@ func TestProxy(t *testing.T) {
 	var mu sync.Mutex
 	var opened []string
 	svc, err := control.NewProxyService(worker.srv.URL, testToken, control.ServiceOptions{Options: control.Options{Token: userToken,
-		Open: func(files []string) error { mu.Lock(); defer mu.Unlock(); opened = append(opened, files...); return nil }}})
+		Open: func(files []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			opened = append(opened, files...)
+			return nil
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}

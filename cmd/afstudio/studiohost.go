@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"

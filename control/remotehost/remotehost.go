@@ -79,7 +79,7 @@ type Host struct {
 	log     *slog.Logger
 
 	hub       starhost.NoticeHub
-	limit     int // Options.NoticeLimit
+	limit     int         // Options.NoticeLimit
 	connected atomic.Bool // the notice stream is open
 
 	mu   sync.Mutex
