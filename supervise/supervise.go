@@ -239,6 +239,8 @@ type exit struct {
 	requested bool // stopped for Options.Restart
 	err       error
 	stderr    string // the start and the end of what it wrote to stderr
+	fatal     string // the Go runtime's "fatal error:" line, without the prefix
+	oom       bool   // the Go runtime said it ran out of memory
 	report    blackbox.Report
 	ranFor    time.Duration
 }
@@ -316,6 +318,7 @@ func (s *supervisor) runWorker(ctx context.Context, restarted string) (exit, err
 	close(exited)
 	<-fed
 	e := exit{err: werr, stderr: tail.String(), ranFor: time.Since(begun), requested: requested.Load()}
+	e.fatal, e.oom = tail.signs()
 	e.report, _ = blackbox.Read(bb)
 	e.clean = werr == nil
 	return e, nil
@@ -616,19 +619,22 @@ func deathCause(e exit, limit int64) cause {
 	if e.report.ExitReason != "" {
 		return cause{text: e.report.ExitReason, short: e.report.ExitReason, blames: true}
 	}
-	tail := e.stderr
-	if strings.Contains(tail, "out of memory") || strings.Contains(tail, "cannot allocate memory") {
+	if e.oom {
 		t := "ran out of memory"
 		if limit > 0 {
 			t = fmt.Sprintf("ran out of memory (limit %s)", FormatBytes(limit))
 		}
 		return cause{text: t, short: t, blames: true}
 	}
-	if i := strings.Index(tail, "fatal error: "); i >= 0 {
-		line, _, _ := strings.Cut(tail[i+len("fatal error: "):], "\n")
-		return cause{text: "failed: " + line, short: "crashed the worker (" + line + ")", blames: true}
+	if e.fatal != "" {
+		return cause{text: "failed: " + e.fatal, short: "crashed the worker (" + e.fatal + ")", blames: true}
 	}
 	var ee *exec.ExitError
+	if errors.As(e.err, &ee) && ee.ExitCode() == 2 && e.report.Ready {
+		// The Go runtime's exit status for a fatal error, after the
+		// worker served: a crash, whatever it printed.
+		return cause{text: "crashed: " + ee.String(), short: "crashed the worker (" + ee.String() + ")", blames: true}
+	}
 	if errors.As(e.err, &ee) {
 		return cause{text: "stopped: " + ee.String(), short: "stopped the worker (" + ee.String() + ")"}
 	}
@@ -695,12 +701,17 @@ func (l *lineWriter) notice(n starhost.Notice) {
 	l.write(append(b, '\n'))
 }
 
-// A stderrKeeper keeps the first and the last max bytes written to it:
-// the Go runtime writes why it died first, then every goroutine's stack.
+// A stderrKeeper keeps the first and the last max bytes written to it,
+// and notes, line by line as they pass, the first "fatal error:" line
+// and whether the Go runtime said it ran out of memory: however long the
+// goroutine dump that follows, the cause is not lost.
 type stderrKeeper struct {
 	mu         sync.Mutex
 	max        int
 	head, tail []byte
+	partial    []byte // the line being written
+	fatal      string // the first "fatal error: ..." line
+	oom        bool   // "out of memory" or "cannot allocate memory" seen
 }
 
 func (t *stderrKeeper) Write(p []byte) (int, error) {
@@ -713,7 +724,29 @@ func (t *stderrKeeper) Write(p []byte) (int, error) {
 	if len(t.tail) > t.max {
 		t.tail = append(t.tail[:0], t.tail[len(t.tail)-t.max:]...)
 	}
+	t.partial = append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			break
+		}
+		t.note(string(t.partial[:i]))
+		t.partial = t.partial[i+1:]
+	}
+	if len(t.partial) > 4096 { // a line that long is no runtime message
+		t.partial = t.partial[:0]
+	}
 	return len(p), nil
+}
+
+// note looks at one line of the worker's standard error.
+func (t *stderrKeeper) note(line string) {
+	if t.fatal == "" && strings.HasPrefix(line, "fatal error: ") {
+		t.fatal = strings.TrimPrefix(line, "fatal error: ")
+	}
+	if strings.Contains(line, "out of memory") || strings.Contains(line, "cannot allocate memory") {
+		t.oom = true
+	}
 }
 
 // String returns the head, then the tail.
@@ -721,4 +754,14 @@ func (t *stderrKeeper) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.head) + "\n...\n" + string(t.tail)
+}
+
+// signs returns what note found.
+func (t *stderrKeeper) signs() (fatal string, oom bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.partial) > 0 {
+		t.note(string(t.partial))
+	}
+	return t.fatal, t.oom
 }

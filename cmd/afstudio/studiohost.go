@@ -84,7 +84,7 @@ func (o *studioOptions) connectHost(ctx context.Context, sh *studioHost, log *sl
 	if err != nil {
 		return err
 	}
-	rh, err := remotehost.New(ctx, o.connect, token, remotehost.Options{Logger: log, NoticeLimit: studioNoticeLimit})
+	rh, err := connectHost(ctx, o.connect, token, nil, 20*time.Second, log) // a host starting, or restarting its worker
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 		listener.Close()
 		os.RemoveAll(dir)
 	}
-	rh, err := connectWorker(ctx, url, token, supervised, log)
+	rh, err := connectHost(ctx, url, token, supervised, 2*time.Minute, log)
 	if err != nil {
 		stopWorker()
 		listener.Close()
@@ -212,14 +212,19 @@ func privateListener() (*os.File, string, error) {
 	return f, "http://" + ln.Addr().String(), nil
 }
 
-// connectWorker attaches to the first worker once it serves (it loads
-// the integrations first), or returns why it could not start.
-func connectWorker(ctx context.Context, url, token string, supervised <-chan error, log *slog.Logger) (*remotehost.Host, error) {
-	deadline := time.Now().Add(2 * time.Minute)
+// connectHost attaches to the host at url once it answers, trying again
+// for up to patience (a worker loads the integrations before it serves);
+// supervised, when not nil, says why the studio's own worker could not
+// start.
+func connectHost(ctx context.Context, url, token string, supervised <-chan error, patience time.Duration, log *slog.Logger) (*remotehost.Host, error) {
+	deadline := time.Now().Add(patience)
 	for {
 		rh, err := remotehost.New(ctx, url, token, remotehost.Options{Logger: log, NoticeLimit: studioNoticeLimit})
 		if err == nil {
 			return rh, nil
+		}
+		if !errors.Is(err, remotehost.ErrUnreachable) {
+			return nil, err // a refused token, an old host: trying again changes nothing
 		}
 		select {
 		case serr := <-supervised:
@@ -232,7 +237,10 @@ func connectWorker(ctx context.Context, url, token string, supervised <-chan err
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the integrations' worker process did not answer within 2 minutes: %w", err)
+			if supervised == nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the integrations' worker process did not answer within %s: %w", patience, err)
 		}
 	}
 }

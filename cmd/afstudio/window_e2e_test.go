@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,6 +297,13 @@ func TestWindowConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stdin.Close(); _ = host.Process.Kill(); _ = host.Wait() })
+	hosttest.Eventually(t, st.timeout, func() bool { // the host serves before the window connects
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "the headless host listening on "+addr)
 
 	st.start("--connect", "http://"+addr) // the same user: the token is this user's
 	p := st.waitFor("the host's integration, and which host it is", st.shows(on{"greeter", "g1"}, on{"host", addr}))

@@ -2,6 +2,7 @@ package remotehost_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -148,10 +149,11 @@ func TestNewErrors(t *testing.T) {
 	cases := []struct {
 		name, url, token string
 		want             []string
+		unreachable      bool // errors.Is ErrUnreachable: worth trying again
 	}{
-		{"not a URL", "127.0.0.1:7777", testToken, []string{`"127.0.0.1:7777"`, "http://127.0.0.1:7777"}},
-		{"nobody there", free, testToken, []string{free, "no afstudio host answers", "afstudio run --headless"}},
-		{"wrong token", "http://" + r.addr, "wrong", []string{"http://" + r.addr, "refused the token", "afstudio token"}},
+		{"not a URL", "127.0.0.1:7777", testToken, []string{`"127.0.0.1:7777"`, "http://127.0.0.1:7777"}, false},
+		{"nobody there", free, testToken, []string{free, "no afstudio host answers", "afstudio run --headless"}, true},
+		{"wrong token", "http://" + r.addr, "wrong", []string{"http://" + r.addr, "refused the token", "afstudio token"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,6 +166,9 @@ func TestNewErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			if errors.Is(err, remotehost.ErrUnreachable) != tc.unreachable {
+				t.Errorf("errors.Is(%q, ErrUnreachable) = %v, want %v", err, !tc.unreachable, tc.unreachable)
 			}
 		})
 	}

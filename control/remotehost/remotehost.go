@@ -67,6 +67,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// ErrUnreachable is wrapped by New's error when nothing answers at the
+// URL (yet): a caller waiting for a host that starts may try again.
+var ErrUnreachable = errors.New("unreachable")
+
 // A Host is a host of integrations in another process, reached over the
 // control API. Get one from New and Close it when done; its methods are
 // safe for concurrent use.
@@ -121,7 +125,7 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := h.c.Health(cctx); err != nil {
-		return nil, fmt.Errorf("connect to %s: no afstudio host answers there (%w); start one with `afstudio run --headless --listen ADDR`, or check the address", h.url, err)
+		return nil, fmt.Errorf("connect to %s: no afstudio host answers there (%w: %w); start one with `afstudio run --headless --listen ADDR`, or check the address", h.url, ErrUnreachable, err)
 	}
 	v, err := h.c.View(cctx)
 	if err != nil {
