@@ -87,8 +87,9 @@ type Options struct {
 	Stdout       io.Writer // the worker's output and the supervisor's notices
 	Stderr       io.Writer // the worker's standard error
 	MaxLineBytes int       // the longest input line relayed whole; 0: 4 MiB
-	// Token and Quiet are passed to every worker (Spec.Token, Spec.Quiet).
+	// Token is passed to every worker (Spec.Token).
 	Token string
+	// Quiet is passed to every worker (Spec.Quiet).
 	Quiet bool
 	// Logger receives the supervisor's logs; nil discards them.
 	Logger *slog.Logger
@@ -714,6 +715,7 @@ type stderrKeeper struct {
 	oom        bool   // "out of memory" or "cannot allocate memory" seen
 }
 
+// Write keeps p and notes the lines it ends.
 func (t *stderrKeeper) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -122,22 +122,6 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	if o.host.dirs, err = studioDirs(o.host.dirs, prefs); err != nil {
 		return err
 	}
-	token, err := control.NewToken()
-	if err != nil {
-		return err
-	}
-	listener, url, err := privateListener()
-	if err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the afstudio binary for the worker: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "afstudio-supervisor-")
-	if err != nil {
-		return err
-	}
 	userAPI, err := newWorkerAPI(o.allowRemote, log)
 	if err != nil {
 		return err
@@ -147,47 +131,33 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 			log.Warn("control API not started", "error", err)
 		}
 	}
-	sctx, stopWorker := context.WithCancel(context.Background())
-	supervised := make(chan error, 1)
-	go func() {
-		supervised <- supervise.Run(sctx, supervise.Options{
-			Path: exe, Args: o.workerArgs(), SpecFlag: "--worker", Dir: dir,
-			MoreArgs:    func() []string { return o.workerFolders(flagDirs, prefs) },
-			MemoryLimit: int64(o.worker.memoryLimit), Listener: listener, Token: token, Quiet: true,
-			UserListener: userAPI.listener, Restart: userAPI.restart,
-			Stderr: stderr, Logger: log,
-		})
-	}()
-	cleanup := func() {
-		stopWorker()
-		<-supervised
-		listener.Close()
-		os.RemoveAll(dir)
-	}
-	rh, err := connectHost(ctx, url, token, supervised, 2*time.Minute, log)
+	sw, err := o.startStudioWorker(func() []string { return o.workerFolders(flagDirs, prefs) }, userAPI, stderr, log)
 	if err != nil {
-		stopWorker()
-		listener.Close()
-		os.RemoveAll(dir)
+		userAPI.close()
 		return err
 	}
-	stops := []func(){cleanup, userAPI.close, rh.Close}
-	handoff, err := control.NewProxyService(url, token, apiOpts) // /v1/open here, the rest to the worker
+	stops := []func(){sw.stop, userAPI.close}
+	stopAll := func() { // the watcher first, the worker last (it writes the last states)
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	rh, err := connectHost(ctx, sw.url, sw.token, sw.supervised, 2*time.Minute, log)
 	if err != nil {
-		rh.Close()
-		cleanup()
+		stopAll()
 		return err
 	}
-	sh.host, sh.api, sh.handoff = rh, userAPI, handoff.Handler()
+	stops = append(stops, rh.Close)
+	handoff, err := control.NewProxyService(sw.url, sw.token, apiOpts) // /v1/open here, the rest to the worker
+	if err != nil {
+		stopAll()
+		return err
+	}
+	sh.host, sh.api, sh.handoff, sh.stop = rh, userAPI, handoff.Handler(), stopAll
 	if !o.noWatch {
 		w, stopWatching := watchHost(ctx, rh, o.host.dirs, 0, log)
 		sh.w = w
 		stops = append(stops, stopWatching)
-	}
-	sh.stop = func() { // the watcher first, the worker last (it writes the last states)
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
 	}
 	sh.memoryLimit = "no limit"
 	if o.worker.memoryLimit > 0 {
@@ -195,6 +165,56 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	}
 	log.Info("integrations run in a supervised worker process", "memory_limit", sh.memoryLimit)
 	return nil
+}
+
+// A studioWorker is the studio's supervised worker: the URL and token of
+// its private API, the supervisor's result, and stop, which stops the
+// worker cleanly and cleans up.
+type studioWorker struct {
+	url, token string
+	supervised <-chan error
+	stop       func()
+}
+
+// startStudioWorker starts the supervisor of the studio's worker, which
+// loads folders() as they are at each start and serves userAPI's socket.
+func (o *studioOptions) startStudioWorker(folders func() []string, userAPI *workerAPI, stderr io.Writer, log *slog.Logger) (*studioWorker, error) {
+	token, err := control.NewToken()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the afstudio binary for the worker: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "afstudio-supervisor-")
+	if err != nil {
+		return nil, err
+	}
+	listener, url, err := privateListener()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	supervised := make(chan error, 1)
+	go func() {
+		supervised <- supervise.Run(ctx, supervise.Options{
+			Path: exe, Args: o.workerArgs(), SpecFlag: "--worker", Dir: dir, MoreArgs: folders,
+			MemoryLimit: int64(o.worker.memoryLimit), Listener: listener, Token: token, Quiet: true,
+			UserListener: userAPI.listener, Restart: userAPI.restart,
+			Stderr: stderr, Logger: log,
+		})
+	}()
+	stopped := make(chan error, 1) // what Run returned, for stop after connectHost took it
+	watched := make(chan error, 1)
+	go func() { err := <-supervised; stopped <- err; watched <- err }()
+	return &studioWorker{url: url, token: token, supervised: watched, stop: func() {
+		cancel()
+		<-stopped
+		listener.Close()
+		os.RemoveAll(dir)
+	}}, nil
 }
 
 // privateListener opens the worker's private API socket on a free
