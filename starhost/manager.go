@@ -71,7 +71,8 @@ type Options struct {
 	// (100,000) and statestore.DefaultHandledAge (24 hours), the bounds
 	// the store keeps on disk by default.
 	EventIDLimit int
-	EventIDAge   time.Duration
+	// EventIDAge is the age bound of that window (see EventIDLimit).
+	EventIDAge time.Duration
 	// Quarantine maps module paths to the reason they are not run:
 	// LoadDefaultIntegrations lists each as a failed module with the
 	// reason (ErrorQuarantined) instead of executing it. Any later load of

@@ -98,7 +98,8 @@ type Options struct {
 	// leaves out those older than HandledAge. Zero means
 	// DefaultHandledLimit and DefaultHandledAge.
 	HandledLimit int
-	HandledAge   time.Duration
+	// HandledAge is the age bound of the ids kept (see HandledLimit).
+	HandledAge time.Duration
 }
 
 func (o Options) withDefaults() Options {

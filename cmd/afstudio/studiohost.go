@@ -84,7 +84,7 @@ func (o *studioOptions) connectHost(ctx context.Context, sh *studioHost, log *sl
 	if err != nil {
 		return err
 	}
-	rh, err := connectHost(ctx, o.connect, token, nil, 20*time.Second, log) // a host starting, or restarting its worker
+	rh, err := attach(ctx, o.connect, token, nil, 20*time.Second, log) // a host starting, or restarting its worker
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 			stops[i]()
 		}
 	}
-	rh, err := connectHost(ctx, sw.url, sw.token, sw.supervised, 2*time.Minute, log)
+	rh, err := attach(ctx, sw.url, sw.token, sw, 2*time.Minute, log)
 	if err != nil {
 		stopAll()
 		return err
@@ -168,11 +168,12 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 }
 
 // A studioWorker is the studio's supervised worker: the URL and token of
-// its private API, the supervisor's result, and stop, which stops the
-// worker cleanly and cleans up.
+// its private API, and stop, which stops the worker cleanly and cleans
+// up. done is closed when the supervisor has returned, err then.
 type studioWorker struct {
 	url, token string
-	supervised <-chan error
+	done       <-chan struct{}
+	err        error
 	stop       func()
 }
 
@@ -197,24 +198,24 @@ func (o *studioOptions) startStudioWorker(folders func() []string, userAPI *work
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	supervised := make(chan error, 1)
+	done := make(chan struct{})
+	w := &studioWorker{url: url, token: token, done: done}
 	go func() {
-		supervised <- supervise.Run(ctx, supervise.Options{
+		defer close(done)
+		w.err = supervise.Run(ctx, supervise.Options{
 			Path: exe, Args: o.workerArgs(), SpecFlag: "--worker", Dir: dir, MoreArgs: folders,
 			MemoryLimit: int64(o.worker.memoryLimit), Listener: listener, Token: token, Quiet: true,
 			UserListener: userAPI.listener, Restart: userAPI.restart,
 			Stderr: stderr, Logger: log,
 		})
 	}()
-	stopped := make(chan error, 1) // what Run returned, for stop after connectHost took it
-	watched := make(chan error, 1)
-	go func() { err := <-supervised; stopped <- err; watched <- err }()
-	return &studioWorker{url: url, token: token, supervised: watched, stop: func() {
+	w.stop = func() {
 		cancel()
-		<-stopped
+		<-done
 		listener.Close()
 		os.RemoveAll(dir)
-	}}, nil
+	}
+	return w, nil
 }
 
 // privateListener opens the worker's private API socket on a free
@@ -232,11 +233,15 @@ func privateListener() (*os.File, string, error) {
 	return f, "http://" + ln.Addr().String(), nil
 }
 
-// connectHost attaches to the host at url once it answers, trying again
-// for up to patience (a worker loads the integrations before it serves);
-// supervised, when not nil, says why the studio's own worker could not
-// start.
-func connectHost(ctx context.Context, url, token string, supervised <-chan error, patience time.Duration, log *slog.Logger) (*remotehost.Host, error) {
+// attach attaches to the host at url once it answers, trying again for
+// up to patience (a worker loads the integrations before it serves);
+// worker, when not nil, is the studio's own, which may say why it could
+// not start.
+func attach(ctx context.Context, url, token string, worker *studioWorker, patience time.Duration, log *slog.Logger) (*remotehost.Host, error) {
+	var exited <-chan struct{} // nil: none to wait for
+	if worker != nil {
+		exited = worker.done
+	}
 	deadline := time.Now().Add(patience)
 	for {
 		rh, err := remotehost.New(ctx, url, token, remotehost.Options{Logger: log, NoticeLimit: studioNoticeLimit})
@@ -247,7 +252,8 @@ func connectHost(ctx context.Context, url, token string, supervised <-chan error
 			return nil, err // a refused token, an old host: trying again changes nothing
 		}
 		select {
-		case serr := <-supervised:
+		case <-exited:
+			serr := worker.err
 			if serr == nil {
 				serr = errors.New("it exited")
 			}
@@ -257,7 +263,7 @@ func connectHost(ctx context.Context, url, token string, supervised <-chan error
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			if supervised == nil {
+			if worker == nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("the integrations' worker process did not answer within %s: %w", patience, err)
