@@ -289,6 +289,15 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
+	if len(emitted) > 0 {
+		r.Emitted = make([]Emitted, len(emitted))
+		for i, pe := range emitted {
+			r.Emitted[i] = Emitted{Event: pe.name, Data: pe.data}
+		}
+		if m.holdFollowUps {
+			emitted = nil
+		}
+	}
 	return r, emitted, true
 }
 

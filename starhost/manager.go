@@ -80,6 +80,11 @@ type Options struct {
 	// A supervisor sets it for the module that brought the previous
 	// worker process down.
 	Quarantine map[string]string
+	// HoldFollowUps keeps the follow-up events handlers queue with
+	// ctx.emit from being dispatched: they are only listed in their
+	// results (Result.Emitted). For a harness that tests one integration
+	// on its own (package startest).
+	HoldFollowUps bool
 }
 
 // A Manager hosts integrations: it loads, reloads, adds and removes them,
@@ -98,12 +103,13 @@ type Manager struct {
 	writeMu sync.Mutex // serialises every change: load, reload, add, remove
 	snap    atomic.Pointer[snapshot]
 
-	skipDefaults bool
-	modules      []string          // Options.Modules
-	parallel     int               // Options.Parallel, 0 resolved to GOMAXPROCS
-	durable      *durability       // nil without Options.Store
-	quarantine   map[string]string // Options.Quarantine, less the lifted; under writeMu
-	ids          *eventIDs         // handled event ids (EmitID)
+	skipDefaults  bool
+	modules       []string          // Options.Modules
+	parallel      int               // Options.Parallel, 0 resolved to GOMAXPROCS
+	durable       *durability       // nil without Options.Store
+	quarantine    map[string]string // Options.Quarantine, less the lifted; under writeMu
+	ids           *eventIDs         // handled event ids (EmitID)
+	holdFollowUps bool              // Options.HoldFollowUps
 }
 
 // New returns a manager with no integrations loaded; call
@@ -123,7 +129,7 @@ func New(opts Options) (*Manager, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules), ids: newEventIDs(opts.EventIDLimit, opts.EventIDAge)}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules), ids: newEventIDs(opts.EventIDLimit, opts.EventIDAge), holdFollowUps: opts.HoldFollowUps}
 	m.sb.recorder = opts.Recorder
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))

@@ -41,6 +41,18 @@ type Result struct {
 	// Duration is how long the call took, handler and host work together
 	// (conversions, the state check). JSON: microseconds.
 	Duration Duration `json:"duration_us"`
+	// Emitted lists the follow-up events the call queued with ctx.emit,
+	// in order (dispatched after it unless Options.HoldFollowUps); none
+	// for a failed call. JSON: omitted when empty.
+	Emitted []Emitted `json:"emitted,omitempty"`
+}
+
+// An Emitted is a follow-up event a handler queued with ctx.emit.
+type Emitted struct {
+	// Event is the follow-up's name.
+	Event string `json:"event"`
+	// Data is its data as plain Go data (see Result.Value).
+	Data any `json:"data"`
 }
 
 // A Duration is a time.Duration whose JSON form is a number of

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -130,6 +131,7 @@ const (
 	fResult
 	fError
 	fDuration
+	fEmitted
 )
 
 // parseResult reads one Result object, with the fields the server
@@ -164,6 +166,9 @@ func parseResult(p *jsonwire.Parser, r *starhost.Result) bool {
 		case "duration_us":
 			f = fDuration
 			r.Duration, ok = p.Duration()
+		case "emitted":
+			f = fEmitted
+			ok = parseEmitted(p, &r.Emitted)
 		}
 		if seen&f != 0 {
 			return false
@@ -171,6 +176,20 @@ func parseResult(p *jsonwire.Parser, r *starhost.Result) bool {
 		seen |= f
 		return ok
 	})
+}
+
+// parseEmitted reads a result's follow-up events: left to encoding/json,
+// with numbers as p.Value gives them, since few results have any.
+func parseEmitted(p *jsonwire.Parser, es *[]starhost.Emitted) bool {
+	raw, ok := p.Raw()
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if p.UseNumber {
+		dec.UseNumber()
+	}
+	return dec.Decode(es) == nil
 }
 
 // parseDiagnostic reads a *Diagnostic: null is nil, an object is left to

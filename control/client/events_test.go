@@ -18,8 +18,9 @@ var emitAnswers = []string{
 	`{"results":[{"integration":"analytics","event":"response_received","generation":1,"depth":0,"ok":true,"result":{"count":256,"mean":34.85546875,"p50":35,"l":[1,"x",null,false]},"error":null,"duration_us":23.095}]}`,
 	`{"results":[{"integration":"x","event":"e","generation":2,"depth":1,"ok":false,"result":null,"error":{"file":"a.star","line":1,"col":2,"message":"boom \"q\"","kind":"runtime","backtrace":"bt"},"duration_us":0.001}]}`,
 	`{"results":[{"integration":"\u003cb\u003e","event":"e","generation":1,"depth":0,"ok":true,"result":"é \n","error":null,"duration_us":1e3}]}`,
+	`{"results":[{"integration":"a","event":"e","generation":1,"depth":0,"ok":true,"result":null,"error":null,"duration_us":2,"emitted":[{"event":"alert","data":{"n":2,"l":[1,"x"]}},{"event":"b","data":null}]}]}`,
 	`{"results":[{"Integration":"x"}]}`, `{"results":[{"new_field":1}]}`, `{"results":[{"ok":null}]}`, `{"results":[{"generation":1.5}]}`,
-	`{"results":[{"duration_us":1e300}]}`, `{"results":[{"duration_us":"1"}]}`, `{"results":[{"ok":true,"ok":false}]}`, `{"results":[{"error":{"file":"a","line":1},"error":{"col":2}}]}`, `{"results":[{"error":{"line":"x"}}]}`,
+	`{"results":[{"duration_us":1e300}]}`, `{"results":[{"emitted":{}}]}`, `{"results":[{"emitted":[],"emitted":[]}]}`, `{"results":[{"duration_us":"1"}]}`, `{"results":[{"ok":true,"ok":false}]}`, `{"results":[{"error":{"file":"a","line":1},"error":{"col":2}}]}`, `{"results":[{"error":{"line":"x"}}]}`,
 	`{"results":[], "results":null}`, `{"results":[]} trailing`, `{"results":[`, `{"other":1}`, `[]`, ``,
 }
 
@@ -36,7 +37,7 @@ func TestParseEmitResponseIsDecode(t *testing.T) {
 	for i, body := range emitAnswers {
 		var got control.EmitResponse
 		ok := parseEmitResponse([]byte(body), &got)
-		if i < 6 && !ok {
+		if i < 7 && !ok {
 			t.Errorf("parseEmitResponse(%s) refused; it must read it itself", body)
 		}
 		if !ok {

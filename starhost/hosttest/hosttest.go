@@ -121,6 +121,11 @@ func SyncWrites(on bool) Option {
 	return func(c *config) { c.opts.SyncWrites = on }
 }
 
+// HoldFollowUps sets Options.HoldFollowUps.
+func HoldFollowUps(on bool) Option {
+	return func(c *config) { c.opts.HoldFollowUps = on }
+}
+
 // Unloaded makes New return the host before LoadDefaultIntegrations, with
 // no integration live, for a test that subscribes to the host first (a
 // front end that must see the "loaded" notices); the test then calls Load.

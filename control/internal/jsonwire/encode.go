@@ -237,6 +237,22 @@ func AppendResult(dst []byte, r *starhost.Result) (_ []byte, ok bool) {
 	dst = append(dst, `,"duration_us":`...)
 	// starhost.Duration.MarshalJSON, without its allocation.
 	dst = strconv.AppendFloat(dst, r.Duration.Micros(), 'f', -1, 64)
+	if len(r.Emitted) > 0 {
+		dst = append(dst, `,"emitted":[`...)
+		for i, e := range r.Emitted {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"event":`...)
+			dst = AppendString(dst, e.Event)
+			dst = append(dst, `,"data":`...)
+			if dst, ok = appendValue(dst, e.Data, 2); !ok {
+				return dst, false
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
 	return append(dst, '}'), true
 }
 

@@ -81,7 +81,8 @@ func results() []starhost.Result {
 			OK: i%2 == 0, Value: v, Duration: starhost.Duration(time.Duration(i*i*1237) * time.Nanosecond),
 		})
 	}
-	return append(rs, starhost.Result{}, starhost.Result{Error: diag}, starhost.Result{Error: &traced, Duration: -1})
+	emitted := []starhost.Emitted{{Event: "alert", Data: map[string]any{"level": "high", "n": int64(2)}}, {Event: "x", Data: nil}}
+	return append(rs, starhost.Result{OK: true, Emitted: emitted}, starhost.Result{}, starhost.Result{Error: diag}, starhost.Result{Error: &traced, Duration: -1})
 }
 
 // TestAppendResultsIsMarshal: AppendResults writes exactly json.Marshal's
@@ -89,8 +90,8 @@ func results() []starhost.Result {
 // fields, so that a field added to either fails here until AppendResult
 // writes it.
 func TestAppendResultsIsMarshal(t *testing.T) {
-	if n := reflect.TypeFor[starhost.Result]().NumField(); n != 8 {
-		t.Fatalf("starhost.Result has %d fields; AppendResult writes 8: teach it the new ones (and the client's parseResult)", n)
+	if n := reflect.TypeFor[starhost.Result]().NumField(); n != 9 {
+		t.Fatalf("starhost.Result has %d fields; AppendResult writes 9: teach it the new ones (and the client's parseResult)", n)
 	}
 	if n := reflect.TypeFor[starhost.Diagnostic]().NumField(); n != 6 {
 		t.Fatalf("starhost.Diagnostic has %d fields; AppendDiagnostic writes 6: teach it the new ones", n)
