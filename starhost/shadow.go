@@ -50,6 +50,8 @@ type shadow struct {
 	started time.Time
 	queue   chan mirroredCall
 	stop    chan struct{}
+	wake    chan struct{} // mirror's nudge to a shadow asleep on an empty queue; capacity 1
+	asleep  atomic.Bool   // run waits on wake
 	stopped sync.Once
 	idle    sync.Cond    // signalled when pending falls to 0; L is &mu
 	pending atomic.Int64 // calls mirrored and not compared yet
@@ -225,7 +227,7 @@ func (m *Manager) startShadow(s *slot, c *change) {
 	own := newSlot(s.name)
 	own.state = c.state
 	own.current.Store(c.v)
-	sh := &shadow{m: m, serving: s, own: own, started: time.Now(), queue: make(chan mirroredCall, shadowQueue), stop: make(chan struct{})}
+	sh := &shadow{m: m, serving: s, own: own, started: time.Now(), queue: make(chan mirroredCall, shadowQueue), stop: make(chan struct{}), wake: make(chan struct{}, 1)}
 	own.shadowOf = sh
 	sh.idle.L = &sh.mu
 	sh.report = ShadowReport{Integration: s.name, On: true, Active: true, Module: c.v.module, ShadowGeneration: c.v.generation, Since: sh.started}
@@ -246,21 +248,57 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	sh.pending.Add(1)
 	select {
 	case sh.queue <- mirroredCall{ev: ev, serving: r}:
+		if sh.asleep.Load() && sh.asleep.CompareAndSwap(true, false) {
+			select {
+			case sh.wake <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		sh.pending.Add(-1)
 		sh.skipped.Add(1)
 	}
 }
 
-// run makes the mirrored calls until the shadow ends.
+// shadowNap is how long a busy shadow waits between two batches of
+// mirrored calls. Taking them in batches, rather than being woken by each
+// one, spares the serving path a goroutine wake-up per call.
+const shadowNap = time.Millisecond
+
+// run makes the mirrored calls until the shadow ends: every call queued,
+// then a nap, and so on; with none queued after a nap it sleeps until
+// mirror wakes it.
 func (sh *shadow) run() {
 	for {
+		n := 0
+		for drained := false; !drained; {
+			select {
+			case <-sh.stop:
+				return
+			case mc := <-sh.queue:
+				r, _, ran := sh.m.call(sh.own, mc.ev)
+				sh.compare(mc, r, ran)
+				n++
+			default:
+				drained = true
+			}
+		}
+		if n == 0 {
+			sh.asleep.Store(true)
+			if len(sh.queue) == 0 { // else a call came before asleep was set: no wake-up for it
+				select {
+				case <-sh.stop:
+					return
+				case <-sh.wake:
+				}
+			}
+			sh.asleep.Store(false)
+			continue
+		}
 		select {
 		case <-sh.stop:
 			return
-		case mc := <-sh.queue:
-			r, _, ran := sh.m.call(sh.own, mc.ev)
-			sh.compare(mc, r, ran)
+		case <-time.After(shadowNap):
 		}
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hosttest"
 )
@@ -374,4 +376,50 @@ func TestShadowConcurrent(t *testing.T) {
 	}()
 	close(stop)
 	wg.Wait()
+}
+
+// BenchmarkEmitShadowed is BenchmarkEmitDefaults (parallel=1) with and
+// without a shadow of analytics, the busiest default, running beside
+// it: what shadowing costs the serving path (target: under 10 %). The
+// shadow runs on another goroutine, so on a machine with a spare core it
+// costs the serving path only the hand-over.
+func BenchmarkEmitShadowed(b *testing.B) {
+	for _, shadowed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shadow=%v", shadowed), func(b *testing.B) {
+			src, err := fs.ReadFile(integrations.FS, "analytics.star")
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, dir := hosttest.NewRoot(b, map[string]string{"analytics.star": string(src)}, hosttest.Defaults(integrations.FS), hosttest.Parallel(1))
+			ctx := context.Background()
+			if shadowed {
+				if err := m.StartShadow("analytics"); err != nil {
+					b.Fatal(err)
+				}
+				path := filepath.Join(dir, "analytics.star")
+				hosttest.WriteFile(b, path, string(src)+"\n# the shadow\n")
+				if outs := m.ReloadFiles(ctx, []string{path}); outs[0].Err != nil {
+					b.Fatal(outs[0].Err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				rs, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 10 + i%50, "response": "the quick brown fox jumps over the lazy dog"})
+				if err != nil || len(rs) != 4 {
+					b.Fatal(len(rs), err)
+				}
+			}
+			b.StopTimer()
+			if shadowed {
+				if err := m.WaitShadow(ctx, "analytics"); err != nil {
+					b.Fatal(err)
+				}
+				rep, _ := m.ShadowReport("analytics")
+				if rep.Different != 0 {
+					b.Fatalf("the shadow of an unchanged analytics differs: %+v", rep.Differences[0])
+				}
+				b.ReportMetric(float64(rep.Skipped)/float64(rep.Compared+rep.Skipped), "skipped/call")
+			}
+		})
+	}
 }
