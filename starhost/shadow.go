@@ -112,6 +112,17 @@ type ShadowReport struct {
 	Logs []string `json:"logs"`
 }
 
+// A ShadowStatus is an integration's shadow mode as its Info shows it.
+type ShadowStatus struct {
+	// Generation is the shadow's generation; 0 while no shadow runs (the
+	// mode is on, and the file was not saved since).
+	Generation int `json:"generation"`
+	// Compared and Different count the calls compared so far, and those
+	// whose results differ (ShadowReport has the details).
+	Compared  int64 `json:"compared"`
+	Different int64 `json:"different"`
+}
+
 // A ShadowDifference is one call whose results differ.
 type ShadowDifference struct {
 	// Event, Depth, Data and Time are the event's.

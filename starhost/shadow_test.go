@@ -92,6 +92,9 @@ func TestShadowCompares(t *testing.T) {
 	if st, _ := m.State("counter"); st["n"] != int64(6) {
 		t.Errorf("serving state %v: want n=6 (the shadow's calls must not touch it)", st)
 	}
+	if in, _ := m.IntegrationInfo("counter"); in.Shadow == nil || *in.Shadow != (starhost.ShadowStatus{Generation: 2, Compared: 5, Different: 5}) {
+		t.Errorf("info's shadow %+v: want generation 2, 5 compared, 5 different", in.Shadow)
+	}
 }
 
 // TestShadowEqual: a shadow that does the same counts every call equal.
@@ -225,6 +228,9 @@ func TestShadowDiscard(t *testing.T) {
 	}
 	if rep, _ := m.ShadowReport("counter"); rep.On || rep.Active {
 		t.Fatalf("after discard: %+v", rep)
+	}
+	if in, _ := m.IntegrationInfo("counter"); in.Shadow != nil {
+		t.Fatalf("info after discard: shadow %+v, want none", in.Shadow)
 	}
 	r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter")
 	if r.Value.(map[string]any)["version"] != "v1" {
