@@ -129,7 +129,7 @@ func failuresOf(err error, file string) []Failure {
 // evalFailure positions a runtime error at the innermost frame in file;
 // when it was raised deeper (in a library), the message says where.
 func evalFailure(e *starlark.EvalError, file string) Failure {
-	f := Failure{File: file, Message: e.Msg}
+	f := Failure{File: file, Message: strings.TrimPrefix(e.Msg, "Starlark computation cancelled: ")}
 	raised := ""
 	for i := len(e.CallStack) - 1; i >= 0; i-- {
 		pos := e.CallStack[i].Pos
