@@ -277,6 +277,31 @@ func TestEditorTemporariesAreIgnored(t *testing.T) {
 	}
 }
 
+// TestTestFilesAreIgnored checks that saving an integration test file
+// (NAME_test.star, or anything in a tests folder) hands no batch to the
+// host: a test file is never loaded as an integration.
+func TestTestFilesAreIgnored(t *testing.T) {
+	h := newHarness(t, map[string]string{"w.star": module("w", 1), "tests/w_test.star": "def test_a():\n    pass\n"})
+	h.write(map[string]string{"w_test.star": module("t", 1), "tests/w_test.star": module("t2", 1)})
+	h.settle()
+	h.mu.Lock()
+	batches := slices.Clone(h.batches)
+	h.mu.Unlock()
+	for _, b := range batches {
+		for _, p := range append(append(b.Changed, b.Removed...), b.Missing...) {
+			if starhost.IsTestFile(filepath.Base(p)) {
+				t.Errorf("the watcher reported test file %s: %+v", p, b)
+			}
+		}
+	}
+	if n := h.count(starhost.NoticeReloaded) + h.count(starhost.NoticeLoaded) + h.count(starhost.NoticeAdded) + h.count(starhost.NoticeReloadFailed); n != 0 {
+		t.Errorf("saving test files loaded or reloaded something: %v", h.kinds())
+	}
+	if got := h.m.Names(); !slices.Equal(got, []string{"w"}) {
+		t.Errorf("loaded %v, want [w]", got)
+	}
+}
+
 func TestGitCheckoutIsOneBatch(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
