@@ -429,3 +429,19 @@ func BenchmarkEmitShadowed(b *testing.B) {
 		})
 	}
 }
+
+// TestShadowSandboxLimits: a shadow runs under the same limits; one that
+// runs away is stopped and counted as failed, and the serving version
+// answers as before.
+func TestShadowSandboxLimits(t *testing.T) {
+	m, save := shadowHost(t, hosttest.Limits(starhost.Limits{Steps: 100_000}))
+	save(counterSrc("v2", `    for i in range(10000000):
+        pass`))
+	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter"); !r.OK || r.Value.(map[string]any)["version"] != "v1" {
+		t.Fatalf("serving answer %+v", r)
+	}
+	rep := shadowReport(t, m)
+	if rep.ShadowFailed != 1 || rep.Differences[0].Shadow.Error == nil || rep.Differences[0].Shadow.Error.Kind != starhost.ErrorLimit {
+		t.Fatalf("report %+v: want the shadow stopped by the step limit", rep)
+	}
+}
