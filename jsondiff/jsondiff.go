@@ -21,9 +21,10 @@ type Difference struct {
 	// (`["key"]` when the key is not an identifier), "[i]" for an array's
 	// element, as in $.latencies[3].
 	Path string `json:"path"`
-	// Old and New are the values at Path; nil (JSON null) for the side
-	// named by Missing.
+	// Old is the old value at Path; nil (JSON null) when Missing is
+	// "old".
 	Old any `json:"old"`
+	// New is the new value at Path; nil when Missing is "new".
 	New any `json:"new"`
 	// Missing is "old" or "new" when Path exists on one side only; empty
 	// when it exists on both.

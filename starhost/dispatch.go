@@ -294,17 +294,25 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
-	if len(emitted) > 0 {
-		r.Emitted = make([]Emitted, len(emitted))
-		for i, pe := range emitted {
-			r.Emitted[i] = Emitted{Event: pe.name, Data: pe.data}
-		}
-		if m.holdFollowUps {
-			emitted = nil
-		}
-	}
+	emitted = m.followUps(&r, emitted)
 	s.mirror(ev, r)
 	return r, emitted, true
+}
+
+// followUps lists a call's follow-ups in its result (Result.Emitted) and
+// returns those to dispatch: none with Options.HoldFollowUps.
+func (m *Manager) followUps(r *Result, emitted []pendingEvent) []pendingEvent {
+	if len(emitted) == 0 {
+		return emitted
+	}
+	r.Emitted = make([]Emitted, len(emitted))
+	for i, pe := range emitted {
+		r.Emitted[i] = Emitted{Event: pe.name, Data: pe.data}
+	}
+	if m.holdFollowUps {
+		return nil
+	}
+	return emitted
 }
 
 // auditState checks s's state (data, within the limits: checkStateData,
