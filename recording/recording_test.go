@@ -89,7 +89,7 @@ func checkWholeLines(t *testing.T, path string, n int) []recording.Entry {
 // fit: a recording is a prefix of the events.
 func TestWriterStopsAtTheFirstDrop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.jsonl")
-	w, _ := recording.Create(path, entryLen+20)
+	w, _ := recording.Create(path, entryLen+40) // room for small, not for big
 	w.Write(entry(1))
 	big := recording.Entry{Event: "big", Data: json.RawMessage(`{"s":"` + strings.Repeat("x", 40) + `"}`)}
 	small := recording.Entry{Event: "e"}
