@@ -24,6 +24,7 @@ type runOptions struct {
 	allowRemote bool
 	disable     dirList // names to switch off at start
 	worker      workerFlags
+	record      recordFlags
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -35,6 +36,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.host.files, "file", "also load the integration file `FILE` (repeatable), wherever it is")
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 	o.worker.register(fs)
+	o.record.register(fs)
 }
 
 // registerListen registers --listen and --allow-remote.
@@ -68,9 +70,20 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		}
 		defer worker.Close()
 	}
+	rec, err := o.record.startRecording(worker != nil, log) // a worker continues its supervisor's recording
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, rec.close()) }() // last: after every event was handled
+	if rec != nil {
+		o.host.onEvent = rec.record
+	}
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
+	}
+	if rec != nil {
+		rec.notify = m.Notify
 	}
 	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
 	var h *headless.Host

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/afstudio/afstudio/recording"
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/supervise"
+)
+
+// recordFlags are run --headless's --record and --record-limit.
+type recordFlags struct {
+	path  string
+	limit byteSize
+}
+
+func (r *recordFlags) register(fs *flag.FlagSet) {
+	r.limit = recording.DefaultLimit
+	fs.StringVar(&r.path, "record", "", "record every event the host is sent (on stdin or the control API; not the follow-ups) to `FILE`, one JSON line each, replayable with afstudio replay or run --headless < FILE; FILE is replaced")
+	fs.Var(&r.limit, "record-limit", "stop recording when the --record file would grow past `SIZE` (e.g. 64MiB; 0: no limit); the events left out are counted and reported")
+}
+
+// An eventRecorder writes the events a host accepts to a recording
+// (starhost.Options.OnEvent), and says so once when the recording is full
+// or cannot be written.
+type eventRecorder struct {
+	w      *recording.Writer
+	log    *slog.Logger
+	notify func(starhost.Notice) // set once the host exists, before any event
+	warned atomic.Bool
+}
+
+// startRecording opens the --record file: created (replaced) by the
+// process that owns the recording, appended to by a supervisor's worker,
+// which continues it after a predecessor that died. nil without --record.
+func (r *recordFlags) startRecording(appendTo bool, log *slog.Logger) (*eventRecorder, error) {
+	if r.path == "" {
+		return nil, nil
+	}
+	open := recording.Create
+	if appendTo {
+		open = recording.Append
+	}
+	w, err := open(r.path, int64(r.limit))
+	if err != nil {
+		return nil, fmt.Errorf("--record %s: %w", r.path, err)
+	}
+	return &eventRecorder{w: w, log: log}, nil
+}
+
+// record writes one accepted event: starhost.Options.OnEvent.
+func (er *eventRecorder) record(e starhost.AcceptedEvent) {
+	data, err := json.Marshal(e.Data)
+	if err == nil {
+		err = er.w.Write(recording.Entry{Event: e.Event, Data: data, ID: e.ID, Time: e.Time.UTC()})
+	}
+	if err == nil || !er.warned.CompareAndSwap(false, true) {
+		return
+	}
+	msg := fmt.Sprintf("the recording %s cannot take event %q: %v; this and later events are not recorded (the count is logged at the end)", er.w.Path(), e.Event, err)
+	if errors.Is(err, recording.ErrFull) {
+		msg = fmt.Sprintf("the recording %s reached its limit of %s: event %q and later events are not recorded (the count is logged at the end); raise --record-limit to record more",
+			er.w.Path(), strings.ReplaceAll(supervise.FormatBytes(er.w.Limit()), " ", ""), e.Event)
+	}
+	er.log.Warn(msg)
+	if er.notify != nil {
+		er.notify(starhost.Notice{Kind: starhost.NoticeLog, Level: "warn", Message: msg})
+	}
+}
+
+// close closes the recording and logs what it holds and what it left
+// out.
+func (er *eventRecorder) close() error {
+	if er == nil {
+		return nil
+	}
+	err := er.w.Close()
+	st := er.w.Stats()
+	if st.Dropped > 0 {
+		er.log.Warn("events not recorded", "file", er.w.Path(), "recorded", st.Entries, "not_recorded", st.Dropped, "bytes", st.Bytes)
+	} else {
+		er.log.Info("recording closed", "file", er.w.Path(), "recorded", st.Entries, "bytes", st.Bytes)
+	}
+	return err
+}
