@@ -38,6 +38,8 @@ func commands() []command {
 			new(emitFlags).register, cmdEmit},
 		{"run", "run --headless [flags]", "run the host without a window: JSON-lines events on stdin, results and notices on stdout",
 			new(runOptions).register, cmdRun},
+		{"replay", "replay [flags] FILE", "feed a recording (run --headless --record) to a fresh host without state; prints each handler call and a summary",
+			new(replayFlags).register, cmdReplay},
 		{"state", "state [flags] list | export [NAME...] | import FILE | purge NAME...", "list, export, import (all or nothing) or forget stored integration states (the host must be stopped; a running one has the API)",
 			new(stateCommandFlags).register, cmdState},
 		{"bench", "bench [flags]", "measure reload latency and handler throughput",
