@@ -40,6 +40,8 @@ func commands() []command {
 			new(runOptions).register, cmdRun},
 		{"replay", "replay [flags] FILE", "feed a recording (run --headless --record) to a fresh host without state; prints each handler call and a summary",
 			new(replayFlags).register, cmdReplay},
+		{"diff", "diff --recording FILE [flags] [OLD.star] NEW.star", "replay a recording through two versions of an integration and compare each event's results and the final states; without OLD.star, NEW.star's version at git --rev; exit 0 when all are equal, 1 when some differ",
+			new(diffFlags).register, cmdDiff},
 		{"state", "state [flags] list | export [NAME...] | import FILE | purge NAME...", "list, export, import (all or nothing) or forget stored integration states (the host must be stopped; a running one has the API)",
 			new(stateCommandFlags).register, cmdState},
 		{"bench", "bench [flags]", "measure reload latency and handler throughput",
