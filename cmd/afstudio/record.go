@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -17,7 +18,38 @@ import (
 // recordFlags are run --headless's --record and --record-limit.
 type recordFlags struct {
 	path  string
-	limit byteSize
+	limit fileSize
+}
+
+// fileSize is a flag holding a size in bytes: "64MiB", "1GiB", "512KiB",
+// "1024" (also GB, MB, KB, G, M, K as powers of 1024); 0 for no limit.
+type fileSize int64
+
+func (s *fileSize) String() string {
+	if *s == 0 {
+		return "0"
+	}
+	return strings.ReplaceAll(supervise.FormatBytes(int64(*s)), " ", "")
+}
+
+func (s *fileSize) Set(v string) error {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"GIB", 30}, {"MIB", 20}, {"KIB", 10}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"G", 30}, {"M", 20}, {"K", 10}, {"B", 0}}
+	num, shift := strings.ToUpper(strings.TrimSpace(v)), uint(0)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, shift = strings.TrimSpace(rest), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return fmt.Errorf("%q is not a size: write a whole number of bytes with a unit, e.g. 64MiB or 1GiB (0: no limit)", v)
+	}
+	*s = fileSize(n << shift)
+	return nil
 }
 
 func (r *recordFlags) register(fs *flag.FlagSet) {
@@ -65,8 +97,9 @@ func (er *eventRecorder) record(e starhost.AcceptedEvent) {
 	}
 	msg := fmt.Sprintf("the recording %s cannot take event %q: %v; this and later events are not recorded (the count is logged at the end)", er.w.Path(), e.Event, err)
 	if errors.Is(err, recording.ErrFull) {
+		limit := fileSize(er.w.Limit())
 		msg = fmt.Sprintf("the recording %s reached its limit of %s: event %q and later events are not recorded (the count is logged at the end); raise --record-limit to record more",
-			er.w.Path(), strings.ReplaceAll(supervise.FormatBytes(er.w.Limit()), " ", ""), e.Event)
+			er.w.Path(), limit.String(), e.Event)
 	}
 	er.log.Warn(msg)
 	if er.notify != nil {
