@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/recording"
 	"github.com/afstudio/afstudio/starhost/hosttest"
 )
@@ -187,5 +193,57 @@ func TestReplay(t *testing.T) {
 				rest = rest[i+len(s):]
 			}
 		})
+	}
+}
+
+// TestRecordAPIEvents: the events the control API is sent are recorded
+// too (with the Idempotency-Key as id), in the order the host accepted
+// them, and follow-ups are not: the recorder hears the host, not a front
+// end.
+func TestRecordAPIEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	o := recordFlags{path: path}
+	rec, err := o.startRecording(false, newLogger(io.Discard, slog.LevelInfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := hostFlags{onEvent: rec.record}
+	m, _, err := hf.newManager(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadReporting(context.Background(), m, io.Discard)
+	srv := httptest.NewServer(control.NewHandler(m, control.Options{Token: "tok"}))
+	defer srv.Close()
+	post := func(path, body, id string) {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		if id != "" {
+			req.Header.Set("Idempotency-Key", id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+	}
+	post("/v1/events/mission_failed", `{"mission_id":"m1","error":"x"}`, "k1")
+	post("/v1/events", `{"events": [{"event":"mission_started","data":{"mission_id":"m2"}},{"event":"mission_completed","data":{"mission_id":"m2"},"id":"k2"}]}`, "")
+	if err := rec.close(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := recording.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.ID+" "+e.Event)
+	}
+	if want := []string{"k1 mission_failed", " mission_started", "k2 mission_completed"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("recorded %q, want %q (no alert_raised follow-up)", got, want)
 	}
 }
