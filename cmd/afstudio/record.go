@@ -86,6 +86,24 @@ func (r *recordFlags) startRecording(appendTo bool, log *slog.Logger) (*eventRec
 	return &eventRecorder{w: w, log: log}, nil
 }
 
+// attach opens the --record file (see startRecording) and makes the
+// host's manager tell it of every event it accepts; nil without --record.
+func (r *recordFlags) attach(h *hostFlags, appendTo bool, log *slog.Logger) (*eventRecorder, error) {
+	rec, err := r.startRecording(appendTo, log)
+	if rec != nil {
+		h.onEvent = rec.record
+	}
+	return rec, err
+}
+
+// follow publishes the recorder's warnings to m's notice stream; call it
+// before m handles events. A nil recorder does nothing.
+func (er *eventRecorder) follow(m *starhost.Manager) {
+	if er != nil {
+		er.notify = m.Notify
+	}
+}
+
 // record writes one accepted event: starhost.Options.OnEvent.
 func (er *eventRecorder) record(e starhost.AcceptedEvent) {
 	data, err := json.Marshal(e.Data)

@@ -70,21 +70,16 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		}
 		defer worker.Close()
 	}
-	rec, err := o.record.startRecording(worker != nil, log) // a worker continues its supervisor's recording
+	rec, err := o.record.attach(&o.host, worker != nil, log) // a worker continues its supervisor's recording
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, rec.close()) }() // last: after every event was handled
-	if rec != nil {
-		o.host.onEvent = rec.record
-	}
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
 	}
-	if rec != nil {
-		rec.notify = m.Notify
-	}
+	rec.follow(m)
 	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
 	var h *headless.Host
 	if worker == nil || !worker.Quiet { // a quiet worker is followed over the API only
@@ -93,11 +88,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	}
 	o.host.publishStart(m)
 	loadReporting(ctx, m, std.stderr)
-	for _, name := range o.disable {
-		if err := m.DisableIntegration(name); err != nil { // not loaded (a typo, or a module that failed): the rest serves
-			log.Warn("--disable: not switched off", "integration", name, "err", err)
-		}
-	}
+	switchOff(m, o.disable, log)
 	if !o.noWatch && len(o.host.dirs) > 0 {
 		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log)
 		defer stopWatching()
@@ -116,6 +107,17 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		return nil
 	}
 	return serveHeadless(ctx, h, std, o.listen != "", log)
+}
+
+// switchOff switches off the integrations --disable names; one that is
+// not loaded (a typo, or a module that failed) is logged, and the rest
+// serves.
+func switchOff(m *starhost.Manager, names []string, log *slog.Logger) {
+	for _, name := range names {
+		if err := m.DisableIntegration(name); err != nil {
+			log.Warn("--disable: not switched off", "integration", name, "err", err)
+		}
+	}
 }
 
 // headlessOptions are the headless front end's options; a worker's count
