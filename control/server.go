@@ -121,6 +121,10 @@ func NewHandler(m *starhost.Manager, opts Options) *Handler {
 	h.handle("POST /v1/integrations/{name}/state/reset", h.auth(h.resetState))
 	h.handle("GET /v1/state", h.auth(h.exportStates))
 	h.handle("PUT /v1/state", h.auth(h.importStates))
+	h.handle("PUT /v1/integrations/{name}/shadow", h.auth(h.startShadow))
+	h.handle("GET /v1/integrations/{name}/shadow", h.auth(h.shadowReport))
+	h.handle("POST /v1/integrations/{name}/shadow/promote", h.auth(h.promoteShadow))
+	h.handle("DELETE /v1/integrations/{name}/shadow", h.auth(h.discardShadow))
 	// No catch-all "/" pattern: it would match every method on every
 	// path and hide the mux's 405. ServeHTTP dresses the mux's own 404
 	// and 405 answers in the JSON error body instead.

@@ -35,7 +35,7 @@ var ctxLog = starlark.NewBuiltin("log", func(thread *starlark.Thread, b *starlar
 	if !ok {
 		return nil, fmt.Errorf("log: only available inside a handler")
 	}
-	c.m.logLine(c.slot.name, level, strings.Join(parts, " "))
+	c.m.slotLog(c.slot, level, strings.Join(parts, " "))
 	return starlark.None, nil
 })
 

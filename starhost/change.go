@@ -41,6 +41,7 @@ type change struct {
 	movedTo *change        // for a removal: the reload of the same slot from another module, if any
 	state   *starlark.Dict // migrated state
 	noticed NoticeKind
+	shadow  bool // v becomes the slot's shadow, not its serving version (shadow mode)
 }
 
 // A changeSet is the work of one apply, filled in stage by stage.
@@ -217,7 +218,13 @@ type buildOutcome struct {
 func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]buildOutcome {
 	var mods []string
 	seen := map[string]bool{}
+	byModule := make(map[string]buildOutcome, len(items))
 	for _, it := range items {
+		if it.promote != nil { // built already: the shadow's version
+			v := it.promote
+			byModule[it.module] = buildOutcome{bm: &builtModule{path: v.module, decls: []*declaration{v.decl}, files: v.files, took: v.buildTook}}
+			seen[it.module] = true
+		}
 		if !it.remove && !seen[it.module] {
 			seen[it.module] = true
 			mods = append(mods, it.module)
@@ -241,7 +248,6 @@ func (m *Manager) buildAll(ctx context.Context, items []planItem) map[string]bui
 	} else {
 		parallel(len(mods), runtime.GOMAXPROCS(0), build)
 	}
-	byModule := make(map[string]buildOutcome, len(mods))
 	for i, mod := range mods {
 		byModule[mod] = out[i]
 	}

@@ -279,7 +279,9 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if serr := m.auditState(s, end); serr != nil {
 		err = m.stateRepaired(s, v, h, serr)
 	}
-	m.changed(s)
+	if s.shadowOf == nil {
+		m.changed(s)
+	}
 	took := end.Sub(start)
 	r.Duration = Duration(took)
 	s.cost.Store(s.cost.Load() + (int64(took)-s.cost.Load())/4) // recent durations, for worthSpreading
@@ -289,7 +291,10 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 	if err != nil {
 		r.Error = Diagnose(err, v.module)[0]
 		r.Value = nil
-		m.notices.Publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Error, Message: r.Error.Msg, Duration: r.Duration})
+		if s.shadowOf == nil {
+			m.notices.Publish(Notice{Kind: NoticeHandlerFailed, Integration: s.name, Module: v.module, Generation: v.generation, Event: ev.name, Error: r.Error, Message: r.Error.Msg, Duration: r.Duration})
+		}
+		s.mirror(ev, r)
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
@@ -302,6 +307,7 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 			emitted = nil
 		}
 	}
+	s.mirror(ev, r)
 	return r, emitted, true
 }
 

@@ -159,10 +159,14 @@ func (m *Manager) stateRepaired(s *slot, v *version, h starlark.Callable, err er
 	} else {
 		d = diagAt(v.decl.pos, "integration %s: %v", s.name, err).withKind(ErrorLimit)
 	}
-	m.notices.Publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: d.Error()})
 	s.mu.Lock()
 	s.stats.lastHandlerErr = d
 	s.mu.Unlock()
+	if s.shadowOf != nil {
+		s.shadowOf.log("error", d.Error())
+		return d
+	}
+	m.notices.Publish(Notice{Kind: NoticeStateReset, Integration: s.name, Message: d.Error()})
 	m.changed(s)
 	return d
 }
@@ -258,7 +262,7 @@ func (m *Manager) persist(ctx context.Context, cs *changeSet) {
 		}
 	}
 	for _, c := range cs.changes {
-		if c.remove || !cs.live(c) {
+		if c.remove || c.shadow || !cs.live(c) {
 			continue
 		}
 		if c.isNew && c.slot.wasRemoved {

@@ -24,6 +24,7 @@ const (
 	NoticeStateReset    NoticeKind = "state_reset"    // an integration's state was reset
 	NoticeSwitched      NoticeKind = "switched"       // an integration was switched on or off (DisableIntegration, EnableIntegration)
 	NoticeWatchError    NoticeKind = "watch_error"    // the file watcher reports a problem
+	NoticeShadow        NoticeKind = "shadow"         // shadow mode turned on or off, a shadow started, promoted or discarded
 	NoticeResult        NoticeKind = "result"         // a handler's result for an event a front end delivered (control API)
 )
 

@@ -2,6 +2,7 @@ package starhost
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -15,6 +16,7 @@ type planItem struct {
 	remove  bool     // remove the exports (or, with sync, every integration of the module); nothing is built
 	initial bool     // loading defaults: a builtin module yields names a user module took
 	group   int      // items of one group swap all-or-nothing
+	promote *version // a shadow's version to install (PromoteShadow) instead of building module
 }
 
 // planFiles turns a batch of changed paths into plan items: a deleted
@@ -42,7 +44,11 @@ func (m *Manager) planFiles(sn *snapshot, paths []string) []planItem {
 	groups := newFileGroups()
 	for _, s := range sn.ordered {
 		v := s.current.Load()
-		for _, f := range v.files {
+		files := v.files
+		if sh := s.shadow.Load(); sh != nil { // a library only the shadow loads
+			files = append(slices.Clone(files), sh.own.current.Load().files...)
+		}
+		for _, f := range files {
 			if changed[f.Path] && !deleted[v.module] {
 				groups.join(v.module, f.Path)
 			}
@@ -65,7 +71,8 @@ func (m *Manager) planFiles(sn *snapshot, paths []string) []planItem {
 }
 
 // isModulePath reports whether p is (or would be) an integration module of
-// a user root: a module file name, inside a root, not in a lib folder.
+// a user root: a module file name, inside a root, not in a skipped folder
+// (lib, tests, hidden; see IsSkippedDir).
 func (m *Manager) isModulePath(p string) bool {
 	if !IsModuleFile(filepath.Base(p)) {
 		return false

@@ -1,5 +1,7 @@
 package starhost
 
+import "fmt"
+
 // report is stage 5: after the swap, outside the slot locks, it tells
 // subscribers what the change did: one notice per change (loaded, added,
 // reloaded, removed, reload_failed), a reload_failed for each name or
@@ -43,6 +45,11 @@ func (m *Manager) reportChange(cs *changeSet, c *change) {
 		v := c.slot.current.Load()
 		m.log.Info("removed integration", "name", name, "module", v.module)
 		m.notices.Publish(Notice{Kind: NoticeRemoved, Integration: name, Module: v.module, Generation: v.generation, Message: c.why})
+	case c.shadow:
+		serving := c.slot.current.Load().generation
+		m.log.Info("shadow started", "name", name, "generation", c.v.generation, "serving", serving, "module", c.v.module)
+		m.notices.Publish(Notice{Kind: NoticeShadow, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took),
+			Message: fmt.Sprintf("shadow started: generation %d runs beside generation %d on a copy of its state; promote it to serve", c.v.generation, serving)})
 	default:
 		m.log.Info(string(c.noticed)+" integration", "name", name, "generation", c.v.generation, "module", c.v.module, "took", cs.took)
 		m.notices.Publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})

@@ -193,6 +193,9 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 			return diagAt(d.pos, "integration %q is already loaded from %s (declared at %s); remove it first or rename this one", d.name, cur.module, cur.decl.pos)
 		}
 		c.slot, c.isNew, v.generation, c.noticed = s, false, cur.generation+1, NoticeReloaded
+		if s.shadowOn.Load() && it.promote == nil {
+			c.shadow, c.noticed = true, NoticeShadow
+		}
 	}
 	cs.pending[d.name] = c
 	cs.add(i, c)

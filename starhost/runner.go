@@ -36,7 +36,7 @@ type runner struct {
 // newRunner returns the runner of s.
 func (m *Manager) newRunner(s *slot) *runner {
 	r := &runner{m: m, slot: s, args: make(starlark.Tuple, 2)}
-	r.thread = &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
+	r.thread = &starlark.Thread{Name: s.name, Print: func(_ *starlark.Thread, msg string) { m.slotLog(s, "info", msg) }}
 	r.thread.OnMaxSteps = func(t *starlark.Thread) { t.Cancel(m.sb.stepsExceeded("handler of "+s.name, "")) }
 	r.call = call{m: m, slot: s}
 	callLocal.set(r.thread, &r.call)

@@ -51,8 +51,11 @@ type slot struct {
 	name     string
 	current  atomic.Pointer[version]
 	removed  atomic.Bool
-	disabled atomic.Bool  // switched off: loaded, but given no events (Manager.DisableIntegration)
-	cost     atomic.Int64 // recent call durations (ns, a moving average), written under callMu
+	disabled atomic.Bool            // switched off: loaded, but given no events (Manager.DisableIntegration)
+	cost     atomic.Int64           // recent call durations (ns, a moving average), written under callMu
+	shadowOn atomic.Bool            // shadow mode: a reload makes a shadow (StartShadow); written under writeMu
+	shadow   atomic.Pointer[shadow] // the shadow running beside the serving version; nil for none
+	shadowOf *shadow                // for the slot of a shadow (never published): that shadow
 
 	callMu sync.Mutex
 	state  *starlark.Dict // guarded by callMu
@@ -78,6 +81,16 @@ func newSlot(name string) *slot {
 	s := &slot{name: name, state: starlark.NewDict(0)}
 	s.ctx = &handlerContext{slot: s}
 	return s
+}
+
+// log sends a line the integration logged (ctx.log, print) to its log
+// notices, or to the report of the shadow s belongs to.
+func (m *Manager) slotLog(s *slot, level, msg string) {
+	if s.shadowOf != nil {
+		s.shadowOf.log(level, truncate(msg, m.limits.MaxLogBytes))
+		return
+	}
+	m.logLine(s.name, level, msg)
 }
 
 // setReloaded records a successful reload that took took.

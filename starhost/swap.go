@@ -35,6 +35,13 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 	// locked: a call that loaded the old snapshot and waits for a removed
 	// slot skips it, while readers never see a listed slot marked removed.
 	for _, c := range cs.changes {
+		switch {
+		case !cs.live(c):
+		case c.shadow:
+			m.startShadow(c.slot, c)
+		case c.slot.shadow.Load() != nil && (c.remove || cs.items[c.item].promote != nil):
+			c.slot.shadow.Swap(nil).end() // promoted, or gone with its slot
+		}
 		if c.remove && cs.live(c) {
 			c.slot.removed.Store(true)
 			if m.durable != nil { // also when a move to another module failed: the name is gone
@@ -81,6 +88,9 @@ func (m *Manager) migrateAll(cs *changeSet) {
 				cs.errByName[c.slot.name] = err
 				cs.fail(c.item, err)
 				continue
+			}
+			if c.shadow && st == c.slot.state { // the shadow's own copy
+				st = deepCopy(st).(*starlark.Dict)
 			}
 			c.state = st
 		}
@@ -137,6 +147,8 @@ func (cs *changeSet) install(old *snapshot) *snapshot {
 		case c.remove:
 			slots = slices.DeleteFunc(slots, func(s *slot) bool { return s == c.slot })
 			reindex = true
+		case c.shadow: // started by swap, once published
+			c.slot.setError(nil)
 		default:
 			if c.isNew {
 				slots = append(slots, c.slot)

@@ -38,6 +38,11 @@ type Host interface {
 	ForgetState(name string) error
 	ExportStates(names ...string) (starhost.StateExport, error)
 	ImportStates(ctx context.Context, states map[string][]byte) error
+
+	StartShadow(name string) error
+	ShadowReport(name string) (starhost.ShadowReport, error)
+	PromoteShadow(ctx context.Context, name string) error
+	DiscardShadow(name string) error
 }
 
 // The host in this process is a Host.

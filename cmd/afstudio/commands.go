@@ -34,6 +34,8 @@ func commands() []command {
 			new(studioOptions).register, cmdStudio},
 		{"check", "check PATH...", "validate .star files or folders without running handlers; prints PATH:LINE:COL: message per problem",
 			nil, cmdCheck},
+		{"test", "test [flags] [PATH...]", "run the tests of integrations (test_* functions in NAME_test.star files, beside them or in tests/) in test files, integrations or folders, the current folder if none; exit status 1 if one fails",
+			new(testFlags).register, cmdTest},
 		{"emit", "emit [flags] EVENT [JSON]", "emit one event; prints one JSON result per handler call",
 			new(emitFlags).register, cmdEmit},
 		{"run", "run --headless [flags]", "run the host without a window: JSON-lines events on stdin, results and notices on stdout",

@@ -599,6 +599,8 @@ func (h *Host) fail(op string, err error) error {
 		e.sentinel = starhost.ErrNotFound
 	case ae.Status == 503:
 		e.sentinel = starhost.ErrStateNotSaved
+	case ae.Status == 409 && strings.Contains(ae.Body.Error, starhost.ErrNoShadow.Error()):
+		e.sentinel = starhost.ErrNoShadow
 	case ae.Status == 401:
 		e.Message = fmt.Sprintf("%s: the host at %s refused the token; pass the token that `afstudio token` prints on its machine", op, h.url)
 	}
@@ -667,4 +669,41 @@ func (h *Host) relayNotice(n starhost.Notice) {
 		return
 	}
 	h.hub.Publish(n)
+}
+
+// StartShadow turns the named integration's shadow mode on
+// (Manager.StartShadow).
+func (h *Host) StartShadow(name string) error {
+	return h.change("shadow "+name, func(ctx context.Context) error {
+		_, err := h.c.StartShadow(ctx, name)
+		return err
+	})
+}
+
+// ShadowReport returns what the named integration's shadow did
+// differently so far (Manager.ShadowReport).
+func (h *Host) ShadowReport(name string) (starhost.ShadowReport, error) {
+	var rep starhost.ShadowReport
+	err := h.change("shadow report of "+name, func(ctx context.Context) error {
+		var err error
+		rep, err = h.c.ShadowReport(ctx, name)
+		return err
+	})
+	return rep, err
+}
+
+// PromoteShadow swaps the named integration's shadow in
+// (Manager.PromoteShadow); errors.Is finds starhost.ErrNoShadow when
+// there is none.
+func (h *Host) PromoteShadow(ctx context.Context, name string) error {
+	if _, err := h.c.PromoteShadow(ctx, name); err != nil {
+		return h.fail("promote "+name, err)
+	}
+	return nil
+}
+
+// DiscardShadow drops the named integration's shadow and turns its
+// shadow mode off (Manager.DiscardShadow).
+func (h *Host) DiscardShadow(name string) error {
+	return h.change("discard shadow of "+name, func(ctx context.Context) error { return h.c.DiscardShadow(ctx, name) })
 }

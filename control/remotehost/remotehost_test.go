@@ -84,6 +84,10 @@ type hostAPI interface {
 	ForgetState(name string) error
 	ExportStates(names ...string) (starhost.StateExport, error)
 	ImportStates(ctx context.Context, states map[string][]byte) error
+	StartShadow(name string) error
+	ShadowReport(name string) (starhost.ShadowReport, error)
+	PromoteShadow(ctx context.Context, name string) error
+	DiscardShadow(name string) error
 }
 
 var (
@@ -154,12 +158,13 @@ type errInfo struct {
 	Err      bool
 	NotFound bool
 	NotSaved bool
+	NoShadow bool
 	Diags    []starhost.Diagnostic
 }
 
 // infoOf returns err's meaning.
 func infoOf(err error) errInfo {
-	e := errInfo{Err: err != nil, NotFound: errors.Is(err, starhost.ErrNotFound), NotSaved: errors.Is(err, starhost.ErrStateNotSaved)}
+	e := errInfo{Err: err != nil, NotFound: errors.Is(err, starhost.ErrNotFound), NotSaved: errors.Is(err, starhost.ErrStateNotSaved), NoShadow: errors.Is(err, starhost.ErrNoShadow)}
 	for _, d := range starhost.Diagnose(err, "") {
 		if d.Line == 0 && d.File == "" {
 			continue // no position: the message alone, which each side words its own way
@@ -216,6 +221,9 @@ func TestRemoteMatchesManager(t *testing.T) {
 	hosttest.Emit(t, r.m, "tick", nil)
 	hosttest.Emit(t, r.m, "boom", nil)
 	restore := func() {
+		if err := r.m.DiscardShadow("greeter"); err != nil {
+			t.Fatal(err)
+		}
 		if b, _ := os.ReadFile(greeter); string(b) != greeterSrc { // a reload only when broken: generations stay
 			hosttest.WriteFile(t, greeter, greeterSrc)
 			r.m.ReloadFiles(ctx, []string{greeter})
@@ -237,6 +245,18 @@ func TestRemoteMatchesManager(t *testing.T) {
 		restore()
 		hosttest.WriteFile(t, extra, extraSrc)
 		if _, err := r.m.AddIntegration(ctx, extra, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shadowGreeter := func() { // a shadow answering "hi"
+		restore()
+		if err := r.m.StartShadow("greeter"); err != nil {
+			t.Fatal(err)
+		}
+		hosttest.WriteFile(t, greeter, strings.Replace(greeterSrc, `"hello "`, `"hi "`, 1))
+		r.m.ReloadFiles(ctx, []string{greeter})
+		hosttest.Emit(t, r.m, "ping", map[string]any{"who": "you"})
+		if err := r.m.WaitShadow(ctx, "greeter"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -439,6 +459,46 @@ func TestRemoteMatchesManager(t *testing.T) {
 			err := h.ImportStates(ctx, map[string][]byte{"tally": []byte(`[1]`)})
 			b, _ := r.m.StateJSON("tally")
 			return outcome{Value: string(b), Err: infoOf(err)}
+		}},
+		{"ShadowReport", shadowGreeter, func(t *testing.T, h hostAPI, _ int) outcome {
+			rep, err := h.ShadowReport("greeter")
+			// What differs between the two sides' setups: times and generations.
+			rep.Since, rep.ServingP50, rep.ShadowP50, rep.ServingGeneration, rep.ShadowGeneration = time.Time{}, 0, 0, 0, 0
+			for i := range rep.Differences {
+				d := &rep.Differences[i]
+				d.Time, d.Serving.Duration, d.Shadow.Duration, d.Serving.Generation, d.Shadow.Generation = time.Time{}, 0, 0, 0, 0
+			}
+			if rep.Different != 1 {
+				t.Fatalf("report %+v: want one difference", rep)
+			}
+			return outcome{Value: jsonOf(t, rep), Err: infoOf(err)}
+		}},
+		{"StartShadow", restore, func(t *testing.T, h hostAPI, _ int) outcome {
+			err := h.StartShadow("greeter")
+			rep, _ := r.m.ShadowReport("greeter")
+			return outcome{Value: jsonOf(t, []bool{rep.On, rep.Active}), Err: infoOf(err)}
+		}},
+		{"PromoteShadow", shadowGreeter, func(t *testing.T, h hostAPI, _ int) outcome {
+			err := h.PromoteShadow(ctx, "greeter")
+			rs := hosttest.Emit(t, r.m, "ping", nil)
+			return outcome{Value: jsonOf(t, rs[0].Value), Err: infoOf(err)}
+		}},
+		{"PromoteShadow without a shadow", func() { restore(); _ = r.m.StartShadow("greeter") }, func(t *testing.T, h hostAPI, _ int) outcome {
+			err := h.PromoteShadow(ctx, "greeter")
+			if !errors.Is(err, starhost.ErrNoShadow) {
+				t.Fatalf("promote without a shadow: %v; want ErrNoShadow", err)
+			}
+			return outcome{Err: infoOf(err)}
+		}},
+		{"DiscardShadow", shadowGreeter, func(t *testing.T, h hostAPI, _ int) outcome {
+			err := h.DiscardShadow("greeter")
+			rep, _ := r.m.ShadowReport("greeter")
+			rs := hosttest.Emit(t, r.m, "ping", nil)
+			return outcome{Value: jsonOf(t, []any{rep.On, rep.Active, rs[0].Value}), Err: infoOf(err)}
+		}},
+		{"Shadow unknown", restore, func(t *testing.T, h hostAPI, _ int) outcome {
+			_, err := h.ShadowReport("ghost")
+			return outcome{Value: jsonOf(t, []errInfo{infoOf(h.StartShadow("ghost")), infoOf(err), infoOf(h.PromoteShadow(ctx, "ghost")), infoOf(h.DiscardShadow("ghost"))})}
 		}},
 		{"Subscribe", restore, func(t *testing.T, h hostAPI, _ int) outcome {
 			sub := h.Subscribe(4096) // as the studio does: the relay may deliver a backlog in a burst

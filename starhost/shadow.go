@@ -1,0 +1,433 @@
+package starhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/afstudio/afstudio/jsondiff"
+)
+
+// Shadow mode shows what a change would do before it serves. While an
+// integration's shadow mode is on (StartShadow), a reload of it (its file
+// saved, a library it loads saved, ReloadIntegration, ReloadAll) does not
+// replace the serving version: the new version becomes its shadow. Every
+// call the serving version makes is then made again by the shadow, on the
+// shadow's own copy of the state (the serving state when the shadow
+// started, passed through the new version's migrate), after the serving
+// call and on another goroutine, off the event's path; the two results are
+// compared (CompareResults). A shadow's follow-up events are captured in
+// its results, never dispatched; its logs are kept in its report, and its
+// state is never stored. PromoteShadow swaps the shadow's version in as a
+// reload does (the serving state, through its migrate); DiscardShadow
+// drops it and turns shadow mode off.
+//
+// A shadow sees the events its serving version handles: not those only it
+// subscribes to. One that falls more than shadowQueue calls behind skips
+// calls (counted as Skipped) rather than slow the serving path.
+
+// shadowQueue is how many calls a shadow may fall behind its serving
+// version before it skips some.
+const shadowQueue = 4096
+
+// shadowKeep is how many differing calls a shadow's report keeps (the
+// first ones), and shadowPaths how many differing paths of each.
+const (
+	shadowKeep  = 20
+	shadowPaths = 10
+	shadowLogs  = 50
+)
+
+// A shadow is the version that would replace an integration's serving
+// version, running beside it.
+type shadow struct {
+	m       *Manager
+	serving *slot
+	own     *slot // the shadow's version, state and runner; never published
+	started time.Time
+	queue   chan mirroredCall
+	stop    chan struct{}
+	wake    chan struct{} // mirror's nudge to a shadow asleep on an empty queue; capacity 1
+	asleep  atomic.Bool   // run waits on wake
+	stopped sync.Once
+	idle    sync.Cond    // signalled when pending falls to 0; L is &mu
+	pending atomic.Int64 // calls mirrored and not compared yet
+
+	skipped atomic.Int64
+	mu      sync.Mutex // guards the fields below
+	report  ShadowReport
+	serveLt latencyStats
+}
+
+// A mirroredCall is a serving call for the shadow to make again.
+type mirroredCall struct {
+	ev      *eventValue
+	serving Result
+}
+
+// A ShadowReport is what a shadow did differently from its serving
+// version so far (Manager.ShadowReport; GET /v1/integrations/{name}/shadow).
+type ShadowReport struct {
+	// Integration is the integration's name.
+	Integration string `json:"integration"`
+	// On is its shadow mode: reloads make a shadow instead of serving.
+	On bool `json:"on"`
+	// Active is true when a shadow runs: shadow mode is on and the
+	// integration was reloaded since.
+	Active bool `json:"active"`
+	// ServingGeneration and ShadowGeneration are the generations of the
+	// two versions (ShadowGeneration 0 without a shadow).
+	ServingGeneration int `json:"serving_generation"`
+	ShadowGeneration  int `json:"shadow_generation"`
+	// Module is the shadow's module file.
+	Module string `json:"module,omitempty"`
+	// Since is when the shadow started.
+	Since time.Time `json:"since,omitzero"`
+	// Compared counts the calls made by both; Equal, Different and
+	// ShadowFailed split them: ShadowFailed are those the shadow failed
+	// while the serving version did not (also counted as Different).
+	Compared     int64 `json:"compared"`
+	Equal        int64 `json:"equal"`
+	Different    int64 `json:"different"`
+	ShadowFailed int64 `json:"shadow_failed"`
+	// Skipped counts the serving calls the shadow did not make: it had
+	// fallen too far behind. Pending are those it has still to make.
+	Skipped int64 `json:"skipped"`
+	Pending int   `json:"pending"`
+	// ServingP50 and ShadowP50 are the median durations of the recent
+	// compared calls of each version (JSON: microseconds).
+	ServingP50 Duration `json:"serving_p50_us"`
+	ShadowP50  Duration `json:"shadow_p50_us"`
+	// Differences are the first calls whose results differ, in order.
+	Differences []ShadowDifference `json:"differences"`
+	// StateDifferences are where the shadow's state differs from the
+	// serving state now (the first 50), and StateDifferent how many there
+	// are in all. The shadow may be Pending calls behind.
+	StateDifferences []jsondiff.Difference `json:"state_differences"`
+	StateDifferent   int                   `json:"state_different"`
+	// Logs are the shadow's last log lines (ctx.log and print).
+	Logs []string `json:"logs"`
+}
+
+// A ShadowStatus is an integration's shadow mode as its Info shows it.
+type ShadowStatus struct {
+	// Generation is the shadow's generation; 0 while no shadow runs (the
+	// mode is on, and the file was not saved since).
+	Generation int `json:"generation"`
+	// Compared and Different count the calls compared so far, and those
+	// whose results differ (ShadowReport has the details).
+	Compared  int64 `json:"compared"`
+	Different int64 `json:"different"`
+}
+
+// A ShadowDifference is one call whose results differ.
+type ShadowDifference struct {
+	// Event, Depth, Data and Time are the event's.
+	Event string    `json:"event"`
+	Depth int       `json:"depth"`
+	Data  any       `json:"data"`
+	Time  time.Time `json:"time"`
+	// Serving and Shadow are the two results.
+	Serving Result `json:"serving"`
+	Shadow  Result `json:"shadow"`
+	// Paths are where they differ (the first ten), and Different how
+	// many places in all.
+	Paths     []jsondiff.Difference `json:"paths"`
+	Different int                   `json:"different"`
+}
+
+// ErrNoShadow is the error of PromoteShadow when no shadow runs.
+var ErrNoShadow = errors.New("no shadow to promote: turn shadow mode on, then save the integration's file (or reload it) to make one")
+
+// StartShadow turns the named integration's shadow mode on: its next
+// reload makes a shadow instead of replacing the serving version. It is a
+// no-op when the mode is on already.
+func (m *Manager) StartShadow(name string) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("shadow: %w", err)
+	}
+	if !s.shadowOn.Swap(true) {
+		v := s.current.Load()
+		m.notices.Publish(Notice{Kind: NoticeShadow, Integration: name, Module: v.module, Generation: v.generation, Message: "shadow mode on: the next save makes a shadow"})
+	}
+	return nil
+}
+
+// DiscardShadow drops the named integration's shadow, if any, and turns
+// its shadow mode off; the serving version is untouched.
+func (m *Manager) DiscardShadow(name string) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("shadow: %w", err)
+	}
+	was := s.shadowOn.Swap(false)
+	sh := s.shadow.Swap(nil)
+	if sh != nil {
+		sh.end()
+	}
+	if was || sh != nil {
+		v := s.current.Load()
+		m.notices.Publish(Notice{Kind: NoticeShadow, Integration: name, Module: v.module, Generation: v.generation, Message: "shadow discarded; shadow mode off"})
+	}
+	return nil
+}
+
+// PromoteShadow swaps the named integration's shadow in as its serving
+// version, atomically, as a reload does: the serving state carries over
+// through the shadow version's migrate (the shadow's own copy is dropped).
+// Shadow mode stays on: the next save makes a new shadow. Without a
+// shadow it fails with ErrNoShadow.
+func (m *Manager) PromoteShadow(ctx context.Context, name string) error {
+	res, err := m.apply(ctx, func(live *snapshot) ([]planItem, error) {
+		s, err := live.slotNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		sh := s.shadow.Load()
+		if sh == nil {
+			return nil, fmt.Errorf("%s: %w", name, ErrNoShadow)
+		}
+		return []planItem{{module: sh.own.current.Load().module, exports: []string{name}, promote: sh.own.current.Load()}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("promote: %w", err)
+	}
+	return res.nameErr(name)
+}
+
+// ShadowReport returns what the named integration's shadow did
+// differently so far; a report with Active false when none runs.
+func (m *Manager) ShadowReport(name string) (ShadowReport, error) {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return ShadowReport{}, fmt.Errorf("shadow: %w", err)
+	}
+	sh := s.shadow.Load()
+	if sh == nil {
+		return ShadowReport{Integration: name, On: s.shadowOn.Load(), ServingGeneration: s.current.Load().generation, Differences: []ShadowDifference{}, StateDifferences: []jsondiff.Difference{}, Logs: []string{}}, nil
+	}
+	return sh.snapshotReport(), nil
+}
+
+// WaitShadow waits until the named integration's shadow has made every
+// call mirrored to it so far (for tests and tools that compare at a
+// known point); at once when none runs.
+func (m *Manager) WaitShadow(ctx context.Context, name string) error {
+	s, err := m.slotNamed(name)
+	if err != nil {
+		return fmt.Errorf("shadow: %w", err)
+	}
+	if sh := s.shadow.Load(); sh != nil {
+		return sh.wait(ctx)
+	}
+	return nil
+}
+
+// startShadow makes version v, with state st, the shadow of s, ending the
+// shadow it had. s.callMu is held (swap), so that the shadow sees every
+// call after the state it copied.
+func (m *Manager) startShadow(s *slot, c *change) {
+	own := newSlot(s.name)
+	own.state = c.state
+	own.current.Store(c.v)
+	sh := &shadow{m: m, serving: s, own: own, started: time.Now(), queue: make(chan mirroredCall, shadowQueue), stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	own.shadowOf = sh
+	sh.idle.L = &sh.mu
+	sh.report = ShadowReport{Integration: s.name, On: true, Active: true, Module: c.v.module, ShadowGeneration: c.v.generation, Since: sh.started}
+	if old := s.shadow.Swap(sh); old != nil {
+		old.end()
+	}
+	go sh.run()
+}
+
+// mirror hands serving call r of ev to s's shadow, if it has one, without
+// waiting: a shadow that has fallen shadowQueue calls behind skips it.
+// s.callMu is held, so the shadow gets calls in the serving order.
+func (s *slot) mirror(ev *eventValue, r Result) {
+	sh := s.shadow.Load()
+	if sh == nil {
+		return
+	}
+	sh.pending.Add(1)
+	select {
+	case sh.queue <- mirroredCall{ev: ev, serving: r}:
+		if sh.asleep.Load() && sh.asleep.CompareAndSwap(true, false) {
+			select {
+			case sh.wake <- struct{}{}:
+			default:
+			}
+		}
+	default:
+		sh.pending.Add(-1)
+		sh.skipped.Add(1)
+	}
+}
+
+// shadowNap is how long a busy shadow waits between two batches of
+// mirrored calls. Taking them in batches, rather than being woken by each
+// one, spares the serving path a goroutine wake-up per call.
+const shadowNap = time.Millisecond
+
+// run makes the mirrored calls until the shadow ends: every call queued,
+// then a nap, and so on; with none queued after a nap it sleeps until
+// mirror wakes it.
+func (sh *shadow) run() {
+	for {
+		n := 0
+		for drained := false; !drained; {
+			select {
+			case <-sh.stop:
+				return
+			case mc := <-sh.queue:
+				r, _, ran := sh.m.call(sh.own, mc.ev)
+				sh.compare(mc, r, ran)
+				n++
+			default:
+				drained = true
+			}
+		}
+		if n == 0 {
+			sh.asleep.Store(true)
+			if len(sh.queue) == 0 { // else a call came before asleep was set: no wake-up for it
+				select {
+				case <-sh.stop:
+					return
+				case <-sh.wake:
+				}
+			}
+			sh.asleep.Store(false)
+			continue
+		}
+		select {
+		case <-sh.stop:
+			return
+		case <-time.After(shadowNap):
+		}
+	}
+}
+
+// end stops the shadow's goroutine; calls still queued are not made.
+func (sh *shadow) end() {
+	sh.stopped.Do(func() {
+		close(sh.stop)
+		sh.mu.Lock()
+		sh.report.Active = false
+		sh.idle.Broadcast()
+		sh.mu.Unlock()
+	})
+}
+
+// compare records the outcome of one mirrored call: r is the shadow's
+// result; ran is false when the shadow does not handle the event.
+func (sh *shadow) compare(mc mirroredCall, r Result, ran bool) {
+	var diffs []jsondiff.Difference
+	var n int
+	if ran {
+		diffs, n = CompareResults(mc.serving, r, shadowPaths)
+	} else {
+		diffs, n = []jsondiff.Difference{{Path: "$", Old: "handled", New: nil, Missing: "new"}}, 1
+		r = Result{Integration: sh.own.name, Event: mc.ev.name, Depth: mc.ev.depth, Generation: sh.report.ShadowGeneration,
+			Error: &Diagnostic{Msg: fmt.Sprintf("the shadow does not handle %q", mc.ev.name), Kind: ErrorRuntime}}
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	rep := &sh.report
+	rep.Compared++
+	sh.serveLt.add(mc.serving.Duration.Std(), nil)
+	switch {
+	case n == 0:
+		rep.Equal++
+	default:
+		rep.Different++
+		if mc.serving.OK && !r.OK {
+			rep.ShadowFailed++
+		}
+		if len(rep.Differences) < shadowKeep {
+			data, _ := newConverter(sh.m.limits).fromStarlark(mc.ev.data, 0)
+			rep.Differences = append(rep.Differences, ShadowDifference{Event: mc.ev.name, Depth: mc.ev.depth, Data: data, Time: mc.ev.time,
+				Serving: mc.serving, Shadow: r, Paths: diffs, Different: n})
+		}
+	}
+	if sh.pending.Add(-1) == 0 {
+		sh.idle.Broadcast()
+	}
+}
+
+// log keeps one line the shadow logged.
+func (sh *shadow) log(level, msg string) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	line := msg
+	if level != "info" {
+		line = level + ": " + msg
+	}
+	if len(sh.report.Logs) == shadowLogs {
+		sh.report.Logs = append(sh.report.Logs[:0], sh.report.Logs[1:]...)
+	}
+	sh.report.Logs = append(sh.report.Logs, line)
+}
+
+// wait waits until the shadow has made every call queued, or has ended.
+func (sh *shadow) wait(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		sh.mu.Lock()
+		sh.idle.Broadcast()
+		sh.mu.Unlock()
+	})
+	defer stop()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for sh.pending.Load() > 0 && sh.report.Active {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sh.idle.Wait()
+	}
+	return nil
+}
+
+// snapshotReport returns a copy of the report brought up to date: the
+// counters, latencies and the two states compared now.
+func (sh *shadow) snapshotReport() ShadowReport {
+	serving, _ := sh.m.slotState(sh.serving)
+	own, _ := sh.m.slotState(sh.own)
+	stateDiffs, stateN := jsondiff.Compare(serving, own, 50)
+	servingGen := sh.serving.current.Load().generation
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	rep := sh.report
+	rep.On = sh.serving.shadowOn.Load()
+	rep.ServingGeneration = servingGen
+	rep.Skipped = sh.skipped.Load()
+	rep.Pending = int(sh.pending.Load())
+	rep.ServingP50 = Duration(percentile(sh.serveLt.recent(), 50))
+	sh.own.mu.Lock()
+	rep.ShadowP50 = Duration(percentile(sh.own.stats.recent(), 50))
+	sh.own.mu.Unlock()
+	rep.Differences = append([]ShadowDifference{}, rep.Differences...)
+	rep.Logs = append([]string{}, rep.Logs...)
+	rep.StateDifferences, rep.StateDifferent = stateDiffs, stateN
+	if rep.StateDifferences == nil {
+		rep.StateDifferences = []jsondiff.Difference{}
+	}
+	return rep
+}
+
+// slotState returns s's state as plain data, between two calls.
+func (m *Manager) slotState(s *slot) (map[string]any, error) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	v, err := newConverter(m.limits).fromStarlark(s.state, 0)
+	if err != nil {
+		return nil, fmt.Errorf("state of %s: %w", s.name, err)
+	}
+	return v.(map[string]any), nil
+}
