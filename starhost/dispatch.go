@@ -81,6 +81,7 @@ type pendingEvent struct {
 	data   any // plain Go data, already bounded
 	depth  int // 0 for the emitted event, n for the n-th follow-up
 	source string
+	id     string // the emitted event's id (EmitID); "" for none and for follow-ups
 }
 
 // checkEventName enforces the rule for event names, for Emit and
@@ -129,6 +130,9 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 			continue // follow-up data was bounded when it was emitted
 		}
 		sv.Freeze()
+		if pe.depth == 0 {
+			m.accepted(pe)
+		}
 		ev := newEventValue(pe, sv.(*starlark.Dict))
 		if m.notices.Active() {
 			m.notices.Publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
