@@ -15,7 +15,7 @@ import (
 // as the tests of package startest. The dict is the caller's; its values
 // are frozen.
 func ModuleBuiltins(l Limits) starlark.StringDict {
-	all := newSandbox(l.withDefaults(), slog.New(slog.DiscardHandler)).predeclared
+	all := newSandbox(l.WithDefaults(), slog.New(slog.DiscardHandler)).predeclared
 	out := maps.Clone(all)
 	for name := range integrationBuiltins() {
 		delete(out, name)

@@ -371,7 +371,7 @@ func (m *Manager) ForgetState(name string) error {
 // within l's limits; l's zero fields take their defaults) and returns its
 // canonical form, the one encodeState writes: what an import stores.
 func CheckState(data []byte, l Limits) ([]byte, error) {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	d, err := decodeState(data, l)
 	if err != nil {
 		return nil, err

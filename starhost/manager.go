@@ -126,7 +126,7 @@ type Manager struct {
 // LoadDefaultIntegrations (or AddIntegration) next. It fails only when a
 // root's path cannot be made absolute.
 func New(opts Options) (*Manager, error) {
-	limits := opts.Limits.withDefaults()
+	limits := opts.Limits.WithDefaults()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

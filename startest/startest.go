@@ -184,17 +184,7 @@ func newRunner(ctx context.Context, opts Options) *runner {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	limits := opts.Limits
-	d := starhost.DefaultLimits()
-	if limits.Steps == 0 {
-		limits.Steps = d.Steps
-	}
-	if limits.Timeout <= 0 {
-		limits.Timeout = d.Timeout
-	}
-	if limits.MaxSourceBytes <= 0 {
-		limits.MaxSourceBytes = d.MaxSourceBytes
-	}
+	limits := opts.Limits.WithDefaults()
 	return &runner{ctx: ctx, opts: opts, limits: limits, parallel: parallel, indexes: map[string]*moduleIndex{}}
 }
 

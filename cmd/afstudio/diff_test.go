@@ -76,14 +76,7 @@ func TestDiff(t *testing.T) {
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
 				t.Fatalf("want exit %d, stderr with %q:\n%v", tc.code, tc.stderr, r)
 			}
-			rest := r.stdout
-			for _, s := range tc.stdout {
-				i := strings.Index(rest, s)
-				if i < 0 {
-					t.Fatalf("stdout lacks %q (in order):\n%s", s, r.stdout)
-				}
-				rest = rest[i+len(s):]
-			}
+			hasInOrder(t, r.stdout, tc.stdout...)
 		})
 	}
 }

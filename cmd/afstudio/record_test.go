@@ -184,14 +184,7 @@ func TestReplay(t *testing.T) {
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
 				t.Fatalf("want exit %d, stderr with %q:\n%v", tc.code, tc.stderr, r)
 			}
-			rest := r.stdout
-			for _, s := range tc.stdout {
-				i := strings.Index(rest, s)
-				if i < 0 {
-					t.Fatalf("stdout lacks %q (in order):\n%s", s, r.stdout)
-				}
-				rest = rest[i+len(s):]
-			}
+			hasInOrder(t, r.stdout, tc.stdout...)
 		})
 	}
 }
@@ -245,5 +238,18 @@ func TestRecordAPIEvents(t *testing.T) {
 	}
 	if want := []string{"k1 mission_failed", " mission_started", "k2 mission_completed"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("recorded %q, want %q (no alert_raised follow-up)", got, want)
+	}
+}
+
+// hasInOrder fails the test unless out holds each of parts, in order.
+func hasInOrder(t *testing.T, out string, parts ...string) {
+	t.Helper()
+	rest := out
+	for _, s := range parts {
+		i := strings.Index(rest, s)
+		if i < 0 {
+			t.Fatalf("output lacks %q (in order):\n%s", s, out)
+		}
+		rest = rest[i+len(s):]
 	}
 }
