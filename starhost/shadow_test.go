@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -443,5 +444,19 @@ func TestShadowSandboxLimits(t *testing.T) {
 	rep := shadowReport(t, m)
 	if rep.ShadowFailed != 1 || rep.Differences[0].Shadow.Error == nil || rep.Differences[0].Shadow.Error.Kind != starhost.ErrorLimit {
 		t.Fatalf("report %+v: want the shadow stopped by the step limit", rep)
+	}
+}
+
+// TestShadowEndsOnClose: Close ends the shadows' goroutines.
+func TestShadowEndsOnClose(t *testing.T) {
+	m, save := shadowHost(t)
+	save(counterSrc("v2", ""))
+	before := runtime.NumGoroutine()
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.Eventually(t, 5e9, func() bool { return runtime.NumGoroutine() < before }, "the shadow's goroutine ends")
+	if rep, _ := m.ShadowReport("counter"); rep.On || rep.Active {
+		t.Errorf("after Close: %+v", rep)
 	}
 }
