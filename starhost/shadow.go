@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,11 @@ import (
 // drops it and turns shadow mode off.
 //
 // A shadow sees the events its serving version handles: not those only it
-// subscribes to. One that falls more than shadowQueue calls behind skips
-// calls (counted as Skipped) rather than slow the serving path.
+// subscribes to. One that falls more than shadowQueue calls behind, or
+// yields the CPU to the serving calls (pacer), skips calls (counted as
+// Skipped) rather than slow the serving path, and then catches up: it
+// takes a fresh copy of the serving state (catchUp), so that its results
+// stay comparable.
 
 // shadowQueue is how many calls a shadow may fall behind its serving
 // version before it skips some.
@@ -57,7 +61,8 @@ type shadow struct {
 	pending atomic.Int64 // calls mirrored and not compared yet
 
 	skipped atomic.Int64
-	mu      sync.Mutex // guards the fields below
+	behind  atomic.Bool // a call was skipped: the shadow's state no longer follows the serving one (catchUp)
+	mu      sync.Mutex  // guards the fields below
 	report  ShadowReport
 	serveLt latencyStats
 }
@@ -96,10 +101,18 @@ type ShadowReport struct {
 	// version did not (also counted in Different).
 	ShadowFailed int64 `json:"shadow_failed"`
 	// Skipped counts the serving calls the shadow did not make: it had
-	// fallen too far behind.
+	// fallen too far behind, or yielded the CPU (Contended).
 	Skipped int64 `json:"skipped"`
+	// CaughtUp counts the times the shadow took a fresh copy of the
+	// serving state after skipping calls, so that its later results are
+	// comparable again.
+	CaughtUp int64 `json:"caught_up"`
 	// Pending counts the calls the shadow has still to make.
 	Pending int `json:"pending"`
+	// Contended is true while the shadow yields the CPU: its last batch
+	// waited for a core, so it takes a tenth of one and skips the calls
+	// it cannot make (Skipped) rather than slow the serving ones.
+	Contended bool `json:"contended"`
 	// ServingP50 is the median duration of the serving version's recent
 	// compared calls (JSON: microseconds).
 	ServingP50 Duration `json:"serving_p50_us"`
@@ -295,6 +308,7 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	default:
 		sh.pending.Add(-1)
 		sh.skipped.Add(1)
+		sh.behind.Store(true)
 	}
 }
 
@@ -303,13 +317,52 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 // one, spares the serving path a goroutine wake-up per call.
 const shadowNap = time.Millisecond
 
+// shadowBatch bounds how long a shadow makes calls before it naps, so
+// that its pacer measures often.
+const shadowBatch = 5 * time.Millisecond
+
+// shadowShare is the share of a core a shadow may take when the CPU is
+// contended (see pacer).
+const shadowShare = 0.1
+
+// A pacer sets a shadow's naps so that it takes only spare CPU. A shadow
+// does the serving calls' work again; on a spare core that costs the
+// serving path nothing but the hand-over, but where every core is busy
+// (a saturated host, or a machine shared with other processes) the
+// shadow's thread would take its share of the CPU from the serving one.
+// The pacer sees that as a batch whose thread ran for clearly less than
+// the batch's wall time (it waited for a CPU), and then naps nine times
+// as long as the batch took, holding the shadow to shadowShare of a
+// core; the calls it cannot make meanwhile are skipped (counted). With
+// no contention it naps shadowNap only.
+type pacer struct{ contended bool }
+
+// nap returns how long to nap after a batch that took wall, its thread
+// cpu (ok false: not measured, no pacing).
+func (p *pacer) nap(wall, cpu time.Duration, ok bool) time.Duration {
+	p.contended = ok && wall > 2*shadowNap && float64(cpu) < 0.75*float64(wall)
+	if p.contended {
+		return max(shadowNap, time.Duration(float64(wall)*(1-shadowShare)/shadowShare))
+	}
+	return shadowNap
+}
+
 // run makes the mirrored calls until the shadow ends: every call queued,
-// then a nap, and so on; with none queued after a nap it sleeps until
-// mirror wakes it.
+// then a nap (pacer), and so on; with none queued after a nap it sleeps
+// until mirror wakes it. It keeps its OS thread, so that its CPU time can
+// be read.
 func (sh *shadow) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var p pacer
 	for {
+		if sh.behind.Swap(false) {
+			sh.catchUp()
+		}
+		start := time.Now()
+		cpu0, ok := threadCPU()
 		n := 0
-		for drained := false; !drained; {
+		for drained := false; !drained && time.Since(start) < shadowBatch; {
 			select {
 			case <-sh.stop:
 				return
@@ -329,12 +382,56 @@ func (sh *shadow) run() {
 			}
 			continue
 		}
+		cpu1, ok1 := threadCPU()
+		nap := p.nap(time.Since(start), cpu1-cpu0, ok && ok1)
+		sh.mu.Lock()
+		sh.report.Contended = p.contended
+		sh.mu.Unlock()
 		select {
 		case <-sh.stop:
 			return
-		case <-time.After(shadowNap):
+		case <-time.After(nap):
 		}
 	}
+}
+
+// catchUp brings a shadow that skipped calls back in step: its state,
+// which missed their changes, is copied again from the serving state
+// (through the shadow version's migrate, as at its start), and the calls
+// still queued, made before that copy, are skipped too. It holds the
+// serving slot's callMu meanwhile, so no call is mirrored during the
+// copy: the shadow's later results are again comparable.
+func (sh *shadow) catchUp() {
+	s, v := sh.serving, sh.own.current.Load()
+	s.callMu.Lock()
+	dropped := int64(0)
+	for drained := false; !drained; {
+		select {
+		case <-sh.queue:
+			dropped++
+		default:
+			drained = true
+		}
+	}
+	st, err := sh.m.shadowCopy(s)
+	if err == nil {
+		st, err = sh.m.migrate(s, v, st)
+	}
+	s.callMu.Unlock()
+	sh.skipped.Add(dropped)
+	sh.mu.Lock()
+	sh.report.CaughtUp++
+	if sh.pending.Add(-dropped) == 0 {
+		sh.idle.Broadcast()
+	}
+	sh.mu.Unlock()
+	if err != nil {
+		sh.log("error", "catching up with the serving state after skipped calls: "+err.Error()+"; the shadow keeps its own state")
+		return
+	}
+	sh.own.callMu.Lock()
+	sh.own.state = st
+	sh.own.callMu.Unlock()
 }
 
 // end stops the shadow's goroutine; calls still queued are not made.

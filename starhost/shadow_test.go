@@ -617,3 +617,28 @@ func TestShadowChaos(t *testing.T) {
 		t.Errorf("state %v: want n=4000", st)
 	}
 }
+
+// TestShadowCatchesUp: a shadow too slow to keep up skips calls, then
+// takes a fresh copy of the serving state, so that its later results
+// compare equal again where the code does the same.
+func TestShadowCatchesUp(t *testing.T) {
+	m, save := shadowHost(t)
+	save(counterSrc("v1", `    for i in range(20000):
+        pass`)) // the same answers, a thousand times slower
+	for range 6000 {
+		hosttest.Emit(t, m, "tick", nil)
+	}
+	rep := shadowReport(t, m)
+	if rep.Skipped == 0 || rep.CaughtUp == 0 {
+		t.Fatalf("skipped %d, caught up %d: want a shadow that fell behind and caught up", rep.Skipped, rep.CaughtUp)
+	}
+	before := rep.Different
+	for range 5 {
+		hosttest.Emit(t, m, "tick", nil)
+		shadowReport(t, m)
+	}
+	rep = shadowReport(t, m)
+	if rep.Different != before || rep.StateDifferent != 0 {
+		t.Fatalf("after catching up: different %d → %d, state differences %v; want the same answers and state as serving", before, rep.Different, rep.StateDifferences)
+	}
+}
