@@ -5,29 +5,26 @@ import (
 	"time"
 )
 
-// TestPacer: a shadow naps briefly unless its last batch waited for a
-// CPU (its thread ran for less than three quarters of the batch), and
-// then naps nine batches' time, a tenth of a core.
+// TestPacer: a shadow's budget starts full (a burst of shadowBurst) and
+// fills at a tenth of the time passing; once it is spent, the shadow naps
+// until it is positive again.
 func TestPacer(t *testing.T) {
 	ms := time.Millisecond
-	for _, tc := range []struct {
-		name      string
-		wall, cpu time.Duration
-		measured  bool
-		nap       time.Duration
-		contended bool
+	t0 := time.Unix(0, 0)
+	var p pacer
+	for i, step := range []struct {
+		at, busy time.Duration // when the batch ended, how long it kept the shadow busy
+		nap      time.Duration
 	}{
-		{"ran all along", 5 * ms, 5 * ms, true, shadowNap, false},
-		{"ran most of it", 5 * ms, 4 * ms, true, shadowNap, false},
-		{"waited half of it", 5 * ms, 2500 * time.Microsecond, true, 45 * ms, true},
-		{"short batch: too short to tell", 1 * ms, 0, true, shadowNap, false},
-		{"not measured", 5 * ms, 0, false, shadowNap, false},
+		{0, 5 * ms, shadowNap},          // budget 50 → 45
+		{10 * ms, 40 * ms, shadowNap},   // +1 → 6
+		{20 * ms, 10 * ms, 30 * ms},     // +1 → -3: 3 ms of busy time is 30 ms of napping
+		{50 * ms, 0, shadowNap},         // +3 → 0
+		{1000 * ms, 5 * ms, shadowNap},  // +95, capped at 50 → 45
+		{1001 * ms, 100 * ms, 549 * ms}, // +0.1 → -54.9: 549 ms
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p pacer
-			if nap := p.nap(tc.wall, tc.cpu, tc.measured); nap != tc.nap || p.contended != tc.contended {
-				t.Errorf("nap(%v, %v, %v) = %v, contended %v; want %v, %v", tc.wall, tc.cpu, tc.measured, nap, p.contended, tc.nap, tc.contended)
-			}
-		})
+		if nap := p.spent(t0.Add(step.at), step.busy); nap != step.nap {
+			t.Fatalf("batch %d (at %v, busy %v): nap %v, want %v (budget %v)", i, step.at, step.busy, nap, step.nap, p.budget)
+		}
 	}
 }

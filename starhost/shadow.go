@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +27,9 @@ import (
 // drops it and turns shadow mode off.
 //
 // A shadow sees the events its serving version handles: not those only it
-// subscribes to. One that falls more than shadowQueue calls behind, or
-// yields the CPU to the serving calls (pacer), skips calls (counted as
+// subscribes to. One that falls more than shadowQueue calls behind, which
+// its CPU budget (pacer) makes it do under a load of more than a tenth
+// of a core, skips calls (counted as
 // Skipped) rather than slow the serving path, and then catches up: it
 // takes a fresh copy of the serving state (catchUp), so that its results
 // stay comparable.
@@ -62,6 +62,7 @@ type shadow struct {
 
 	skipped atomic.Int64
 	behind  atomic.Bool // a call was skipped: the shadow's state no longer follows the serving one (catchUp)
+	closed  atomic.Bool // at its budget, the shadow takes no calls until it catches up
 	mu      sync.Mutex  // guards the fields below
 	report  ShadowReport
 	serveLt latencyStats
@@ -101,7 +102,7 @@ type ShadowReport struct {
 	// version did not (also counted in Different).
 	ShadowFailed int64 `json:"shadow_failed"`
 	// Skipped counts the serving calls the shadow did not make: it had
-	// fallen too far behind, or yielded the CPU (Contended).
+	// fallen too far behind, or was at its CPU budget (Throttled).
 	Skipped int64 `json:"skipped"`
 	// CaughtUp counts the times the shadow took a fresh copy of the
 	// serving state after skipping calls, so that its later results are
@@ -109,10 +110,14 @@ type ShadowReport struct {
 	CaughtUp int64 `json:"caught_up"`
 	// Pending counts the calls the shadow has still to make.
 	Pending int `json:"pending"`
-	// Contended is true while the shadow yields the CPU: its last batch
-	// waited for a core, so it takes a tenth of one and skips the calls
-	// it cannot make (Skipped) rather than slow the serving ones.
-	Contended bool `json:"contended"`
+	// Behind is true when the shadow skipped calls since it last caught
+	// up: until it catches up, its state misses their changes, and the
+	// state differences show that too.
+	Behind bool `json:"behind"`
+	// Throttled is true while the shadow is at its CPU budget (a tenth of
+	// a core): it naps and skips the calls it cannot make (Skipped)
+	// rather than slow the serving ones.
+	Throttled bool `json:"throttled"`
 	// ServingP50 is the median duration of the serving version's recent
 	// compared calls (JSON: microseconds).
 	ServingP50 Duration `json:"serving_p50_us"`
@@ -298,6 +303,10 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	if sh == nil {
 		return
 	}
+	if sh.closed.Load() { // napping at its budget: nothing is kept for it
+		sh.skipped.Add(1)
+		return
+	}
 	sh.pending.Add(1)
 	select {
 	case sh.queue <- mirroredCall{ev: ev, serving: r}:
@@ -317,50 +326,56 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 // one, spares the serving path a goroutine wake-up per call.
 const shadowNap = time.Millisecond
 
-// shadowBatch bounds how long a shadow makes calls before it naps, so
-// that its pacer measures often.
+// shadowBatch bounds how long a shadow makes calls before it looks at
+// its budget again.
 const shadowBatch = 5 * time.Millisecond
 
-// shadowShare is the share of a core a shadow may take when the CPU is
-// contended (see pacer).
-const shadowShare = 0.1
+// A shadow may keep busy a tenth of one core (shadowShare), with bursts
+// of up to shadowBurst: a shadow does its serving version's work again,
+// and where no core is spare (a saturated host, a shared machine, or two
+// hardware threads of one core, as the 2 CPUs of many virtual machines
+// are) its thread would take that time from the serving one. Within the
+// budget a shadow keeps up with any load under a tenth of a core; past
+// it, it skips calls (counted) and catches up (catchUp).
+const (
+	shadowShare = 0.1
+	shadowBurst = 50 * time.Millisecond
+)
 
-// A pacer sets a shadow's naps so that it takes only spare CPU. A shadow
-// does the serving calls' work again; on a spare core that costs the
-// serving path nothing but the hand-over, but where every core is busy
-// (a saturated host, or a machine shared with other processes) the
-// shadow's thread would take its share of the CPU from the serving one.
-// The pacer sees that as a batch whose thread ran for clearly less than
-// the batch's wall time (it waited for a CPU), and then naps nine times
-// as long as the batch took, holding the shadow to shadowShare of a
-// core; the calls it cannot make meanwhile are skipped (counted). With
-// no contention it naps shadowNap only.
-type pacer struct{ contended bool }
-
-// nap returns how long to nap after a batch that took wall, its thread
-// cpu (ok false: not measured, no pacing).
-func (p *pacer) nap(wall, cpu time.Duration, ok bool) time.Duration {
-	p.contended = ok && wall > 2*shadowNap && float64(cpu) < 0.75*float64(wall)
-	if p.contended {
-		return max(shadowNap, time.Duration(float64(wall)*(1-shadowShare)/shadowShare))
-	}
-	return shadowNap
+// A pacer is a shadow's CPU budget: a token bucket of busy time that
+// fills at shadowShare of the time passing, up to shadowBurst.
+type pacer struct {
+	budget time.Duration
+	last   time.Time
 }
 
-// run makes the mirrored calls until the shadow ends: every call queued,
-// then a nap (pacer), and so on; with none queued after a nap it sleeps
-// until mirror wakes it. It keeps its OS thread, so that its CPU time can
-// be read.
+// spent takes a batch that kept the shadow busy for busy from the budget,
+// as of now, and returns how long to nap before the next batch: until
+// the budget is positive again, and at least shadowNap.
+func (p *pacer) spent(now time.Time, busy time.Duration) time.Duration {
+	if !p.last.IsZero() {
+		p.budget += time.Duration(float64(now.Sub(p.last)) * shadowShare)
+	} else {
+		p.budget = shadowBurst
+	}
+	p.last = now
+	p.budget = min(p.budget, shadowBurst) - busy
+	if p.budget >= 0 {
+		return shadowNap
+	}
+	return max(shadowNap, time.Duration(float64(-p.budget)/shadowShare))
+}
+
+// run makes the mirrored calls until the shadow ends: the calls queued,
+// for up to shadowBatch, then a nap as its pacer says, and so on; with
+// none queued it sleeps until mirror wakes it.
 func (sh *shadow) run() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	var p pacer
 	for {
 		if sh.behind.Swap(false) {
 			sh.catchUp()
 		}
 		start := time.Now()
-		cpu0, ok := threadCPU()
 		n := 0
 		for drained := false; !drained && time.Since(start) < shadowBatch; {
 			select {
@@ -382,10 +397,15 @@ func (sh *shadow) run() {
 			}
 			continue
 		}
-		cpu1, ok1 := threadCPU()
-		nap := p.nap(time.Since(start), cpu1-cpu0, ok && ok1)
+		now := time.Now()
+		nap := p.spent(now, now.Sub(start))
+		throttled := nap > shadowNap
+		if throttled { // the calls made while it naps are skipped, not queued (and kept in memory)
+			sh.closed.Store(true)
+			sh.behind.Store(true)
+		}
 		sh.mu.Lock()
-		sh.report.Contended = p.contended
+		sh.report.Throttled = throttled
 		sh.mu.Unlock()
 		select {
 		case <-sh.stop:
@@ -397,8 +417,9 @@ func (sh *shadow) run() {
 
 // catchUp brings a shadow that skipped calls back in step: its state,
 // which missed their changes, is copied again from the serving state
-// (through the shadow version's migrate, as at its start), and the calls
-// still queued, made before that copy, are skipped too. It holds the
+// (through the shadow version's migrate, as at its start), the calls
+// still queued, made before that copy, are skipped too, and it takes
+// calls again. It holds the
 // serving slot's callMu meanwhile, so no call is mirrored during the
 // copy: the shadow's later results are again comparable.
 func (sh *shadow) catchUp() {
@@ -417,10 +438,12 @@ func (sh *shadow) catchUp() {
 	if err == nil {
 		st, err = sh.m.migrate(s, v, st)
 	}
+	sh.closed.Store(false) // the calls from now on follow this copy
 	s.callMu.Unlock()
 	sh.skipped.Add(dropped)
 	sh.mu.Lock()
 	sh.report.CaughtUp++
+	sh.report.Throttled = false
 	if sh.pending.Add(-dropped) == 0 {
 		sh.idle.Broadcast()
 	}
@@ -527,6 +550,7 @@ func (sh *shadow) snapshotReport() ShadowReport {
 	rep.On = sh.serving.shadowOn.Load()
 	rep.ServingGeneration = servingGen
 	rep.Skipped = sh.skipped.Load()
+	rep.Behind = sh.behind.Load() || sh.closed.Load()
 	rep.Pending = int(sh.pending.Load())
 	rep.ServingP50 = Duration(percentile(sh.serveLt.recent(), 50))
 	sh.own.mu.Lock()
