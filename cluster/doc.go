@@ -1,0 +1,44 @@
+// Package cluster runs integrations on several hosts that share one
+// JetStream stream of events, partitioned by key, with each integration's
+// state kept per partition in a JetStream key-value bucket.
+//
+// # The layout on the server
+//
+// [Init] creates (or updates) three things, named after the stream
+// (AFSTUDIO by default, see [Layout]):
+//
+//   - the stream AFSTUDIO, which takes every subject
+//     afstudio.events.<event>.<key> and stores it as
+//     afstudio.part.<p>.<event>.<key>, where p = partition(P, key) is
+//     JetStream's deterministic subject-mapping partition of the key: all
+//     events of one key (a mission) land in one partition, in order. The
+//     Nats-Msg-Id header de-duplicates retried publishes (the stream's
+//     duplicate window, 2 minutes).
+//   - the bucket AFSTUDIO_OWNERS: a heartbeat per host (hosts.<id>) and a
+//     lease per partition (p.<i>, holding the owner's id), both expiring
+//     with the bucket's TTL unless renewed.
+//   - the bucket AFSTUDIO_STATE: per partition (p.<i>) the JSON
+//     {"seq": LAST_APPLIED_STREAM_SEQ, "states": {INTEGRATION: STATE}}.
+//
+// # How a host works
+//
+// A [Host] renews its heartbeat and its leases every TTL/3. From the hosts
+// alive it computes the same balanced assignment as every other host
+// ([Assign]); it takes a free partition assigned to it with a
+// compare-and-set create, and gives back one assigned to another host
+// after writing its state. A host that dies stops renewing; its leases
+// expire after the TTL and the hosts left take its partitions at their
+// next renewal: the failover bound is TTL + TTL/3 (4 s with the default
+// 3 s TTL).
+//
+// For each partition it owns, a host runs one starhost.Manager (the same
+// integrations as every other host, built by [Options].NewManager) fed by
+// an ordered consumer that starts right after the stored sequence. Events
+// are applied in stream order, in batches; after each batch the states and
+// the sequence of its last event are written in one key-value update that
+// expects the revision the host read (fencing: a host that lost its
+// partition cannot overwrite its successor's state). The stored sequence
+// is the acknowledgement: a host that takes over continues after it, so an
+// event is applied exactly once to the stored state, and an event whose
+// state was not stored is applied again by the next owner, never lost.
+package cluster

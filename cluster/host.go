@@ -1,0 +1,315 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultBatch is the most events applied between two state writes when
+// Options.Batch is 0.
+const DefaultBatch = 512
+
+// Options configure a Host.
+type Options struct {
+	// Layout names the stream and buckets (Init made them).
+	Layout
+	// JetStream is the host's connection to the server; required. The
+	// caller closes the connection after Run returns.
+	JetStream jetstream.JetStream
+	// NewManager returns a manager with its integrations loaded, one per
+	// partition the host takes (the same integrations on every host);
+	// required. The host imports the partition's states into it and
+	// closes it when it gives the partition up. It must not have a state
+	// store: the partition's state lives in the server's bucket.
+	NewManager func(ctx context.Context) (*starhost.Manager, error)
+	// ID names the host among the others; "" means HOSTNAME-RANDOM. Two
+	// hosts must never share one.
+	ID string
+	// Batch is the most events applied between two state writes; 0 means
+	// DefaultBatch. A state write is one round trip to the server, shared
+	// by the batch.
+	Batch int
+	// Logger receives the host's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// A Host takes its share of the partitions and applies their events to
+// the integrations. Create it with New, run it with Run.
+type Host struct {
+	opts Options
+	id   string
+	log  *slog.Logger
+	lay  *opened
+
+	leases map[int]uint64 // revision of each lease held; Run's goroutine only
+
+	mu      sync.Mutex
+	workers map[int]*worker // the partitions being applied
+}
+
+// heartbeat is the value of a host's key in the owners bucket.
+type heartbeat struct {
+	ID    string    `json:"id"`
+	Owned []int     `json:"owned"`
+	At    time.Time `json:"at"`
+}
+
+// New returns a host for the layout on the server (Init made it); it takes
+// no partition before Run.
+func New(ctx context.Context, opts Options) (*Host, error) {
+	if opts.JetStream == nil || opts.NewManager == nil {
+		return nil, errors.New("cluster host: Options.JetStream and Options.NewManager are required")
+	}
+	lay, err := open(ctx, opts.JetStream, opts.Layout)
+	if err != nil {
+		return nil, err
+	}
+	id := opts.ID
+	if id == "" {
+		id = defaultID()
+	}
+	if strings.ContainsAny(id, ".*> ") {
+		return nil, fmt.Errorf("cluster host id %q: use no dots, spaces, * or >", id)
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultBatch
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Host{opts: opts, id: id, log: log.With("host", id), lay: lay, leases: map[int]uint64{}, workers: map[int]*worker{}}, nil
+}
+
+// defaultID is HOSTNAME-RANDOM: a restarted host is a new host, and its
+// predecessor's leases expire rather than being mistaken for its own.
+func defaultID() string {
+	name, _ := os.Hostname()
+	name = strings.NewReplacer(".", "_", " ", "_", "*", "_", ">", "_").Replace(name)
+	if name == "" {
+		name = "host"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return name + "-" + hex.EncodeToString(b)
+}
+
+// ID returns the host's id.
+func (h *Host) ID() string { return h.id }
+
+// Partitions returns the number of partitions of the stream.
+func (h *Host) Partitions() int { return h.lay.partitions }
+
+// LeaseTTL returns the lease TTL of the owners bucket: a dead host's
+// partitions move after at most LeaseTTL*4/3.
+func (h *Host) LeaseTTL() time.Duration { return h.lay.ttl }
+
+// Owned returns the partitions the host is applying now, in order.
+func (h *Host) Owned() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for p, w := range h.workers {
+		if !w.finished() {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ReloadFiles passes changed integration files to the manager of every
+// partition the host applies (see starhost.Manager.ReloadFiles); managers
+// made later load the files as they are.
+func (h *Host) ReloadFiles(ctx context.Context, paths []string) {
+	h.mu.Lock()
+	ws := make([]*worker, 0, len(h.workers))
+	for _, w := range h.workers {
+		ws = append(ws, w)
+	}
+	h.mu.Unlock()
+	for _, w := range ws {
+		if m := w.manager.Load(); m != nil {
+			for _, o := range m.ReloadFiles(ctx, paths) {
+				if o.Err != nil {
+					h.log.Warn("reload failed; the old version keeps serving", "partition", w.p, "integration", o.Integration, "module", o.Module, "err", o.Err)
+				}
+			}
+		}
+	}
+}
+
+// Run takes and renews the host's share of partitions and applies their
+// events until ctx ends; then it stops applying, writes the last states
+// and gives its partitions back, so that the other hosts take them at
+// once. Errors talking to the server are logged and retried: Run returns
+// only when ctx ends.
+func (h *Host) Run(ctx context.Context) error {
+	every := h.lay.ttl / 3
+	h.log.Info("cluster host started", "partitions", h.lay.partitions, "lease_ttl", h.lay.ttl, "renew_every", every)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := h.tick(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("renewing leases failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			h.release()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// tick renews the heartbeat, takes the free partitions assigned to this
+// host, renews the leases it keeps and gives back the others.
+func (h *Host) tick(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.lay.ttl)
+	defer cancel()
+	hb, _ := json.Marshal(heartbeat{ID: h.id, Owned: h.Owned(), At: time.Now().UTC()})
+	if _, err := h.lay.owners.Put(ctx, hostKey(h.id), hb); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	hosts, err := aliveHosts(ctx, h.lay.owners)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(hosts, h.id) {
+		hosts = append(hosts, h.id)
+	}
+	want := Assign(h.lay.partitions, hosts)
+	var errs []error
+	for p := range h.lay.partitions {
+		if err := h.tickPartition(ctx, p, want[p] == h.id); err != nil {
+			errs = append(errs, fmt.Errorf("partition %d: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tickPartition renews, takes or gives back partition p's lease.
+func (h *Host) tickPartition(ctx context.Context, p int, mine bool) error {
+	key := leaseKey(p)
+	e, err := h.lay.owners.Get(ctx, key)
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return err
+	}
+	rev, held := h.leases[p]
+	if held && err == nil && e.Revision() == rev { // ours, as we left it
+		if !mine {
+			h.handOff(ctx, p, rev)
+			return nil
+		}
+		nrev, err := h.lay.owners.Update(ctx, key, []byte(h.id), rev)
+		if err != nil {
+			h.lose(p, err)
+			return err
+		}
+		h.leases[p] = nrev
+		h.ensureWorker(p)
+		return nil
+	}
+	if held { // expired, or taken: whatever we applied since the last write is the next owner's to apply
+		h.lose(p, fmt.Errorf("lease no longer ours"))
+	}
+	if errors.Is(err, jetstream.ErrKeyNotFound) && mine {
+		nrev, err := h.lay.owners.Create(ctx, key, []byte(h.id))
+		if err != nil {
+			return nil // another host was faster; the next tick sees it
+		}
+		h.leases[p] = nrev
+		h.ensureWorker(p)
+		h.log.Info("partition taken", "partition", p)
+	}
+	return nil
+}
+
+// ensureWorker starts applying partition p unless it is being applied.
+func (h *Host) ensureWorker(p int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w := h.workers[p]; w != nil && !w.finished() {
+		return
+	}
+	w := newWorker(p)
+	h.workers[p] = w
+	go h.apply(w)
+}
+
+// stopWorker stops applying partition p and waits until its last batch is
+// written (or failed to be).
+func (h *Host) stopWorker(p int) {
+	h.mu.Lock()
+	w := h.workers[p]
+	delete(h.workers, p)
+	h.mu.Unlock()
+	if w != nil {
+		w.stopAndWait()
+	}
+}
+
+// lose forgets a lease that is no longer ours.
+func (h *Host) lose(p int, why error) {
+	h.stopWorker(p)
+	delete(h.leases, p)
+	h.log.Warn("partition lost", "partition", p, "why", why)
+}
+
+// handOff gives partition p back: its states written, its lease deleted.
+func (h *Host) handOff(ctx context.Context, p int, rev uint64) {
+	h.stopWorker(p)
+	delete(h.leases, p)
+	if err := h.lay.owners.Delete(ctx, leaseKey(p), jetstream.LastRevision(rev)); err != nil {
+		h.log.Warn("giving a partition back failed; it moves when the lease expires", "partition", p, "err", err)
+		return
+	}
+	h.log.Info("partition given back", "partition", p)
+}
+
+// release stops every partition and gives the leases and the heartbeat
+// back, on a clean stop.
+func (h *Host) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), h.lay.ttl)
+	defer cancel()
+	for _, p := range slices.Sorted(maps.Keys(h.leases)) {
+		h.handOff(ctx, p, h.leases[p])
+	}
+	h.mu.Lock()
+	rest := slices.Collect(maps.Keys(h.workers))
+	h.mu.Unlock()
+	for _, p := range rest {
+		h.stopWorker(p)
+	}
+	_ = h.lay.owners.Delete(ctx, hostKey(h.id))
+	h.log.Info("cluster host stopped; partitions given back")
+}
+
+// aliveHosts lists the hosts whose heartbeat has not expired.
+func aliveHosts(ctx context.Context, owners jetstream.KeyValue) ([]string, error) {
+	l, err := owners.ListKeysFiltered(ctx, "hosts.*")
+	if err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	defer l.Stop()
+	var out []string
+	for k := range l.Keys() {
+		out = append(out, strings.TrimPrefix(k, "hosts."))
+	}
+	slices.Sort(out)
+	return out, nil
+}

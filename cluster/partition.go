@@ -1,0 +1,271 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/afstudio/afstudio/starhost"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stored is a partition's value in the state bucket: the states of its
+// integrations and the stream sequence of the last event applied to them.
+type Stored struct {
+	// Seq is the stream sequence of the last event applied: the next
+	// owner starts after it.
+	Seq uint64 `json:"seq"`
+	// States are the integrations' states (starhost.Manager.StateJSON),
+	// by name; the states of integrations not loaded are kept as they are.
+	States map[string]json.RawMessage `json:"states"`
+}
+
+// A worker applies one partition's events while its host holds the lease.
+type worker struct {
+	p       int
+	stop    chan struct{}
+	once    sync.Once
+	done    chan struct{}
+	manager atomic.Pointer[starhost.Manager]
+}
+
+func newWorker(p int) *worker {
+	return &worker{p: p, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// finished reports whether the worker has returned.
+func (w *worker) finished() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopAndWait asks the worker to stop after its current batch and waits.
+func (w *worker) stopAndWait() {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+}
+
+// apply runs a worker until it is stopped or fails; a failed worker is
+// started again at the next renewal if the host still holds the lease.
+func (h *Host) apply(w *worker) {
+	defer close(w.done)
+	if err := h.serve(w); err != nil {
+		select {
+		case <-w.stop:
+		default:
+			h.log.Warn("partition stopped; started again at the next renewal if still ours", "partition", w.p, "err", err)
+		}
+	}
+}
+
+// serve reads the partition's stored state, imports it into a fresh
+// manager and applies the events after its sequence, batch by batch,
+// writing the state after each batch.
+func (h *Host) serve(w *worker) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	st, rev, err := readState(ctx, h.lay.state, w.p)
+	if err != nil {
+		return err
+	}
+	m, err := h.opts.NewManager(ctx)
+	if err != nil {
+		return fmt.Errorf("make the partition's manager: %w", err)
+	}
+	defer m.Close(context.WithoutCancel(ctx))
+	carried, err := importStates(ctx, m, st.States)
+	if err != nil {
+		return err
+	}
+	w.manager.Store(m)
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(w.p)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	if st.Seq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.Seq+1
+	}
+	cons, err := h.lay.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("consume partition %d: %w", w.p, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(h.opts.Batch))
+	if err != nil {
+		return fmt.Errorf("consume partition %d: %w", w.p, err)
+	}
+	defer it.Stop()
+	msgs, errc := pump(ctx, it)
+	h.log.Debug("applying partition", "partition", w.p, "after_seq", st.Seq)
+	batch := make([]jetstream.Msg, 0, h.opts.Batch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return fmt.Errorf("consume partition %d: %w", w.p, err)
+		case msg := <-msgs:
+			batch = append(batch, msg)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case msg := <-msgs:
+				batch = append(batch, msg)
+			default:
+				break drain
+			}
+		}
+		if !h.applyBatch(ctx, m, w.p, batch, &st) {
+			continue
+		}
+		if rev, err = h.writeState(m, w.p, st, carried, rev); err != nil {
+			return err
+		}
+	}
+}
+
+// pump feeds a goroutine's reads of the iterator into a channel, until
+// ctx ends.
+func pump(ctx context.Context, it jetstream.MessagesContext) (<-chan jetstream.Msg, <-chan error) {
+	msgs, errc := make(chan jetstream.Msg, 64), make(chan error, 1)
+	go func() {
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if ctx.Err() == nil {
+					errc <- err
+				}
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return msgs, errc
+}
+
+// applyBatch applies the events of a batch not applied yet to m, in
+// order, advancing st.Seq; it reports whether it applied any. An event
+// that cannot be applied (bad JSON, a bad name) is logged and passed
+// over: it would fail the same way again.
+func (h *Host) applyBatch(ctx context.Context, m *starhost.Manager, p int, batch []jetstream.Msg, st *Stored) bool {
+	applied := false
+	for _, msg := range batch {
+		meta, err := msg.Metadata()
+		if err != nil {
+			h.log.Warn("message without metadata passed over", "partition", p, "err", err)
+			continue
+		}
+		seq := meta.Sequence.Stream
+		if seq <= st.Seq {
+			continue // applied and stored already
+		}
+		st.Seq, applied = seq, true
+		event, _, ok := eventOf(msg.Subject())
+		if !ok {
+			h.log.Warn("message on an unexpected subject passed over", "partition", p, "subject", msg.Subject(), "seq", seq)
+			continue
+		}
+		var data map[string]any
+		if len(msg.Data()) > 0 {
+			if err := json.Unmarshal(msg.Data(), &data); err != nil {
+				h.log.Warn("event whose data is not a JSON object passed over", "partition", p, "event", event, "seq", seq, "err", err)
+				continue
+			}
+		}
+		if _, err := m.Emit(ctx, event, data); err != nil {
+			h.log.Warn("event not handled", "partition", p, "event", event, "seq", seq, "err", err)
+		}
+	}
+	return applied
+}
+
+// writeState writes the partition's states and sequence, expecting the
+// revision the host read or wrote last; a different revision means
+// another host owns the partition now, and this one stops.
+func (h *Host) writeState(m *starhost.Manager, p int, st Stored, carried map[string]json.RawMessage, rev uint64) (uint64, error) {
+	st.States = maps.Clone(carried)
+	if st.States == nil {
+		st.States = map[string]json.RawMessage{}
+	}
+	for _, name := range m.Names() {
+		b, err := m.StateJSON(name)
+		if err != nil {
+			return rev, fmt.Errorf("state of %s in partition %d: %w", name, p, err)
+		}
+		st.States[name] = b
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return rev, fmt.Errorf("encode the state of partition %d: %w", p, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if rev == 0 {
+		rev, err = h.lay.state.Create(ctx, stateKey(p), data)
+	} else {
+		rev, err = h.lay.state.Update(ctx, stateKey(p), data, rev)
+	}
+	if err != nil {
+		return rev, fmt.Errorf("write the state of partition %d (seq %d): %w; the events since the last write are applied again by the partition's owner", p, st.Seq, err)
+	}
+	return rev, nil
+}
+
+// readState reads partition p's stored state and its revision (0 when
+// there is none yet).
+func readState(ctx context.Context, kv jetstream.KeyValue, p int) (Stored, uint64, error) {
+	e, err := kv.Get(ctx, stateKey(p))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Stored{}, 0, nil
+	}
+	if err != nil {
+		return Stored{}, 0, fmt.Errorf("read the state of partition %d: %w", p, err)
+	}
+	var st Stored
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return Stored{}, 0, fmt.Errorf("the state of partition %d (bucket key %s) is not JSON of the form {\"seq\": N, \"states\": {...}}: %w; fix or delete the key", p, stateKey(p), err)
+	}
+	return st, e.Revision(), nil
+}
+
+// importStates imports the states of the integrations m has loaded and
+// returns the others, to be carried along unchanged.
+func importStates(ctx context.Context, m *starhost.Manager, states map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	loaded := map[string]bool{}
+	for _, n := range m.Names() {
+		loaded[n] = true
+	}
+	imp := map[string][]byte{}
+	carried := map[string]json.RawMessage{}
+	for name, s := range states {
+		if loaded[name] {
+			imp[name] = s
+		} else {
+			carried[name] = s
+		}
+	}
+	if len(imp) > 0 {
+		if err := m.ImportStates(ctx, imp); err != nil {
+			return nil, fmt.Errorf("import the partition's states: %w", err)
+		}
+	}
+	return carried, nil
+}
