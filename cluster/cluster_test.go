@@ -76,3 +76,147 @@ func TestClusterExactlyOnce(t *testing.T) {
 	el := time.Since(start)
 	t.Logf("%d events over %d missions by 3 hosts in %v (%.0f events/s)", events, missions, el, float64(events)/el.Seconds())
 }
+
+// TestClusterHostDies: one of three hosts dies mid-stream (its connection
+// gone, nothing given back); its partitions move to the two others within
+// the failover bound, every event is still counted exactly once, and a
+// host that joins afterwards gets its share again.
+func TestClusterHostDies(t *testing.T) {
+	events, missions := scale(t)
+	ts := initTest(t, 12)
+	a, b, c := startHost(t, ts, "a"), startHost(t, ts, "b"), startHost(t, ts, "c")
+	waitSpread(t, 12, 10*time.Second, a, b, c)
+	_, js := ts.connect(t)
+	pub := newPublisher(js, missions)
+	pub.publish(t, events/2)
+	bound := a.LeaseTTL() * 4 / 3
+	lost := a.Owned()
+	a.kill()
+	moved := waitSpread(t, 12, 2*bound, b, c)
+	t.Logf("host a died owning %v; its partitions moved in %v (bound %v)", lost, moved, bound)
+	if moved > bound+500*time.Millisecond {
+		t.Errorf("failover took %v, more than the bound %v (+0.5 s)", moved, bound)
+	}
+	pub.publish(t, events-events/2)
+	waitExact(t, js, pub, 120*time.Second)
+	d := startHost(t, ts, "d")
+	joined := waitSpread(t, 12, 10*time.Second, b, c, d)
+	t.Logf("host d joined; partitions spread over b, c, d in %v", joined)
+}
+
+// TestClusterCleanStop: a host stopped cleanly gives its partitions back
+// at once (well before its leases would expire).
+func TestClusterCleanStop(t *testing.T) {
+	ts := initTest(t, 6)
+	a, b := startHost(t, ts, "a"), startHost(t, ts, "b")
+	waitSpread(t, 6, 10*time.Second, a, b)
+	_, js := ts.connect(t)
+	pub := newPublisher(js, 20)
+	pub.publish(t, 500)
+	a.stop()
+	moved := waitSpread(t, 6, 10*time.Second, b)
+	if moved > a.LeaseTTL()/2 {
+		t.Errorf("after a clean stop the partitions moved in %v, as slowly as an expiry (TTL %v)", moved, a.LeaseTTL())
+	}
+	pub.publish(t, 500)
+	waitExact(t, js, pub, 60*time.Second)
+}
+
+// TestInit: init is idempotent, and refuses to change the partition count.
+func TestInit(t *testing.T) {
+	ts := initTest(t, 4)
+	_, js := ts.connect(t)
+	ctx := context.Background()
+	if err := Init(ctx, js, InitOptions{Partitions: 4}); err != nil {
+		t.Fatalf("second init: %v", err)
+	}
+	if err := Init(ctx, js, InitOptions{Partitions: 5}); err == nil {
+		t.Fatal("init with another partition count succeeded; every key would move away from its state")
+	}
+	if err := Init(ctx, js, InitOptions{Partitions: 0}); err == nil {
+		t.Fatal("init with 0 partitions succeeded")
+	}
+	st, err := ReadStatus(ctx, js, Layout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Partitions) != 4 || st.LeaseTTL != DefaultLeaseTTL {
+		t.Fatalf("status after init: %d partitions, TTL %v; want 4 and %v", len(st.Partitions), st.LeaseTTL, DefaultLeaseTTL)
+	}
+}
+
+// TestStatus: the status names each partition's owner, its stored
+// position and its lag.
+func TestStatus(t *testing.T) {
+	ts := initTest(t, 3)
+	_, js := ts.connect(t)
+	pub := newPublisher(js, 9)
+	pub.publish(t, 90) // nobody applies them yet
+	ctx := context.Background()
+	st, err := ReadStatus(ctx, js, Layout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lagged uint64
+	for _, p := range st.Partitions {
+		if p.Owner != "" || p.Seq != 0 {
+			t.Errorf("partition %d before any host: owner %q, seq %d", p.Partition, p.Owner, p.Seq)
+		}
+		lagged += p.Lag
+	}
+	if lagged != 90 || len(st.Hosts) != 0 {
+		t.Fatalf("before any host: lag %d in all (want 90), hosts %v", lagged, st.Hosts)
+	}
+	a := startHost(t, ts, "a")
+	waitSpread(t, 3, 10*time.Second, a)
+	waitExact(t, js, pub, 30*time.Second)
+	if st, err = ReadStatus(ctx, js, Layout{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Partitions {
+		if p.Owner != "a" || p.Lag != 0 || p.Seq == 0 {
+			t.Errorf("partition %d after host a applied all: owner %q, lag %d, seq %d", p.Partition, p.Owner, p.Lag, p.Seq)
+		}
+	}
+	if len(st.Hosts) != 1 || st.Hosts[0].ID != "a" {
+		t.Errorf("hosts alive: %+v, want a", st.Hosts)
+	}
+}
+
+// TestStateWriteFenced: a host that lost its partition, writing with the
+// revision it read, cannot overwrite the state its successor wrote.
+func TestStateWriteFenced(t *testing.T) {
+	ts := initTest(t, 1)
+	_, js := ts.connect(t)
+	ctx := context.Background()
+	old, err := New(ctx, Options{JetStream: js, NewManager: countManager, ID: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	successor, err := New(ctx, Options{JetStream: js, NewManager: countManager, ID: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := countManager(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	rev, err := old.writeState(m, 0, Stored{Seq: 10}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := successor.writeState(m, 0, Stored{Seq: 20}, nil, rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.writeState(m, 0, Stored{Seq: 15}, nil, rev); err == nil {
+		t.Fatal("the old owner overwrote its successor's state")
+	}
+	if _, err := old.writeState(m, 0, Stored{Seq: 15}, nil, 0); err == nil {
+		t.Fatal("a first write (create) overwrote a stored state")
+	}
+	st, _, err := readState(ctx, old.lay.state, 0)
+	if err != nil || st.Seq != 20 {
+		t.Fatalf("stored seq %d (%v), want the successor's 20", st.Seq, err)
+	}
+}
