@@ -25,6 +25,8 @@ type runOptions struct {
 	disable     dirList // names to switch off at start
 	worker      workerFlags
 	record      recordFlags
+	nats        natsFlags // --nats: events from the shared stream (runCluster)
+	hostID      string
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -37,6 +39,8 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 	o.worker.register(fs)
 	o.record.register(fs)
+	o.nats.register(fs)
+	fs.StringVar(&o.hostID, "host-id", "", "with --nats, this host's `ID` among the others (default HOSTNAME-RANDOM; never give two hosts the same)")
 }
 
 // registerListen registers --listen and --allow-remote.
@@ -69,6 +73,9 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 			return err
 		}
 		defer worker.Close()
+	}
+	if o.nats.url != "" {
+		return runCluster(ctx, &o, worker, log)
 	}
 	rec, err := o.record.attach(&o.host, worker != nil, log) // a worker continues its supervisor's recording
 	if err != nil {

@@ -97,11 +97,13 @@ func closeState(m *starhost.Manager, store *statestore.Store) error {
 type stateCommandFlags struct {
 	data   string
 	asJSON bool
+	nats   natsFlags // export --nats: the states of every partition
 }
 
 func (f *stateCommandFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "the state folder `DIR` (default as for the studio and run --headless)")
 	fs.BoolVar(&f.asJSON, "json", false, "list: print one JSON object per integration")
+	f.nats.register(fs)
 }
 
 // cmdState lists or purges stored states: `afstudio state list` and
@@ -129,6 +131,12 @@ func cmdState(ctx context.Context, args []string, std stdio) error {
 	case verb == "list" && len(names) == 0, verb == "purge" && len(names) > 0, verb == "export", verb == "import" && len(names) == 1:
 	default:
 		return badUsage(fs)
+	}
+	if f.nats.url != "" {
+		if verb != "export" || len(names) > 0 {
+			return usagef("with --nats, state has only export (every integration of every partition); the hosts own the states they apply")
+		}
+		return exportClusterStates(ctx, &f.nats, std)
 	}
 	path, err := (&stateFlags{data: f.data}).path()
 	if err != nil {

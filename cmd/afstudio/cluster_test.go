@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/afstudio/afstudio/cluster"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// countStar counts tick events per mission and records gaps in their
+// numbering (see cluster/testdata/count).
+const countStar = `
+def on_tick(event, ctx):
+    m = event.data["mission"]
+    n = int(event.data["n"])
+    rec = ctx.state.get(m)
+    if rec == None:
+        rec = {"count": 0, "last": 0, "gaps": 0}
+    if n != rec["last"] + 1:
+        rec["gaps"] = rec["gaps"] + 1
+    rec["count"] = rec["count"] + 1
+    rec["last"] = n
+    ctx.state[m] = rec
+
+integration(name = "count", handlers = {"tick": on_tick})
+`
+
+// startNATS starts an embedded nats-server with JetStream on disk, on a
+// loopback port, stopped by the test's cleanup; it returns its URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready in 10 s")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return "nats://127.0.0.1:" + strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
+}
+
+// publishTicks publishes n tick events round robin over the missions,
+// continuing the numbering in next, and waits for the server's acks.
+func publishTicks(t *testing.T, js jetstream.JetStream, next []int, n int) {
+	t.Helper()
+	for i := range n {
+		m := i % len(next)
+		next[m]++
+		mission := fmt.Sprintf("m%d", m)
+		msg := nats.NewMsg(cluster.EventSubject("tick", mission))
+		msg.Data, _ = json.Marshal(map[string]any{"mission": mission, "n": next[m]})
+		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s-%d", mission, next[m]))
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		t.Fatal("no publish acks in 30 s")
+	}
+}
+
+// waitExported runs state export --nats until the count integration's
+// totals reach what was published, then checks each mission.
+func waitExported(t *testing.T, url string, next []int) {
+	t.Helper()
+	want := 0
+	for _, n := range next {
+		want += n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := runCLI(t, nil, "state", "export", "--nats", url)
+		if r.code != 0 {
+			t.Fatalf("state export --nats: %v", r)
+		}
+		var out struct {
+			Partitions map[string]map[string]map[string]struct{ Count, Last, Gaps int } `json:"partitions"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("state export --nats printed %v: %v", r, err)
+		}
+		got, total := map[string]struct{ Count, Last, Gaps int }{}, 0
+		for _, states := range out.Partitions {
+			for m, rec := range states["count"] {
+				got[m] = rec
+				total += rec.Count
+			}
+		}
+		if total >= want || time.Now().After(deadline) {
+			for i, n := range next {
+				if rec := got[fmt.Sprintf("m%d", i)]; rec.Count != n || rec.Last != n || rec.Gaps != 0 {
+					t.Errorf("mission m%d: %+v, published %d", i, rec, n)
+				}
+			}
+			if total != want {
+				t.Fatalf("counted %d events, published %d", total, want)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// clusterStatus runs cluster status --nats --json.
+func clusterStatus(t *testing.T, url string) cluster.Status {
+	t.Helper()
+	r := runCLI(t, nil, "cluster", "status", "--nats", url, "--json")
+	var st cluster.Status
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil {
+		t.Fatalf("cluster status --json: %v", r)
+	}
+	return st
+}
+
+// waitOwners waits until cluster status shows every partition owned by
+// one of hosts, each of them owning some; it returns how long it took.
+func waitOwners(t *testing.T, url string, within time.Duration, hosts ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		st := clusterStatus(t, url)
+		owned := map[string]int{}
+		for _, p := range st.Partitions {
+			owned[p.Owner]++
+		}
+		ok := len(owned) == len(hosts)
+		for _, h := range hosts {
+			ok = ok && owned[h] > 0
+		}
+		if ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("partitions not owned by %v within %v: %+v", hosts, within, st.Partitions)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClusterCommands: nats init, two real hosts (one supervised, one in
+// process) run with --nats, state export --nats and cluster status; then
+// the in-process host is killed with SIGKILL and the other takes all its
+// partitions, and the counts stay exact.
+func TestClusterCommands(t *testing.T) {
+	exe, err := os.Executable() // the test binary is afstudio (TestMain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := startNATS(t)
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "4"); r.code != 0 || !strings.Contains(r.stdout, "4 partitions") {
+		t.Fatalf("nats init: %v", r)
+	}
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "4"); r.code != 0 {
+		t.Fatalf("nats init again: %v", r)
+	}
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "5"); r.code != 1 || !strings.Contains(r.stderr, "keep --partitions 4") {
+		t.Fatalf("nats init with another partition count: %v", r)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "count.star"), []byte(countStar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	supervised := startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "sup")
+	inProcess := startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "inp", "--in-process")
+	waitOwners(t, url, 20*time.Second, "sup", "inp")
+
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	next := make([]int, 20)
+	publishTicks(t, js, next, 400)
+	waitExported(t, url, next)
+	st := clusterStatus(t, url)
+	if len(st.Hosts) != 2 {
+		t.Errorf("cluster status shows hosts %+v, want sup and inp", st.Hosts)
+	}
+	for _, p := range st.Partitions {
+		if p.Lag != 0 || p.Seq == 0 {
+			t.Errorf("partition %d after all was applied: lag %d, seq %d", p.Partition, p.Lag, p.Seq)
+		}
+	}
+	if r := runCLI(t, nil, "cluster", "status", "--nats", url); r.code != 0 || !strings.Contains(r.stdout, "PARTITION") || !strings.Contains(r.stdout, "sup") {
+		t.Errorf("cluster status: %v", r)
+	}
+
+	publishTicks(t, js, next, 400)
+	if err := inProcess.cmd.Process.Kill(); err != nil { // SIGKILL: nothing given back
+		t.Fatal(err)
+	}
+	moved := waitOwners(t, url, 10*time.Second, "sup")
+	t.Logf("after kill -9 of a host, its partitions moved in %v (lease TTL %v)", moved, st.LeaseTTL)
+	publishTicks(t, js, next, 400)
+	waitExported(t, url, next)
+	if !strings.Contains(supervised.log(), "partition taken") {
+		t.Errorf("the supervised host's log does not show it taking partitions:\n%s", supervised.log())
+	}
+}
