@@ -129,7 +129,10 @@ func (h *Host) serve(w *worker) error {
 				break drain
 			}
 		}
-		if !h.applyBatch(ctx, m, w.p, batch, &st) {
+		// A batch is applied and written whole, even when the worker is
+		// told to stop meanwhile: an event cut short would count as
+		// applied (its sequence passed) without its effect.
+		if !h.applyBatch(context.WithoutCancel(ctx), m, w.p, batch, &st) {
 			continue
 		}
 		if rev, err = h.writeState(m, w.p, st, carried, rev); err != nil {
