@@ -2,11 +2,15 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/afstudio/afstudio/starhost"
 )
 
 // initTest starts a server and makes the layout with partitions.
@@ -263,4 +267,77 @@ func TestClusterJoinMidStream(t *testing.T) {
 	b, c := startHost(t, ts, "b"), startHost(t, ts, "c")
 	waitExact(t, js, pub, 60*time.Second)
 	waitSpread(t, 12, 10*time.Second, a, b, c)
+}
+
+// TestClusterResultsAndNotices: with PublishResults every handler call's
+// result is published to afstudio.results.<event>; a reload's notices
+// reach afstudio.notices.<kind> from every partition's manager, which
+// Host.ReloadFiles reaches.
+func TestClusterResultsAndNotices(t *testing.T) {
+	ts := initTest(t, 2)
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/count/count.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "count.star")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, js := ts.connect(t)
+	results, err := nc.SubscribeSync("afstudio.results.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices, err := nc.SubscribeSync("afstudio.notices.reloaded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h, err := New(ctx, Options{JetStream: js, ID: "a", PublishResults: true, NewManager: func(ctx context.Context) (*starhost.Manager, error) {
+		m, err := starhost.New(starhost.Options{Roots: []string{dir}})
+		if err == nil {
+			err = m.LoadDefaultIntegrations(ctx)
+		}
+		return m, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitSpread(t, 2, 10*time.Second, &testHost{Host: h})
+	pub := newPublisher(js, 4)
+	pub.publish(t, 10)
+	for i := range 10 {
+		msg, err := results.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("result %d: %v", i, err)
+		}
+		var r struct {
+			Integration string `json:"integration"`
+			OK          bool   `json:"ok"`
+		}
+		if json.Unmarshal(msg.Data, &r) != nil || r.Integration != "count" || !r.OK || msg.Subject != "afstudio.results.tick" || msg.Header.Get(HeaderHost) != "a" {
+			t.Fatalf("result %d on %s: %s %v", i, msg.Subject, msg.Data, msg.Header)
+		}
+	}
+	if err := os.WriteFile(file, append(src, []byte("\n# changed\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.ReloadFiles(ctx, []string{file})
+	parts := map[string]bool{}
+	for range 2 {
+		msg, err := notices.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("reloaded notices from partitions %v only: %v", parts, err)
+		}
+		parts[msg.Header.Get(HeaderPartition)] = true
+	}
+	if !parts["0"] || !parts["1"] {
+		t.Errorf("reloaded notices from partitions %v, want 0 and 1", parts)
+	}
+	waitExact(t, js, pub, 10*time.Second) // state carried across the reload
 }

@@ -43,6 +43,13 @@ type Options struct {
 	// DefaultBatch. A state write is one round trip to the server, shared
 	// by the batch.
 	Batch int
+	// PublishResults publishes every handler call's result (its JSON, as
+	// run --headless prints it) to afstudio.results.<event>, with the
+	// headers Afstudio-Host and Afstudio-Partition. Off by default: one
+	// message per call. Results are published when an event is applied,
+	// so an event applied again after a host died has its results
+	// published again.
+	PublishResults bool
 	// Logger receives the host's logs; nil discards them.
 	Logger *slog.Logger
 }

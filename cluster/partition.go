@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -94,6 +96,9 @@ func (h *Host) serve(w *worker) error {
 		return err
 	}
 	w.manager.Store(m)
+	notices := m.Subscribe(1024)
+	defer notices.Close()
+	go h.forwardNotices(notices, w.p)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(w.p)}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if st.Seq > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.Seq+1
@@ -193,8 +198,14 @@ func (h *Host) applyBatch(ctx context.Context, m *starhost.Manager, p int, batch
 				continue
 			}
 		}
-		if _, err := m.Emit(ctx, event, data); err != nil {
+		rs, err := m.Emit(ctx, event, data)
+		if err != nil {
 			h.log.Warn("event not handled", "partition", p, "event", event, "seq", seq, "err", err)
+		}
+		if h.opts.PublishResults {
+			for _, r := range rs {
+				h.publish(ResultSubject(event), p, r)
+			}
 		}
 	}
 	return applied
@@ -271,4 +282,51 @@ func importStates(ctx context.Context, m *starhost.Manager, states map[string]js
 		}
 	}
 	return carried, nil
+}
+
+// ResultSubject is the subject of the results of an event's handler
+// calls (Options.PublishResults).
+func ResultSubject(event string) string { return "afstudio.results." + event }
+
+// NoticeSubject is the subject of the notices of a kind (loaded,
+// reloaded, reload_failed, handler_failed, log, ...).
+func NoticeSubject(kind starhost.NoticeKind) string { return "afstudio.notices." + string(kind) }
+
+// Headers of the results and notices a host publishes.
+const (
+	// HeaderHost names the host that published the message.
+	HeaderHost = "Afstudio-Host"
+	// HeaderPartition is the partition whose manager produced it.
+	HeaderPartition = "Afstudio-Partition"
+)
+
+// forwardNotices publishes a partition manager's notices to
+// afstudio.notices.<kind>, but for events (they are in the stream) and
+// results (Options.PublishResults), until the subscription closes. A
+// notice that cannot be published is dropped: notices never slow the
+// events down.
+func (h *Host) forwardNotices(sub *starhost.Subscription, p int) {
+	for n := range sub.C {
+		if n.Kind == starhost.NoticeEvent || n.Kind == starhost.NoticeResult {
+			continue
+		}
+		h.publish(NoticeSubject(n.Kind), p, n)
+	}
+}
+
+// publish publishes v as JSON on subject with the host and partition
+// headers, with core NATS (buffered by the client, no acknowledgement).
+func (h *Host) publish(subject string, p int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		h.log.Warn("not published", "subject", subject, "err", err)
+		return
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	msg.Header.Set(HeaderHost, h.id)
+	msg.Header.Set(HeaderPartition, strconv.Itoa(p))
+	if err := h.opts.JetStream.Conn().PublishMsg(msg); err != nil {
+		h.log.Debug("not published", "subject", subject, "err", err)
+	}
 }

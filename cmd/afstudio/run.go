@@ -27,6 +27,7 @@ type runOptions struct {
 	record      recordFlags
 	nats        natsFlags // --nats: events from the shared stream (runCluster)
 	hostID      string
+	natsResults bool
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	o.worker.register(fs)
 	o.record.register(fs)
 	o.nats.register(fs)
+	fs.BoolVar(&o.natsResults, "nats-results", false, "with --nats, publish every handler call's result to afstudio.results.EVENT (notices always go to afstudio.notices.KIND)")
 	fs.StringVar(&o.hostID, "host-id", "", "with --nats, this host's `ID` among the others (default HOSTNAME-RANDOM; never give two hosts the same)")
 }
 
