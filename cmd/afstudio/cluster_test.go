@@ -154,7 +154,8 @@ func waitOwners(t *testing.T, url string, within time.Duration, hosts ...string)
 // TestClusterCommands: nats init, two real hosts (one supervised, one in
 // process) run with --nats, state export --nats and cluster status; then
 // the in-process host is killed with SIGKILL and the other takes all its
-// partitions, and the counts stay exact.
+// partitions, and the counts stay exact; a host started again gets its
+// share back.
 func TestClusterCommands(t *testing.T) {
 	exe, err := os.Executable() // the test binary is afstudio (TestMain)
 	if err != nil {
@@ -206,6 +207,11 @@ func TestClusterCommands(t *testing.T) {
 	}
 	moved := waitOwners(t, url, 10*time.Second, "sup")
 	t.Logf("after kill -9 of a host, its partitions moved in %v (lease TTL %v)", moved, st.LeaseTTL)
+	publishTicks(t, js, next, 400)
+	waitExported(t, url, next)
+	startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "again", "--in-process")
+	spread := waitOwners(t, url, 20*time.Second, "sup", "again")
+	t.Logf("a host started again: partitions spread over both in %v", spread)
 	publishTicks(t, js, next, 400)
 	waitExported(t, url, next)
 	if !strings.Contains(supervised.log(), "partition taken") {
