@@ -33,6 +33,7 @@ type detailsActions struct {
 	exportState func(name string)
 	importState func(name string)
 	reload      func(key string)
+	shadow      shadowActions
 }
 
 // detailsPane shows the selected row: for an integration, its facts,
@@ -49,6 +50,7 @@ type detailsPane struct {
 	live      *fyne.Container // an integration's facts, latency and state
 	fields    map[string]*widget.Label
 	chart     *latencyChart
+	shadow    *shadowView
 	state     *stateTree
 	stateMsg  *widget.Label
 	resetBtn  *widget.Button
@@ -110,6 +112,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 		col.Add(v)
 	}
 	grid := container.NewGridWithColumns(2, forms[0], forms[1])
+	d.shadow = newShadowView(d.act.shadow)
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
@@ -120,7 +123,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
 	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
-	d.live = container.NewVBox(grid,
+	d.live = container.NewVBox(grid, d.shadow.object(),
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
 		stateHeader, stateButtons, treeBox)
 	return d.live
@@ -233,6 +236,9 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	set("Latency mean", formatDuration(in.LatencyMean.Std()))
 	set("Latency p99", formatDuration(in.LatencyP99.Std()))
 	d.chart.setSamples(in.Recent)
+	if d.shadow.name != in.Name {
+		d.shadow.clear(in.Name) // until its report is read (see followShadow)
+	}
 	if s.stateErr != nil {
 		d.stateMsg.SetText(s.stateErr.Error())
 	} else {

@@ -142,6 +142,7 @@ func (s *Studio) selectRow(key string) {
 	s.list.selectKey(key)
 	s.bar.setSelection(key != "")
 	s.refresh()
+	s.kickShadow()
 }
 
 const (
@@ -288,6 +289,9 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				p.addEvent(n)
 			} else {
 				p.addNotice(n)
+				if shadowNotice(n.Kind) {
+					s.kickShadow()
+				}
 			}
 		case now := <-tick.C:
 			if d := sub.Dropped(); d != lastDropped {
@@ -336,6 +340,16 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 			})
 		}
 	}
+}
+
+// shadowNotice reports whether a notice of kind may change a shadow
+// report: the mode on or off, a shadow started, a promote (a reload).
+func shadowNotice(kind starhost.NoticeKind) bool {
+	switch kind {
+	case starhost.NoticeShadow, starhost.NoticeReloaded, starhost.NoticeReloadFailed, starhost.NoticeRemoved:
+		return true
+	}
+	return false
 }
 
 // applyNotices shows a batch (UI goroutine): events in the stream, the

@@ -23,6 +23,8 @@
 //	list.go       the integration list: rows, their keys and labels
 //	switch.go     the on/off switch of a row in the list
 //	details.go    the detail pane
+//	shadow.go     the details' shadow mode: its switch and comparison
+//	shadowfollow.go  reading the shadow report; promote and discard
 //	statefile.go  the details' Forget, Export and Import state…
 //	chart.go      the latency chart in the details
 //	statetree.go  the state tree in the details
@@ -149,6 +151,11 @@ type Studio struct {
 	selected string       // the selected row's key (see integrationRow); UI goroutine only
 	current  atomic.Value // the same, as a string, for readHost
 
+	// shadowKick asks followShadow to read the shadow report now, and
+	// detailsShown says whether the Details tab shows (see shadowfollow.go).
+	shadowKick   chan struct{}
+	detailsShown atomic.Bool
+
 	// confirm asks before a destructive action; tests replace it.
 	confirm func(title, message string, ok func())
 	// notify shows a message that needs no answer; tests replace it.
@@ -177,7 +184,8 @@ func New(a fyne.App, m Host, w Watcher, opts Options) *Studio {
 		opts.RunOnUI = fyne.Do
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Studio{app: a, m: m, w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, do: opts.RunOnUI}
+	s := &Studio{app: a, m: m, w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, do: opts.RunOnUI, shadowKick: make(chan struct{}, 1)}
+	s.detailsShown.Store(true)
 	title := "afstudio"
 	if opts.HostLabel != "" {
 		title += " — " + opts.HostLabel
@@ -211,6 +219,8 @@ func (s *Studio) build() {
 		reload:     func(name string) { s.reload(name) },
 		// statefile.go
 		forgetState: s.forgetState, exportState: s.exportState, importState: s.importState,
+		// shadowfollow.go
+		shadow: shadowActions{toggle: s.toggleShadow, promote: s.promoteShadow, discard: s.askDiscardShadow},
 	})
 	s.console = newEventConsole(s.m.Emit, s.knownEvents)
 	s.console.do = s.do
@@ -238,7 +248,10 @@ func (s *Studio) build() {
 	s.tabs.OnUnselected = func(*container.TabItem) { s.trace.tabLeaves() }
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		defer s.trace.tabShown(t.Text)
+		s.detailsShown.Store(t.Text == "Details")
 		switch t.Text {
+		case "Details":
+			s.kickShadow()
 		case "Event console":
 			s.console.refreshEvents()
 		case "Settings":
@@ -268,6 +281,7 @@ func (s *Studio) build() {
 func (s *Studio) Start() {
 	sub := s.m.Subscribe(4096)
 	s.wg.Go(func() { s.follow(sub) })
+	s.wg.Go(s.followShadow)
 	if s.opts.Select != "" {
 		s.selectRow(s.opts.Select)
 	} else {
