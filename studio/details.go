@@ -123,7 +123,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
 	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
-	d.live = container.NewVBox(grid, d.shadow.object(),
+	d.live = container.NewVBox(d.shadow.object(), widget.NewSeparator(), grid,
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
 		stateHeader, stateButtons, treeBox)
 	return d.live

@@ -285,14 +285,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 		case n := <-sub.C:
 			reads.notice()
 			heard = true
-			if n.Kind == starhost.NoticeEvent {
-				p.addEvent(n)
-			} else {
-				p.addNotice(n)
-				if shadowNotice(n.Kind) {
-					s.kickShadow()
-				}
-			}
+			s.gather(&p, n)
 		case now := <-tick.C:
 			if d := sub.Dropped(); d != lastDropped {
 				p.eventsDropped += int(d - lastDropped)
@@ -339,6 +332,19 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 				s.applyNotices(b, h, read)
 			})
 		}
+	}
+}
+
+// gather keeps notice n for the UI's next batch; one that may change the
+// shadow report shown has it read at once.
+func (s *Studio) gather(p *pending, n starhost.Notice) {
+	if n.Kind == starhost.NoticeEvent {
+		p.addEvent(n)
+		return
+	}
+	p.addNotice(n)
+	if shadowNotice(n.Kind) {
+		s.kickShadow()
 	}
 }
 

@@ -96,13 +96,17 @@ func newShadowView(act shadowActions) *shadowView {
 	v.diffs = container.NewVBox()
 	v.state = monoLabel()
 	v.logs = monoLabel()
-	v.panel = container.NewVBox(v.gens, v.counts, v.timing, container.NewHBox(v.promoteBtn, v.discardBtn),
+	// Compact: the panel stands above the facts and its first difference
+	// should fit on the screen with them.
+	v.panel = container.NewVBox(
+		container.NewBorder(nil, nil, nil, container.NewHBox(v.promoteBtn, v.discardBtn), v.gens),
+		container.NewHBox(v.counts, widget.NewSeparator(), v.timing),
+		container.NewBorder(nil, nil, container.NewVBox(widget.NewLabelWithStyle("State differences", fyne.TextAlignLeading, bold)), nil, v.state),
 		v.diffTitle, v.diffs,
-		widget.NewLabelWithStyle("State differences", fyne.TextAlignLeading, bold), v.state,
 		widget.NewLabelWithStyle("Shadow log", fyne.TextAlignLeading, bold), v.logs)
 	v.panel.Hide()
 	header := container.NewHBox(v.toggle, widget.NewLabelWithStyle("Shadow mode", fyne.TextAlignLeading, bold), v.hint)
-	v.root = container.NewVBox(widget.NewSeparator(), header, v.panel)
+	v.root = container.NewVBox(header, v.panel)
 	return v
 }
 
@@ -208,6 +212,7 @@ func differenceBlock(d starhost.ShadowDifference, serving, shadow int) fyne.Canv
 	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	data := monoLabel()
 	data.SetText("data " + clipRunes(oneLineJSON(d.Data), 300))
+	data.Wrapping = fyne.TextTruncate
 	side := func(label string, r starhost.Result) fyne.CanvasObject {
 		l := monoLabel()
 		l.SetText(indentedJSON(comparedResult(r), shadowJSONLines))
@@ -218,7 +223,7 @@ func differenceBlock(d starhost.ShadowDifference, serving, shadow int) fyne.Canv
 	paths.Wrapping = fyne.TextWrapBreak
 	paths.Selectable = true
 	sides := container.NewGridWithColumns(2, side(fmt.Sprintf("Serving g%d", serving), d.Serving), side(fmt.Sprintf("Shadow g%d", shadow), d.Shadow))
-	return container.NewVBox(head, data, sides, paths)
+	return container.NewVBox(container.NewBorder(nil, nil, head, nil, data), sides, paths)
 }
 
 // comparedResult is what the shadow compares of a result (see

@@ -119,20 +119,25 @@ func TestShadowPanelShowsDifferences(t *testing.T) {
 		"3 events compared: 0 equal, 3 different",
 		"Latency p50: serving ",
 		"Promote shadow", "Discard shadow…",
-		"First differences (3 of 3 shown)",
-		"ping at ", `data {"id":7}`,
+		"First differences (3 of 3 shown)\n" + `data {"id":7}` + "\nping at ",
 		"Serving g1\n{\n  \"emitted\": [],\n  \"error\": null,\n  \"ok\": true,\n  \"result\": {\n    \"n\": 1,\n    \"p50\": 35\n  }\n}",
 		"Shadow g2\n{\n  \"emitted\": [],\n  \"error\": null,\n  \"ok\": true,\n  \"result\": {\n    \"n\": 2,\n    \"p50\": 36\n  }\n}",
 		"$.result.n: 1 → 2\n$.result.p50: 35 → 36",
-		"State differences\n$.n: 3 → 6",
+		"$.n: 3 → 6\nState differences\n", // a Border lists its centre first
 		"Shadow log\n",
 		"v2 saw ping",
 	}
-	var got string
+	var got, missing string
+	defer func() {
+		if t.Failed() {
+			t.Logf("missing %q in:\n%s", missing, got)
+		}
+	}()
 	eventually(t, "the differences in the panel", func() bool {
 		got = shadowText(s)
 		for _, w := range want {
 			if !strings.Contains(got, w) {
+				missing = w
 				return false
 			}
 		}
