@@ -9,6 +9,9 @@
 //	{"event": "response_received", "data": {"mission_id": "m1", "latency_ms": 6200}}
 //	{"event": "mission_started", "data": {"mission_id": "m2"}, "id": "evt-42"}
 //
+// A line may also have a "time" (RFC 3339), which is ignored: a recording
+// of package recording is valid input.
+//
 // An event with an "id" is handled at most once (starhost.Manager.EmitID):
 // a program that sends it again, after a restart of the host for
 // instance, gets one "duplicate" notice ([NoticeDuplicate]) instead of
@@ -74,6 +77,10 @@ type Input struct {
 	// whose id was handled already is not handled again. Absent or "" for
 	// none.
 	ID string `json:"id,omitempty"`
+	// Time is when the event was recorded, as a recording (package
+	// recording) writes it: RFC 3339. The host ignores it; it is accepted
+	// so that a recording replays through the headless host as it is.
+	Time time.Time `json:"time,omitzero"`
 }
 
 // Options configure a Host. The zero value is ready to use.

@@ -3,6 +3,7 @@ package integrations_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -661,4 +662,30 @@ func ExampleFS() {
 	// afterimage mission_failed 0 map[last_response:<nil> remembered:0]
 	// audit mission_failed 0 map[kept:1 total:1]
 	// audit alert_raised 1 map[kept:2 total:2]
+}
+
+// TestEmbeddedFiles checks that FS holds every .star file of this folder
+// and its lib folder except the tests: a new default that is not listed in
+// embed.go, or a test file that is, fails here.
+func TestEmbeddedFiles(t *testing.T) {
+	var onDisk, embedded []string
+	for _, pattern := range []string{"*.star", "lib/*.star"} {
+		found, err := filepath.Glob(filepath.FromSlash(pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			if !starhost.IsTestFile(filepath.Base(f)) {
+				onDisk = append(onDisk, filepath.ToSlash(f))
+			}
+		}
+		in, err := fs.Glob(integrations.FS, pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		embedded = append(embedded, in...)
+	}
+	slices.Sort(onDisk)
+	slices.Sort(embedded)
+	wantEqual(t, "embedded files (the list in embed.go)", embedded, onDisk)
 }

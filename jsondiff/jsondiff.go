@@ -21,9 +21,10 @@ type Difference struct {
 	// (`["key"]` when the key is not an identifier), "[i]" for an array's
 	// element, as in $.latencies[3].
 	Path string `json:"path"`
-	// Old and New are the values at Path; nil (JSON null) for the side
-	// named by Missing.
+	// Old is the old value at Path; nil (JSON null) when Missing is
+	// "old".
 	Old any `json:"old"`
+	// New is the new value at Path; nil when Missing is "new".
 	New any `json:"new"`
 	// Missing is "old" or "new" when Path exists on one side only; empty
 	// when it exists on both.
@@ -63,8 +64,14 @@ func kind(v any) string {
 // json.Number("1") are equal, 1 and 1.0 are not. Arrays of different
 // lengths differ at each index past the shorter one.
 func Compare(old, new any, limit int) (diffs []Difference, total int) {
+	return CompareAt("$", old, new, limit)
+}
+
+// CompareAt is Compare with the paths rooted at root instead of "$", as
+// in "$.result" for the values inside a larger document.
+func CompareAt(root string, old, new any, limit int) (diffs []Difference, total int) {
 	c := comparer{limit: limit}
-	c.compare("$", old, new)
+	c.compare(root, old, new)
 	return c.diffs, c.total
 }
 
@@ -168,6 +175,24 @@ func member(k string) string {
 
 // scalarEqual compares two values that are not objects or arrays.
 func scalarEqual(a, b any) bool {
+	switch a := a.(type) { // the common cases, without big numbers
+	case string:
+		b, ok := b.(string)
+		return ok && a == b
+	case int64:
+		if b, ok := b.(int64); ok {
+			return a == b
+		}
+	case float64:
+		if b, ok := b.(float64); ok {
+			return a == b
+		}
+	case bool:
+		b, ok := b.(bool)
+		return ok && a == b
+	case nil:
+		return b == nil
+	}
 	an, aNum := number(a)
 	bn, bNum := number(b)
 	if aNum || bNum {

@@ -25,7 +25,7 @@ type Declared struct {
 // the error with file:line:col (see Diagnose). A relative path is relative
 // to the working directory. Check needs no Manager.
 func Check(opts Options, path string) ([]Declared, error) {
-	limits := opts.Limits.withDefaults()
+	limits := opts.Limits.WithDefaults()
 	src, err := newSources(opts.Roots, opts.Defaults, limits.MaxSourceBytes)
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ func TestCompareResults(t *testing.T) {
 	}{
 		{"same value, other generation and duration", ok(map[string]any{"n": int64(1)}), starhost.Result{Integration: "a", Generation: 7, OK: true, Value: map[string]any{"n": int64(1)}, Duration: 9}, nil},
 		{"value", ok(map[string]any{"n": int64(1)}), ok(map[string]any{"n": int64(2)}), []string{"$.result.n"}},
-		{"shadow failed", ok("x"), failed("boom", 3), []string{"$.error", "$.ok", "$.result"}},
+		{"shadow failed", ok("x"), failed("boom", 3), []string{"$.ok", "$.error", "$.result"}},
 		{"same error elsewhere", failed("boom", 3), failed("boom", 9), nil},
 		{"other error", failed("boom", 3), failed("bang", 3), []string{"$.error"}},
 		{"follow-up added", ok(nil), ok(nil, starhost.Emitted{Event: "alert", Data: map[string]any{}}), []string{"$.emitted[0]"}},
@@ -41,5 +41,14 @@ func TestCompareResults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCompareResultsLimit(t *testing.T) {
+	old := starhost.Result{OK: true, Value: []any{int64(1), int64(2), int64(3)}}
+	new := starhost.Result{OK: true, Value: []any{int64(0), int64(0), int64(0)}, Emitted: []starhost.Emitted{{Event: "x"}}}
+	diffs, total := starhost.CompareResults(old, new, 2)
+	if len(diffs) != 2 || total != 4 || diffs[1].Path != "$.result[1]" {
+		t.Fatalf("CompareResults with limit 2 = %v (total %d); want the first 2 of 4", diffs, total)
 	}
 }

@@ -81,6 +81,7 @@ type pendingEvent struct {
 	data   any // plain Go data, already bounded
 	depth  int // 0 for the emitted event, n for the n-th follow-up
 	source string
+	id     string // the emitted event's id (EmitID); "" for none and for follow-ups
 }
 
 // checkEventName enforces the rule for event names, for Emit and
@@ -129,6 +130,9 @@ func (m *Manager) dispatch(ctx context.Context, first pendingEvent) ([]Result, e
 			continue // follow-up data was bounded when it was emitted
 		}
 		sv.Freeze()
+		if pe.depth == 0 {
+			m.accepted(pe)
+		}
 		ev := newEventValue(pe, sv.(*starlark.Dict))
 		if m.notices.Active() {
 			m.notices.Publish(Notice{Kind: NoticeEvent, Event: pe.name, Integration: pe.source, Depth: pe.depth, Data: pe.data})
@@ -294,17 +298,25 @@ func (m *Manager) call(s *slot, ev *eventValue) (r Result, emitted []pendingEven
 		return r, nil, true // follow-ups of a failed call are dropped
 	}
 	r.OK = true
-	if len(emitted) > 0 {
-		r.Emitted = make([]Emitted, len(emitted))
-		for i, pe := range emitted {
-			r.Emitted[i] = Emitted{Event: pe.name, Data: pe.data}
-		}
-		if m.holdFollowUps {
-			emitted = nil
-		}
-	}
+	emitted = m.followUps(&r, emitted)
 	s.mirror(ev, r)
 	return r, emitted, true
+}
+
+// followUps lists a call's follow-ups in its result (Result.Emitted) and
+// returns those to dispatch: none with Options.HoldFollowUps.
+func (m *Manager) followUps(r *Result, emitted []pendingEvent) []pendingEvent {
+	if len(emitted) == 0 {
+		return emitted
+	}
+	r.Emitted = make([]Emitted, len(emitted))
+	for i, pe := range emitted {
+		r.Emitted[i] = Emitted{Event: pe.name, Data: pe.data}
+	}
+	if m.holdFollowUps {
+		return nil
+	}
+	return emitted
 }
 
 // auditState checks s's state (data, within the limits: checkStateData,

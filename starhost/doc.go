@@ -85,6 +85,14 @@
 //     Python design lost it; configure_integrations' feature flags are
 //     switches that keep an integration loaded ([Manager.DisableIntegration],
 //     [Manager.EnableIntegration]), remembered with the state.
+//   - A change can be tried on real traffic before it serves: in shadow
+//     mode ([Manager.StartShadow], shadow.go) a save makes a shadow that
+//     handles every event beside the serving version, on its own copy of
+//     the state, and reports what it does differently
+//     ([Manager.ShadowReport], [CompareResults]) until it is promoted
+//     ([Manager.PromoteShadow]) or discarded ([Manager.DiscardShadow]).
+//     Package startest runs an integration's own tests (NAME_test.star)
+//     in a harness.
 //
 // The same operations in the front ends: the control API (package
 // control), its Go client (control/client) and the command line:

@@ -59,11 +59,19 @@ func (m *Manager) startDurability(opts Options) {
 	}
 }
 
-// Close writes the states that changed since the last flush and stops the
-// state writer (Options.Store); the caller closes the store afterwards.
-// Without a store it does nothing. Events emitted after Close are handled
-// but their states are no longer saved.
+// Close ends every shadow (shadow mode; the modes go off), writes the
+// states that changed since the last flush and stops the state writer
+// (Options.Store); the caller closes the store afterwards. Events emitted
+// after Close are handled but their states are no longer saved.
 func (m *Manager) Close(ctx context.Context) error {
+	m.writeMu.Lock()
+	for _, s := range m.snap.Load().ordered {
+		s.shadowOn.Store(false)
+		if sh := s.shadow.Swap(nil); sh != nil {
+			sh.end()
+		}
+	}
+	m.writeMu.Unlock()
 	if m.durable == nil {
 		return nil
 	}
@@ -371,7 +379,7 @@ func (m *Manager) ForgetState(name string) error {
 // within l's limits; l's zero fields take their defaults) and returns its
 // canonical form, the one encodeState writes: what an import stores.
 func CheckState(data []byte, l Limits) ([]byte, error) {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	d, err := decodeState(data, l)
 	if err != nil {
 		return nil, err

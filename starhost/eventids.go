@@ -189,7 +189,7 @@ func (m *Manager) EmitID(ctx context.Context, id, event string, data map[string]
 	if m.durable != nil {
 		m.durable.writer.BeginEvent()
 	}
-	rs, err := m.dispatch(ctx, pendingEvent{name: event, data: goData})
+	rs, err := m.dispatch(ctx, pendingEvent{name: event, data: goData, id: id})
 	at := m.ids.now()
 	// Not handled: refused data, or ctx done before any call ran.
 	handled := !errors.As(err, new(badEventData)) && (err == nil || len(rs) > 0)

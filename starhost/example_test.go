@@ -305,3 +305,50 @@ integration(name = "tally", handlers = {"tick": on_tick})
 	// {"n":1,"avg":2.0} <nil>
 	// format "afstudio-state" version 2, want "afstudio-state" version 1
 }
+
+// Shadow mode: with it on, a save makes a shadow that handles every event
+// beside the serving version, and the differences are reported before
+// anything changes; promoting swaps it in.
+func ExampleManager_StartShadow() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "fees.star")
+	write := func(rate string) {
+		_ = os.WriteFile(path, []byte(`
+def on_done(event, ctx):
+    return {"fee": event.data["amount"] * `+rate+` // 100}
+
+integration(name = "fees", handlers = {"mission_completed": on_done})
+`), 0o644)
+	}
+	write("2")
+	ctx := context.Background()
+	m, _ := starhost.New(starhost.Options{Roots: []string{dir}})
+	_ = m.LoadDefaultIntegrations(ctx)
+
+	_ = m.StartShadow("fees")
+	write("3") // saved: the watcher would call ReloadFiles
+	m.ReloadFiles(ctx, []string{path})
+	for _, amount := range []int{100, 1000, 10} {
+		rs, _ := m.Emit(ctx, "mission_completed", map[string]any{"amount": amount})
+		fmt.Println("serving:", rs[0].Value)
+	}
+	_ = m.WaitShadow(ctx, "fees")
+	rep, _ := m.ShadowReport("fees")
+	fmt.Printf("compared %d, equal %d, different %d\n", rep.Compared, rep.Equal, rep.Different)
+	for _, d := range rep.Differences {
+		fmt.Println(d.Paths[0])
+	}
+
+	_ = m.PromoteShadow(ctx, "fees")
+	rs, _ := m.Emit(ctx, "mission_completed", map[string]any{"amount": 100})
+	fmt.Println("after promote:", rs[0].Value, "generation", rs[0].Generation)
+	// Output:
+	// serving: map[fee:2]
+	// serving: map[fee:20]
+	// serving: map[fee:0]
+	// compared 3, equal 1, different 2
+	// $.result.fee: 2 → 3
+	// $.result.fee: 20 → 30
+	// after promote: map[fee:3] generation 2
+}

@@ -73,6 +73,9 @@ type Info struct {
 	// Files are the module (first) and its libraries, with the hashes of
 	// the content that was executed.
 	Files []File `json:"files"`
+	// Shadow is its shadow mode (StartShadow) and how its shadow compares
+	// so far; nil (absent from the JSON) when the mode is off.
+	Shadow *ShadowStatus `json:"shadow,omitempty"`
 	// Recent holds the latencies of the most recent calls (up to 512),
 	// oldest first, for charts. It is not part of the JSON form.
 	Recent []time.Duration `json:"-"`
@@ -240,5 +243,13 @@ func (s *slot) info(v *version) Info {
 	in.Recent = st.recent()
 	s.mu.Unlock()
 	in.LatencyP99 = Duration(percentile(in.Recent, 99))
+	if s.shadowOn.Load() {
+		in.Shadow = &ShadowStatus{}
+		if sh := s.shadow.Load(); sh != nil {
+			sh.mu.Lock()
+			in.Shadow.Generation, in.Shadow.Compared, in.Shadow.Different = sh.report.ShadowGeneration, sh.report.Compared, sh.report.Different
+			sh.mu.Unlock()
+		}
+	}
 	return in
 }

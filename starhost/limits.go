@@ -50,8 +50,9 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults returns l with every zero field replaced by its default.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with every zero field replaced by its default:
+// the limits a host given l enforces.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.Steps == 0 {
 		l.Steps = d.Steps

@@ -85,6 +85,14 @@ type Options struct {
 	// results (Result.Emitted). For a harness that tests one integration
 	// on its own (package startest).
 	HoldFollowUps bool
+	// OnEvent, if not nil, is called with every event a front end
+	// delivers (Emit, EmitID; not the follow-ups) once the host has
+	// accepted it (a valid name and data, an id not handled yet) and
+	// before its handlers run, on the emitting goroutine: it must be fast
+	// and safe for concurrent use. A recorder of the events uses it
+	// (afstudio run --record): unlike a subscription to event notices, it
+	// never misses one, and it knows the event's id.
+	OnEvent func(AcceptedEvent)
 }
 
 // A Manager hosts integrations: it loads, reloads, adds and removes them,
@@ -110,13 +118,15 @@ type Manager struct {
 	quarantine    map[string]string // Options.Quarantine, less the lifted; under writeMu
 	ids           *eventIDs         // handled event ids (EmitID)
 	holdFollowUps bool              // Options.HoldFollowUps
+
+	onEvent func(AcceptedEvent) // Options.OnEvent
 }
 
 // New returns a manager with no integrations loaded; call
 // LoadDefaultIntegrations (or AddIntegration) next. It fails only when a
 // root's path cannot be made absolute.
 func New(opts Options) (*Manager, error) {
-	limits := opts.Limits.withDefaults()
+	limits := opts.Limits.WithDefaults()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -129,7 +139,7 @@ func New(opts Options) (*Manager, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules), ids: newEventIDs(opts.EventIDLimit, opts.EventIDAge), holdFollowUps: opts.HoldFollowUps}
+	m := &Manager{sb: newSandbox(limits, log), limits: limits, log: log, skipDefaults: opts.SkipDefaultIntegrations, parallel: parallel, quarantine: maps.Clone(opts.Quarantine), modules: slices.Clone(opts.Modules), ids: newEventIDs(opts.EventIDLimit, opts.EventIDAge), holdFollowUps: opts.HoldFollowUps, onEvent: opts.OnEvent}
 	m.sb.recorder = opts.Recorder
 	m.srcPtr.Store(src)
 	m.snap.Store(newSnapshot(nil, nil))

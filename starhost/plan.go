@@ -71,7 +71,8 @@ func (m *Manager) planFiles(sn *snapshot, paths []string) []planItem {
 }
 
 // isModulePath reports whether p is (or would be) an integration module of
-// a user root: a module file name, inside a root, not in a lib folder.
+// a user root: a module file name, inside a root, not in a skipped folder
+// (lib, tests, hidden; see IsSkippedDir).
 func (m *Manager) isModulePath(p string) bool {
 	if !IsModuleFile(filepath.Base(p)) {
 		return false

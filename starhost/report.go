@@ -52,7 +52,11 @@ func (m *Manager) reportChange(cs *changeSet, c *change) {
 			Message: fmt.Sprintf("shadow started: generation %d runs beside generation %d on a copy of its state; promote it to serve", c.v.generation, serving)})
 	default:
 		m.log.Info(string(c.noticed)+" integration", "name", name, "generation", c.v.generation, "module", c.v.module, "took", cs.took)
-		m.notices.Publish(Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)})
+		n := Notice{Kind: c.noticed, Integration: name, Module: c.v.module, Generation: c.v.generation, Duration: Duration(cs.took)}
+		if cs.items[c.item].promote != nil {
+			n.Message = "promoted: the shadow serves"
+		}
+		m.notices.Publish(n)
 	}
 }
 

@@ -50,6 +50,8 @@ type shadow struct {
 	started time.Time
 	queue   chan mirroredCall
 	stop    chan struct{}
+	wake    chan struct{} // mirror's nudge to a shadow asleep on an empty queue; capacity 1
+	asleep  atomic.Bool   // run waits on wake
 	stopped sync.Once
 	idle    sync.Cond    // signalled when pending falls to 0; L is &mu
 	pending atomic.Int64 // calls mirrored and not compared yet
@@ -76,54 +78,75 @@ type ShadowReport struct {
 	// Active is true when a shadow runs: shadow mode is on and the
 	// integration was reloaded since.
 	Active bool `json:"active"`
-	// ServingGeneration and ShadowGeneration are the generations of the
-	// two versions (ShadowGeneration 0 without a shadow).
+	// ServingGeneration is the generation of the serving version.
 	ServingGeneration int `json:"serving_generation"`
-	ShadowGeneration  int `json:"shadow_generation"`
+	// ShadowGeneration is the shadow's; 0 without a shadow.
+	ShadowGeneration int `json:"shadow_generation"`
 	// Module is the shadow's module file.
 	Module string `json:"module,omitempty"`
 	// Since is when the shadow started.
 	Since time.Time `json:"since,omitzero"`
-	// Compared counts the calls made by both; Equal, Different and
-	// ShadowFailed split them: ShadowFailed are those the shadow failed
-	// while the serving version did not (also counted as Different).
-	Compared     int64 `json:"compared"`
-	Equal        int64 `json:"equal"`
-	Different    int64 `json:"different"`
+	// Compared counts the calls made by both versions.
+	Compared int64 `json:"compared"`
+	// Equal counts the compared calls whose results are equal.
+	Equal int64 `json:"equal"`
+	// Different counts the compared calls whose results differ.
+	Different int64 `json:"different"`
+	// ShadowFailed counts the calls the shadow failed while the serving
+	// version did not (also counted in Different).
 	ShadowFailed int64 `json:"shadow_failed"`
 	// Skipped counts the serving calls the shadow did not make: it had
-	// fallen too far behind. Pending are those it has still to make.
+	// fallen too far behind.
 	Skipped int64 `json:"skipped"`
-	Pending int   `json:"pending"`
-	// ServingP50 and ShadowP50 are the median durations of the recent
-	// compared calls of each version (JSON: microseconds).
+	// Pending counts the calls the shadow has still to make.
+	Pending int `json:"pending"`
+	// ServingP50 is the median duration of the serving version's recent
+	// compared calls (JSON: microseconds).
 	ServingP50 Duration `json:"serving_p50_us"`
-	ShadowP50  Duration `json:"shadow_p50_us"`
+	// ShadowP50 is the median duration of the shadow's recent calls.
+	ShadowP50 Duration `json:"shadow_p50_us"`
 	// Differences are the first calls whose results differ, in order.
 	Differences []ShadowDifference `json:"differences"`
 	// StateDifferences are where the shadow's state differs from the
-	// serving state now (the first 50), and StateDifferent how many there
-	// are in all. The shadow may be Pending calls behind.
+	// serving state now (the first 50); the shadow may be Pending calls
+	// behind.
 	StateDifferences []jsondiff.Difference `json:"state_differences"`
-	StateDifferent   int                   `json:"state_different"`
+	// StateDifferent counts the places where the states differ.
+	StateDifferent int `json:"state_different"`
 	// Logs are the shadow's last log lines (ctx.log and print).
 	Logs []string `json:"logs"`
 }
 
+// A ShadowStatus is an integration's shadow mode as its Info shows it.
+type ShadowStatus struct {
+	// Generation is the shadow's generation; 0 while no shadow runs (the
+	// mode is on, and the file was not saved since).
+	Generation int `json:"generation"`
+	// Compared counts the calls compared so far.
+	Compared int64 `json:"compared"`
+	// Different counts those whose results differ (ShadowReport has the
+	// details).
+	Different int64 `json:"different"`
+}
+
 // A ShadowDifference is one call whose results differ.
 type ShadowDifference struct {
-	// Event, Depth, Data and Time are the event's.
-	Event string    `json:"event"`
-	Depth int       `json:"depth"`
-	Data  any       `json:"data"`
-	Time  time.Time `json:"time"`
-	// Serving and Shadow are the two results.
+	// Event is the event's name.
+	Event string `json:"event"`
+	// Depth is the event's depth (0, or n for an n-th follow-up).
+	Depth int `json:"depth"`
+	// Data is the event's data.
+	Data any `json:"data"`
+	// Time is when the event was emitted.
+	Time time.Time `json:"time"`
+	// Serving is the serving version's result.
 	Serving Result `json:"serving"`
-	Shadow  Result `json:"shadow"`
-	// Paths are where they differ (the first ten), and Different how
-	// many places in all.
-	Paths     []jsondiff.Difference `json:"paths"`
-	Different int                   `json:"different"`
+	// Shadow is the shadow's result.
+	Shadow Result `json:"shadow"`
+	// Paths are where the results differ (the first ten).
+	Paths []jsondiff.Difference `json:"paths"`
+	// Different counts the places where they differ.
+	Different int `json:"different"`
 }
 
 // ErrNoShadow is the error of PromoteShadow when no shadow runs.
@@ -225,7 +248,7 @@ func (m *Manager) startShadow(s *slot, c *change) {
 	own := newSlot(s.name)
 	own.state = c.state
 	own.current.Store(c.v)
-	sh := &shadow{m: m, serving: s, own: own, started: time.Now(), queue: make(chan mirroredCall, shadowQueue), stop: make(chan struct{})}
+	sh := &shadow{m: m, serving: s, own: own, started: time.Now(), queue: make(chan mirroredCall, shadowQueue), stop: make(chan struct{}), wake: make(chan struct{}, 1)}
 	own.shadowOf = sh
 	sh.idle.L = &sh.mu
 	sh.report = ShadowReport{Integration: s.name, On: true, Active: true, Module: c.v.module, ShadowGeneration: c.v.generation, Since: sh.started}
@@ -246,21 +269,57 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	sh.pending.Add(1)
 	select {
 	case sh.queue <- mirroredCall{ev: ev, serving: r}:
+		if sh.asleep.Load() && sh.asleep.CompareAndSwap(true, false) {
+			select {
+			case sh.wake <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		sh.pending.Add(-1)
 		sh.skipped.Add(1)
 	}
 }
 
-// run makes the mirrored calls until the shadow ends.
+// shadowNap is how long a busy shadow waits between two batches of
+// mirrored calls. Taking them in batches, rather than being woken by each
+// one, spares the serving path a goroutine wake-up per call.
+const shadowNap = time.Millisecond
+
+// run makes the mirrored calls until the shadow ends: every call queued,
+// then a nap, and so on; with none queued after a nap it sleeps until
+// mirror wakes it.
 func (sh *shadow) run() {
 	for {
+		n := 0
+		for drained := false; !drained; {
+			select {
+			case <-sh.stop:
+				return
+			case mc := <-sh.queue:
+				r, _, ran := sh.m.call(sh.own, mc.ev)
+				sh.compare(mc, r, ran)
+				n++
+			default:
+				drained = true
+			}
+		}
+		if n == 0 {
+			sh.asleep.Store(true)
+			if len(sh.queue) == 0 { // else a call came before asleep was set: no wake-up for it
+				select {
+				case <-sh.stop:
+					return
+				case <-sh.wake:
+				}
+			}
+			sh.asleep.Store(false)
+			continue
+		}
 		select {
 		case <-sh.stop:
 			return
-		case mc := <-sh.queue:
-			r, _, ran := sh.m.call(sh.own, mc.ev)
-			sh.compare(mc, r, ran)
+		case <-time.After(shadowNap):
 		}
 	}
 }

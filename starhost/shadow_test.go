@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/hosttest"
 )
@@ -89,6 +92,9 @@ func TestShadowCompares(t *testing.T) {
 	}
 	if st, _ := m.State("counter"); st["n"] != int64(6) {
 		t.Errorf("serving state %v: want n=6 (the shadow's calls must not touch it)", st)
+	}
+	if in, _ := m.IntegrationInfo("counter"); in.Shadow == nil || *in.Shadow != (starhost.ShadowStatus{Generation: 2, Compared: 5, Different: 5}) {
+		t.Errorf("info's shadow %+v: want generation 2, 5 compared, 5 different", in.Shadow)
 	}
 }
 
@@ -223,6 +229,9 @@ func TestShadowDiscard(t *testing.T) {
 	}
 	if rep, _ := m.ShadowReport("counter"); rep.On || rep.Active {
 		t.Fatalf("after discard: %+v", rep)
+	}
+	if in, _ := m.IntegrationInfo("counter"); in.Shadow != nil {
+		t.Fatalf("info after discard: shadow %+v, want none", in.Shadow)
 	}
 	r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter")
 	if r.Value.(map[string]any)["version"] != "v1" {
@@ -374,4 +383,80 @@ func TestShadowConcurrent(t *testing.T) {
 	}()
 	close(stop)
 	wg.Wait()
+}
+
+// BenchmarkEmitShadowed is BenchmarkEmitDefaults (parallel=1) with and
+// without a shadow of analytics, the busiest default, running beside
+// it: what shadowing costs the serving path (target: under 10 %). The
+// shadow runs on another goroutine, so on a machine with a spare core it
+// costs the serving path only the hand-over.
+func BenchmarkEmitShadowed(b *testing.B) {
+	for _, shadowed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shadow=%v", shadowed), func(b *testing.B) {
+			src, err := fs.ReadFile(integrations.FS, "analytics.star")
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, dir := hosttest.NewRoot(b, map[string]string{"analytics.star": string(src)}, hosttest.Defaults(integrations.FS), hosttest.Parallel(1))
+			ctx := context.Background()
+			if shadowed {
+				if err := m.StartShadow("analytics"); err != nil {
+					b.Fatal(err)
+				}
+				path := filepath.Join(dir, "analytics.star")
+				hosttest.WriteFile(b, path, string(src)+"\n# the shadow\n")
+				if outs := m.ReloadFiles(ctx, []string{path}); outs[0].Err != nil {
+					b.Fatal(outs[0].Err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				rs, err := m.Emit(ctx, "response_received", map[string]any{"mission_id": "m1", "latency_ms": 10 + i%50, "response": "the quick brown fox jumps over the lazy dog"})
+				if err != nil || len(rs) != 4 {
+					b.Fatal(len(rs), err)
+				}
+			}
+			b.StopTimer()
+			if shadowed {
+				if err := m.WaitShadow(ctx, "analytics"); err != nil {
+					b.Fatal(err)
+				}
+				rep, _ := m.ShadowReport("analytics")
+				if rep.Different != 0 {
+					b.Fatalf("the shadow of an unchanged analytics differs: %+v", rep.Differences[0])
+				}
+				b.ReportMetric(float64(rep.Skipped)/float64(rep.Compared+rep.Skipped), "skipped/call")
+			}
+		})
+	}
+}
+
+// TestShadowSandboxLimits: a shadow runs under the same limits; one that
+// runs away is stopped and counted as failed, and the serving version
+// answers as before.
+func TestShadowSandboxLimits(t *testing.T) {
+	m, save := shadowHost(t, hosttest.Limits(starhost.Limits{Steps: 100_000}))
+	save(counterSrc("v2", `    for i in range(10000000):
+        pass`))
+	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter"); !r.OK || r.Value.(map[string]any)["version"] != "v1" {
+		t.Fatalf("serving answer %+v", r)
+	}
+	rep := shadowReport(t, m)
+	if rep.ShadowFailed != 1 || rep.Differences[0].Shadow.Error == nil || rep.Differences[0].Shadow.Error.Kind != starhost.ErrorLimit {
+		t.Fatalf("report %+v: want the shadow stopped by the step limit", rep)
+	}
+}
+
+// TestShadowEndsOnClose: Close ends the shadows' goroutines.
+func TestShadowEndsOnClose(t *testing.T) {
+	m, save := shadowHost(t)
+	save(counterSrc("v2", ""))
+	before := runtime.NumGoroutine()
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.Eventually(t, 5e9, func() bool { return runtime.NumGoroutine() < before }, "the shadow's goroutine ends")
+	if rep, _ := m.ShadowReport("counter"); rep.On || rep.Active {
+		t.Errorf("after Close: %+v", rep)
+	}
 }

@@ -207,8 +207,8 @@ func (s *sources) resolveLoad(first string, pos syntax.Position, name string) (s
 }
 
 // listModules returns the integration modules of the defaults and of each
-// user root: every .star file except those in a lib folder, hidden
-// folders and editor temporaries, in a stable order.
+// user root: every .star file except test files, editor temporaries and
+// those in lib, tests and hidden folders, in a stable order.
 func (s *sources) listModules() (defaults []string, user []string, err error) {
 	if s.defaults != nil {
 		err := fs.WalkDir(s.defaults, ".", func(p string, d fs.DirEntry, err error) error {
@@ -259,20 +259,44 @@ func (s *sources) listModules() (defaults []string, user []string, err error) {
 	return defaults, user, nil
 }
 
+// TestsDir is the name of the folders that may hold the tests of the
+// integrations in their parent folder (package startest): nothing under a
+// folder of this name is an integration module.
+const TestsDir = "tests"
+
+// TestFileSuffix ends the name of every integration test file,
+// NAME_test.star (package startest runs them). A test file is never an
+// integration module.
+const TestFileSuffix = "_test.star"
+
 // IsSkippedDir reports whether the host skips a folder of this name (not
 // a path) when it looks for integration modules: lib folders (libraries),
-// hidden folders and testdata.
+// tests folders (tests), hidden folders and testdata.
 func IsSkippedDir(name string) bool { return skipDir(name) }
 
 // skipDir is IsSkippedDir.
 func skipDir(name string) bool {
-	return name == LibDir || strings.HasPrefix(name, ".") || name == "testdata"
+	return name == LibDir || name == TestsDir || strings.HasPrefix(name, ".") || name == "testdata"
 }
 
 // IsModuleFile reports whether a file name (not a path: use
-// filepath.Base) is a .star source that is not hidden and not an editor
-// temporary or backup. It is the one rule for what the host loads and
-// what the watcher reports.
+// filepath.Base) is a .star source that is not hidden, not an editor
+// temporary or backup and not a test file (IsTestFile). It is the one
+// rule for what the host loads and what the watcher reports, so that
+// saving a test file reloads nothing.
 func IsModuleFile(name string) bool {
+	return isStarSource(name) && !strings.HasSuffix(name, TestFileSuffix)
+}
+
+// IsTestFile reports whether a file name (not a path) is an integration
+// test file, NAME_test.star, that is not hidden and not an editor
+// temporary. Package startest runs these; the host never loads them.
+func IsTestFile(name string) bool {
+	return isStarSource(name) && strings.HasSuffix(name, TestFileSuffix) && len(name) > len(TestFileSuffix)
+}
+
+// isStarSource reports whether a file name is a .star source that is not
+// hidden and not an editor temporary or backup.
+func isStarSource(name string) bool {
 	return strings.HasSuffix(name, ".star") && !strings.HasPrefix(name, ".") && !strings.Contains(name, "___jb_")
 }

@@ -24,7 +24,7 @@ func evalState(t testing.TB, expr string) *starlark.Dict {
 // TestStateJSONRoundTrip: each state is written in its exact JSON form and
 // read back to a value written the same way.
 func TestStateJSONRoundTrip(t *testing.T) {
-	l := Limits{}.withDefaults()
+	l := Limits{}.WithDefaults()
 	for _, c := range []struct{ expr, want string }{
 		{`{}`, `{}`},
 		{`{"z": 1, "a": 2, "m": 3}`, `{"z":1,"a":2,"m":3}`}, // insertion order, not sorted
@@ -56,7 +56,7 @@ func TestStateJSONRoundTrip(t *testing.T) {
 
 // TestStateJSONFloatsExact: any finite float reads back as the same bits.
 func TestStateJSONFloatsExact(t *testing.T) {
-	l := Limits{}.withDefaults()
+	l := Limits{}.WithDefaults()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
 		f := math.Float64frombits(r.Uint64())
@@ -87,7 +87,7 @@ func TestStateJSONFloatsExact(t *testing.T) {
 // TestStateJSONRejects: what is not data, or past the limits, fails with
 // the path of the value.
 func TestStateJSONRejects(t *testing.T) {
-	l := Limits{MaxDepth: 4, MaxValues: 50}.withDefaults()
+	l := Limits{MaxDepth: 4, MaxValues: 50}.WithDefaults()
 	for _, c := range []struct {
 		expr, want string
 		notData    bool
@@ -129,7 +129,7 @@ func FuzzStateJSON(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a":1.0,"b":[1,2,{"c":null}],"d":"x\n"}`, `{"n":-0.0,"m":1e400}`, `{"z":1,"a":2}`, `{"i":123456789012345678901234567890}`} {
 		f.Add([]byte(s))
 	}
-	l := Limits{}.withDefaults()
+	l := Limits{}.WithDefaults()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := decodeState(data, l)
 		if err != nil {
@@ -157,7 +157,7 @@ func FuzzStateJSON(f *testing.F) {
 // default audit integration's: 500 entries of five fields and a list.
 func BenchmarkCheckStateData(b *testing.B) {
 	state := evalState(b, `{"entries": [{"event": "response_received", "time": "2026-01-01 00:00:00", "depth": 0, "source": "", "keys": ["latency_ms", "mission_id", "response"]} for i in range(500)], "total": 500}`)
-	l := Limits{}.withDefaults()
+	l := Limits{}.WithDefaults()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := checkStateData(state, l); err != nil {

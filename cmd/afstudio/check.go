@@ -27,6 +27,10 @@ func cmdCheck(_ context.Context, args []string, std stdio) error {
 	stdout := std.stdout
 	var files []string
 	for _, arg := range fs.Args() {
+		if starhost.IsTestFile(filepath.Base(arg)) {
+			fmt.Fprintf(std.stderr, "%s: skipped: a test file, not an integration; run it with afstudio test %s\n", arg, arg)
+			continue
+		}
 		found, err := modulesIn(arg)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", arg, err)

@@ -122,3 +122,15 @@ func TestCheckUsage(t *testing.T) {
 		t.Fatalf("check without paths:\n%v", r)
 	}
 }
+
+// TestCheckSkipsTestFiles: a test file named on the command line is not
+// an integration: check skips it and says how to run it, and checks the
+// rest.
+func TestCheckSkipsTestFiles(t *testing.T) {
+	dir := hosttest.TempDir(t, goodTreeWith(map[string]string{"x_test.star": "def test_x():\n    pass\n"}))
+	test := filepath.Join(dir, "x_test.star")
+	r := runCLI(t, nil, "check", test, dir)
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, test+": skipped: a test file, not an integration; run it with afstudio test "+test) || !strings.Contains(r.stderr, "ok: 2 file(s)") {
+		t.Fatalf("check of a test file and its folder:\n%v", r)
+	}
+}

@@ -38,6 +38,8 @@ type hostFlags struct {
 	// parallel is starhost.Options.Parallel (1 in a worker told to run
 	// one call at a time; 0 otherwise).
 	parallel int
+	// onEvent is starhost.Options.OnEvent (run --record).
+	onEvent func(starhost.AcceptedEvent)
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -76,7 +78,7 @@ func (h *hostFlags) publishStart(m *starhost.Manager) {
 // closes the state store (see stateFlags).
 func (h *hostFlags) newManager(log *slog.Logger) (m *starhost.Manager, stop func() error, err error) {
 	opts := starhost.Options{Roots: h.dirs, Logger: log, Defaults: integrations.FS, SkipDefaultIntegrations: h.noDefaults,
-		Recorder: h.recorder, Quarantine: h.quarantine, Modules: h.files, Parallel: h.parallel}
+		Recorder: h.recorder, Quarantine: h.quarantine, Modules: h.files, Parallel: h.parallel, OnEvent: h.onEvent}
 	store := (*statestore.Store)(nil)
 	if h.state != nil {
 		var aside string

@@ -2,6 +2,7 @@
 //
 //	afstudio [flags] [FILE.star...]     open the studio window
 //	afstudio check PATH...              validate integration files (PATH:LINE:COL: message)
+//	afstudio test [flags] [PATH...]     run the integrations' tests (NAME_test.star)
 //	afstudio emit [flags] EVENT [JSON]  emit one event, print each handler's result as JSON
 //	afstudio run --headless [flags]     run the host: JSON-lines events in, results and notices out
 //	afstudio bench [flags]              measure reload latency and dispatch throughput

@@ -24,6 +24,7 @@ type runOptions struct {
 	allowRemote bool
 	disable     dirList // names to switch off at start
 	worker      workerFlags
+	record      recordFlags
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -35,6 +36,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.host.files, "file", "also load the integration file `FILE` (repeatable), wherever it is")
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 	o.worker.register(fs)
+	o.record.register(fs)
 }
 
 // registerListen registers --listen and --allow-remote.
@@ -68,10 +70,16 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		}
 		defer worker.Close()
 	}
+	rec, err := o.record.attach(&o.host, worker != nil, log) // a worker continues its supervisor's recording
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, rec.close()) }() // last: after every event was handled
 	m, stopHost, err := o.host.newManager(log)
 	if err != nil {
 		return err
 	}
+	rec.follow(m)
 	defer func() { err = errors.Join(err, stopHost()) }() // after the front end and the API stopped: the last states
 	var h *headless.Host
 	if worker == nil || !worker.Quiet { // a quiet worker is followed over the API only
@@ -80,11 +88,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	}
 	o.host.publishStart(m)
 	loadReporting(ctx, m, std.stderr)
-	for _, name := range o.disable {
-		if err := m.DisableIntegration(name); err != nil { // not loaded (a typo, or a module that failed): the rest serves
-			log.Warn("--disable: not switched off", "integration", name, "err", err)
-		}
-	}
+	switchOff(m, o.disable, log)
 	if !o.noWatch && len(o.host.dirs) > 0 {
 		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log)
 		defer stopWatching()
@@ -103,6 +107,17 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		return nil
 	}
 	return serveHeadless(ctx, h, std, o.listen != "", log)
+}
+
+// switchOff switches off the integrations --disable names; one that is
+// not loaded (a typo, or a module that failed) is logged, and the rest
+// serves.
+func switchOff(m *starhost.Manager, names []string, log *slog.Logger) {
+	for _, name := range names {
+		if err := m.DisableIntegration(name); err != nil {
+			log.Warn("--disable: not switched off", "integration", name, "err", err)
+		}
+	}
 }
 
 // headlessOptions are the headless front end's options; a worker's count

@@ -86,6 +86,11 @@ func superviseWorker(ctx context.Context, args []string, o *runOptions, std stdi
 		return fmt.Errorf("supervise: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	if rec, err := o.record.startRecording(false, log); err != nil { // the workers append to it
+		return err
+	} else if rec != nil {
+		rec.w.Close()
+	}
 	var listener *os.File
 	if o.listen != "" {
 		ln, err := control.ListenTCP(o.listen, o.allowRemote)

@@ -126,6 +126,11 @@ func HoldFollowUps(on bool) Option {
 	return func(c *config) { c.opts.HoldFollowUps = on }
 }
 
+// OnEvent sets Options.OnEvent.
+func OnEvent(f func(starhost.AcceptedEvent)) Option {
+	return func(c *config) { c.opts.OnEvent = f }
+}
+
 // Unloaded makes New return the host before LoadDefaultIntegrations, with
 // no integration live, for a test that subscribes to the host first (a
 // front end that must see the "loaded" notices); the test then calls Load.

@@ -28,7 +28,12 @@ func ForHost(m Host, opts Options) *Watcher {
 				m.Notify(starhost.Notice{Kind: starhost.NoticeLog, Module: p, Level: "warn",
 					Message: fmt.Sprintf("file vanished; its integrations keep serving and are removed unless it comes back within %s", grace)})
 			}
-			m.ReloadFiles(ctx, append(b.Changed, b.Removed...))
+			if paths := append(b.Changed, b.Removed...); len(paths) > 0 {
+				m.ReloadFiles(ctx, paths)
+			}
+			if opts.AfterBatch != nil {
+				opts.AfterBatch(ctx, b)
+			}
 		},
 		func(p *Problem) {
 			m.Notify(starhost.Notice{Kind: starhost.NoticeWatchError, Module: p.Path, Message: p.Err.Error()})

@@ -67,6 +67,10 @@ type Options struct {
 	// Logger receives the watcher's logs (each event and batch at debug
 	// level); nil discards them.
 	Logger *slog.Logger
+	// AfterBatch, if set, is called by ForHost's watcher after it applied
+	// each batch to the host, with the batch (a front end runs the tests
+	// of the modules and test files in it).
+	AfterBatch func(ctx context.Context, b Batch)
 }
 
 // withDefaults returns o with every unset duration and the logger at
@@ -91,8 +95,9 @@ func (o Options) withDefaults() Options {
 }
 
 // A Batch is what changed in one burst: absolute paths of module files
-// (starhost.IsModuleFile), each list sorted, a path in at most one list.
-// A batch handed over is never empty.
+// (starhost.IsModuleFile) and of test files (starhost.IsTestFile), each
+// list sorted, a path in at most one list. A batch handed over is never
+// empty.
 type Batch struct {
 	// Changed files appeared or have new content (by SHA-256).
 	Changed []string
@@ -102,10 +107,19 @@ type Batch struct {
 	// Missing files just vanished; they are reported removed unless they
 	// come back within the grace period.
 	Missing []string
+	// Tests are test files (NAME_test.star) that appeared or have new
+	// content: the host loads none of them; a front end may run them.
+	Tests []string
 }
 
 // empty reports whether b holds no path.
-func (b Batch) empty() bool { return len(b.Changed)+len(b.Removed)+len(b.Missing) == 0 }
+func (b Batch) empty() bool {
+	return len(b.Changed)+len(b.Removed)+len(b.Missing)+len(b.Tests) == 0
+}
+
+// watched reports whether the file name is one the watcher reports: a
+// module or library, or a test file.
+func watched(name string) bool { return starhost.IsModuleFile(name) || starhost.IsTestFile(name) }
 
 // A Problem is a watcher failure: a root that vanished or cannot be read,
 // the inotify watch limit, an event queue overflow. The watcher keeps
@@ -363,7 +377,7 @@ func (w *Watcher) handle(ev fsnotify.Event) bool {
 			return true
 		}
 	}
-	if !starhost.IsModuleFile(filepath.Base(path)) {
+	if !watched(filepath.Base(path)) {
 		return false
 	}
 	w.pending[path] = true
@@ -398,7 +412,7 @@ func (w *Watcher) addTree(dir string, markFiles bool) error {
 			}
 			return nil
 		}
-		if starhost.IsModuleFile(filepath.Base(p)) {
+		if watched(filepath.Base(p)) {
 			if markFiles {
 				w.pending[p] = true
 			} else if data, err := os.ReadFile(p); err == nil {
@@ -485,6 +499,7 @@ func (w *Watcher) flush(ctx context.Context) {
 	slices.Sort(b.Changed)
 	slices.Sort(b.Removed)
 	slices.Sort(b.Missing)
+	slices.Sort(b.Tests)
 	w.batches.Add(1)
 	w.opts.Logger.Debug("batch", "changed", b.Changed, "removed", b.Removed, "missing", b.Missing)
 	w.onBatch(ctx, b)
@@ -501,6 +516,10 @@ func (w *Watcher) takeBatch() Batch {
 	var vanished []string
 	for p := range w.pending {
 		data, err := os.ReadFile(p)
+		if err != nil && starhost.IsTestFile(filepath.Base(p)) {
+			delete(w.known, p) // a test file gone: nothing to run, nothing to remove
+			continue
+		}
 		if err != nil {
 			if w.unreadable(p, &b) {
 				vanished = append(vanished, p)
@@ -513,8 +532,12 @@ func (w *Watcher) takeBatch() Batch {
 		if wasKnown && old == sum {
 			continue // a chmod, a touch, or saving unchanged content
 		}
-		appeared = appeared || !wasKnown
 		w.known[p] = sum
+		if starhost.IsTestFile(filepath.Base(p)) {
+			b.Tests = append(b.Tests, p)
+			continue
+		}
+		appeared = appeared || !wasKnown
 		b.Changed = append(b.Changed, p)
 	}
 	clear(w.pending)

@@ -277,6 +277,38 @@ func TestEditorTemporariesAreIgnored(t *testing.T) {
 	}
 }
 
+// TestTestFilesAreIgnored checks that saving an integration test file
+// (NAME_test.star, or anything in a tests folder) hands nothing to the
+// host to load: a test file is never loaded as an integration; it is
+// reported in the batch's Tests, for a front end to run.
+func TestTestFilesAreIgnored(t *testing.T) {
+	h := newHarness(t, map[string]string{"w.star": module("w", 1), "tests/w_test.star": "def test_a():\n    pass\n"})
+	h.write(map[string]string{"w_test.star": module("t", 1), "tests/w_test.star": module("t2", 1)})
+	h.settle()
+	h.mu.Lock()
+	batches := slices.Clone(h.batches)
+	h.mu.Unlock()
+	var tests []string
+	for _, b := range batches {
+		for _, p := range append(append(b.Changed, b.Removed...), b.Missing...) {
+			if starhost.IsTestFile(filepath.Base(p)) {
+				t.Errorf("the watcher reported test file %s as a module: %+v", p, b)
+			}
+		}
+		tests = append(tests, b.Tests...)
+	}
+	slices.Sort(tests)
+	if want := []string{filepath.Join(h.root, "tests", "w_test.star"), filepath.Join(h.root, "w_test.star")}; !slices.Equal(tests, want) {
+		t.Errorf("test files reported %v, want %v", tests, want)
+	}
+	if n := h.count(starhost.NoticeReloaded) + h.count(starhost.NoticeLoaded) + h.count(starhost.NoticeAdded) + h.count(starhost.NoticeReloadFailed); n != 0 {
+		t.Errorf("saving test files loaded or reloaded something: %v", h.kinds())
+	}
+	if got := h.m.Names(); !slices.Equal(got, []string{"w"}) {
+		t.Errorf("loaded %v, want [w]", got)
+	}
+}
+
 func TestGitCheckoutIsOneBatch(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
@@ -442,4 +474,51 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 	}()
 	hosttest.Eventually(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before }, "goroutines back to the number before")
+}
+
+// TestForHostAfterBatch: ForHost's watcher applies a batch to the host,
+// then hands it to AfterBatch: a saved module and a saved test file both
+// reach it, and only the module is reloaded.
+func TestForHostAfterBatch(t *testing.T) {
+	m, root := hosttest.NewRoot(t, map[string]string{"w.star": module("w", 1), "w_test.star": "def test_a():\n    pass\n"})
+	got := make(chan watch.Batch, 8)
+	w := watch.ForHost(m, watch.Options{Roots: []string{root}, Quiet: 25 * time.Millisecond, AfterBatch: func(_ context.Context, b watch.Batch) { got <- b }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	// waitFor saves again every half second (the first save may come
+	// before the watch is set up) until a batch matches.
+	waitFor := func(what string, save func(i int), match func(watch.Batch) bool) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for i := 0; ; i++ {
+			save(i)
+			select {
+			case b := <-got:
+				if match(b) {
+					return
+				}
+			case <-time.After(500 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("no batch with %s", what)
+			}
+		}
+	}
+	testFile := filepath.Join(root, "w_test.star")
+	waitFor("the test file", func(i int) { hosttest.WriteFile(t, testFile, fmt.Sprintf("def test_%d():\n    pass\n", i)) },
+		func(b watch.Batch) bool { return slices.Contains(b.Tests, testFile) })
+	if in, _ := m.IntegrationInfo("w"); in.Generation != 1 {
+		t.Fatalf("saving a test file reloaded w: generation %d", in.Generation)
+	}
+	saved := false
+	waitFor("the module", func(int) {
+		if !saved {
+			saved = true
+			hosttest.WriteFile(t, filepath.Join(root, "w.star"), module("w", 2))
+		}
+	}, func(b watch.Batch) bool { return slices.Contains(b.Changed, filepath.Join(root, "w.star")) })
+	if in, _ := m.IntegrationInfo("w"); in.Generation != 2 {
+		t.Fatalf("after the module's batch: generation %d, want 2 (AfterBatch runs after the reload)", in.Generation)
+	}
 }
