@@ -289,6 +289,9 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 		case now := <-tick.C:
 			if d := sub.Dropped(); d != lastDropped {
 				p.eventsDropped += int(d - lastDropped)
+				if r := s.rec.Load(); r != nil {
+					r.missed.Add(int64(d - lastDropped))
+				}
 				lastDropped = d
 				reads.notice()
 				heard = true
@@ -339,6 +342,9 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 // shadow report shown has it read at once.
 func (s *Studio) gather(p *pending, n starhost.Notice) {
 	if n.Kind == starhost.NoticeEvent {
+		if r := s.rec.Load(); r != nil {
+			r.record(n) // every event, before the batch may drop it
+		}
 		p.addEvent(n)
 		return
 	}
@@ -365,6 +371,7 @@ func shadowNotice(kind starhost.NoticeKind) bool {
 func (s *Studio) applyNotices(b pending, h hostView, show bool) {
 	if len(b.events) > 0 || b.eventsDropped > 0 {
 		s.stream.addRows(b.events, b.eventsDropped)
+		s.showRecording()
 	}
 	if b.change != nil {
 		s.status.lastChange(*b.change)

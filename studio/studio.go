@@ -29,8 +29,10 @@
 //	chart.go      the latency chart in the details
 //	statetree.go  the state tree in the details
 //	console.go    the event console tab
+//	replay.go     the console's Replay recording…
 //	samples.go    the console's standard events and sample payloads
 //	stream.go     the event stream tab
+//	record.go     the stream's Record… and Stop: recording the events
 //	logpane.go    the log tab
 //	settings.go   the settings tab (the control API)
 //	statusbar.go  the status bar
@@ -120,6 +122,12 @@ type Options struct {
 	// selecting a row of the list, switching tabs (see UITrace). It is
 	// called on the UI goroutine and must return at once.
 	TraceUI func(UITrace)
+	// RecordLimit is the size limit of a recording made with the event
+	// stream's Record…; 0 means recording.DefaultLimit (256 MiB).
+	RecordLimit int64
+	// RecordingsDir is where Record… suggests to write recordings; ""
+	// means ~/afstudio/recordings.
+	RecordingsDir string
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -160,6 +168,17 @@ type Studio struct {
 	confirm func(title, message string, ok func())
 	// notify shows a message that needs no answer; tests replace it.
 	notify func(title, message string)
+	// rec is the recording follow writes to, nil when none runs; recView
+	// is the same for the UI goroutine, which starts and stops it.
+	rec     atomic.Pointer[recorder]
+	recView *recorder
+	// recDialogs are the dialogs of Record… and Replay… (record.go,
+	// replay.go); tests replace them.
+	recDialogs recordDialogs
+	// replayStop stops the replay that runs; nil when none does (UI
+	// goroutine).
+	replayStop context.CancelFunc
+
 	// stateDialogs are the file dialogs of Export/Import state… (see
 	// statefile.go); tests replace them.
 	stateDialogs stateDialogs
@@ -224,7 +243,8 @@ func (s *Studio) build() {
 	})
 	s.console = newEventConsole(s.m.Emit, s.knownEvents)
 	s.console.do = s.do
-	s.stream = newEventStream()
+	s.console.replayFile.OnTapped = s.replayRecording // replay.go
+	s.stream = newEventStream(s.toggleRecording)
 	s.logs = newLogPane(func(text string) { s.app.Clipboard().SetContent(text) })
 	s.status = newStatusBar()
 	s.settings = newSettingsView(s.opts.API, s.app.Preferences(), s.do, func(text string) { s.app.Clipboard().SetContent(text) })

@@ -1,0 +1,133 @@
+package studio
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/afstudio/afstudio/recording"
+	"github.com/afstudio/afstudio/starhost"
+)
+
+// The event console's Replay recording…: a recording (package recording:
+// the stream's Record…, run --headless --record) is read, and after a
+// confirmation (it changes the integrations' state) its events are sent
+// to the running host one after the other, as fast as it takes them (not
+// at the recorded pace: afstudio replay does that), through Host.Emit;
+// their follow-ups are made again by the handlers. Events are sent
+// without their ids, so that a host that has handled them already
+// handles them again. The console shows the progress and a summary; the
+// button stops a replay that runs.
+
+// replayProgressEvery is how often a replay shows its progress, at most.
+const replayProgressEvery = 100 * time.Millisecond
+
+// replayTally counts what a replay did.
+type replayTally struct {
+	sent, notSent, calls, failed int
+	firstErr                     error // of the first event not sent
+}
+
+// add counts one event's outcome.
+func (t *replayTally) add(results []starhost.Result, err error) {
+	if err != nil && len(results) == 0 {
+		t.notSent++
+		if t.firstErr == nil {
+			t.firstErr = err
+		}
+		return
+	}
+	t.sent++
+	t.calls += len(results)
+	for _, r := range results {
+		if !r.OK {
+			t.failed++
+		}
+	}
+}
+
+// newReplayButton is the console's Replay recording… button.
+func newReplayButton(tapped func()) *widget.Button {
+	return widget.NewButtonWithIcon("Replay recording…", theme.MediaFastForwardIcon(), tapped)
+}
+
+// replayRecording replays a recording the user picks, or stops the
+// replay that runs.
+func (s *Studio) replayRecording() {
+	if s.replayStop != nil {
+		s.replayStop()
+		return
+	}
+	s.recordingDialogs().open(func(path string) {
+		s.wg.Go(func() {
+			entries, err := recording.ReadFile(path) // off the UI goroutine: it may be large
+			s.do(func() {
+				if err != nil {
+					s.report("Cannot replay "+filepath.Base(path), err)
+					return
+				}
+				if len(entries) == 0 {
+					s.notify("Replay", path+" holds no events.")
+					return
+				}
+				s.confirm("Replay recording", fmt.Sprintf("Replaying %s into the running host changes its integrations' state. Replay?",
+					countNoun(int64(len(entries)), "event", "events")), func() { s.startReplay(path, entries) })
+			})
+		})
+	})
+}
+
+// startReplay sends entries to the host on a goroutine, showing the
+// progress in the console (UI goroutine).
+func (s *Studio) startReplay(path string, entries []recording.Entry) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.replayStop = cancel
+	s.console.setReplaying(true, fmt.Sprintf("Replaying %s: 0 of %d events…", filepath.Base(path), len(entries)))
+	s.wg.Go(func() {
+		defer cancel()
+		start := time.Now()
+		var t replayTally
+		last := start
+		for i, e := range entries {
+			if ctx.Err() != nil {
+				break
+			}
+			data, err := starhost.DecodeEventData(e.Data)
+			var results []starhost.Result
+			if err == nil {
+				sendCtx, done := context.WithTimeout(ctx, sendTimeout)
+				results, err = s.m.Emit(sendCtx, e.Event, data)
+				done()
+			}
+			t.add(results, err)
+			if now := time.Now(); now.Sub(last) >= replayProgressEvery {
+				last = now
+				msg := fmt.Sprintf("Replaying %s: %d of %d events…", filepath.Base(path), i+1, len(entries))
+				s.do(func() { s.console.setReplaying(true, msg) })
+			}
+		}
+		msg := replaySummary(path, len(entries), t, time.Since(start), ctx.Err() != nil && s.ctx.Err() == nil)
+		s.do(func() {
+			s.replayStop = nil
+			s.console.setReplaying(false, msg)
+			s.status.message(msg)
+		})
+	})
+}
+
+// replaySummary says what a replay of n events from path did.
+func replaySummary(path string, n int, t replayTally, took time.Duration, stopped bool) string {
+	msg := fmt.Sprintf("Replayed %d of %d events from %s in %s: %s, %d failed", t.sent, n, filepath.Base(path), formatDuration(took),
+		countNoun(int64(t.calls), "call", "calls"), t.failed)
+	if t.notSent > 0 {
+		msg += fmt.Sprintf("; %d not sent (the first: %v)", t.notSent, t.firstErr)
+	}
+	if stopped {
+		msg += "; stopped"
+	}
+	return msg
+}
