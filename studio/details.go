@@ -47,10 +47,15 @@ type detailsPane struct {
 	title    *widget.Label
 	subtitle *widget.Label
 
-	live      *fyne.Container // an integration's facts, latency and state
-	fields    map[string]*widget.Label
-	chart     *latencyChart
-	shadow    *shadowView
+	live   *fyne.Container // an integration's facts, latency and state
+	fields map[string]*widget.Label
+	chart  *latencyChart
+	shadow *shadowView
+	tests  *testsView
+	// testRuns are the last outcome of each module's tests, and testSeqs
+	// the run it came from (see Studio.runTests).
+	testRuns  map[string]testOutcome
+	testSeqs  map[string]uint64
 	state     *stateTree
 	stateMsg  *widget.Label
 	resetBtn  *widget.Button
@@ -82,7 +87,7 @@ var detailFields = []string{"Description", "Module", "Class", "Priority", "Subsc
 
 // newDetailsPane builds the pane, showing nothing selected.
 func newDetailsPane(act detailsActions) *detailsPane {
-	d := &detailsPane{act: act, fields: map[string]*widget.Label{}}
+	d := &detailsPane{act: act, fields: map[string]*widget.Label{}, testRuns: map[string]testOutcome{}, testSeqs: map[string]uint64{}}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.subtitle = widget.NewLabel("")
@@ -113,6 +118,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	}
 	grid := container.NewGridWithColumns(2, forms[0], forms[1])
 	d.shadow = newShadowView(d.act.shadow)
+	d.tests = newTestsView(func(at *starhost.Diagnostic) { d.act.openError(at) })
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
@@ -123,7 +129,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
 	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
-	d.live = container.NewVBox(d.shadow.object(), widget.NewSeparator(), grid,
+	d.live = container.NewVBox(d.tests.root, d.shadow.object(), widget.NewSeparator(), grid,
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
 		stateHeader, stateButtons, treeBox)
 	return d.live
@@ -236,6 +242,8 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	set("Latency mean", formatDuration(in.LatencyMean.Std()))
 	set("Latency p99", formatDuration(in.LatencyP99.Std()))
 	d.chart.setSamples(in.Recent)
+	o, ok := d.testRuns[in.Module]
+	d.tests.show(o, ok)
 	if d.shadow.name != in.Name {
 		d.shadow.clear(in.Name) // until its report is read (see followShadow)
 	}
@@ -286,4 +294,17 @@ func (d *detailsPane) showError(s detailSnapshot) {
 	d.errMore.Hidden = len(more) == 0
 	d.errBox.Show()
 	d.errBox.Refresh()
+}
+
+// setTests keeps the outcome of run seq of module's tests, unless a later
+// run's is kept already, and shows it when the integration shown is of
+// module.
+func (d *detailsPane) setTests(module string, o testOutcome, seq uint64) {
+	if seq < d.testSeqs[module] {
+		return
+	}
+	d.testSeqs[module], d.testRuns[module] = seq, o
+	if d.current.info != nil && d.current.info.Module == module {
+		d.tests.show(o, true)
+	}
 }

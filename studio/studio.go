@@ -39,6 +39,7 @@
 //	rowlist.go    the bounded, filtered row list of the log and the stream
 //	columns.go    the rows of every list: table-like columns, their cells
 //	format.go     how durations, times, counts and JSON are written
+//	tests.go      the tests on save, and their line in the details
 //	editor.go     opening a file at a line in the user's editor
 //	template.go   the new integration template
 //	prefs.go      what is remembered between sessions
@@ -57,6 +58,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/startest"
 )
 
 // Watcher is the part of the file watcher the studio controls
@@ -128,6 +130,10 @@ type Options struct {
 	// RecordingsDir is where Record… suggests to write recordings; ""
 	// means ~/afstudio/recordings.
 	RecordingsDir string
+	// RunTests runs the tests of an integration module (startest.Run
+	// with the module as its path, in harnesses of its own: not on the
+	// host), for the tests on save (FilesSaved); nil runs none.
+	RunTests func(ctx context.Context, module string) (startest.Report, error)
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -175,6 +181,8 @@ type Studio struct {
 	// recDialogs are the dialogs of Record… and Replay… (record.go,
 	// replay.go); tests replace them.
 	recDialogs recordDialogs
+	// testSeq numbers the runs of tests on save (tests.go).
+	testSeq atomic.Uint64
 	// replayStop stops the replay that runs; nil when none does (UI
 	// goroutine).
 	replayStop context.CancelFunc
