@@ -97,6 +97,8 @@ func newDetailsPane(act detailsActions) *detailsPane {
 	d.body = container.NewVScroll(container.NewPadded(top))
 	d.empty = container.NewCenter(widget.NewLabel("Select an integration, or drop .star files here."))
 	d.root = container.NewStack(d.empty)
+	d.shadow.relayout = d.relayout
+	d.tests.relayout = d.relayout
 	return d
 }
 
@@ -168,6 +170,10 @@ func (d *detailsPane) buildError() fyne.CanvasObject {
 	d.errBox = container.NewVBox(d.errTitle, d.errPos, d.errMsg, d.errSource, d.errMore, container.NewHBox(d.openBtn))
 	return d.errBox
 }
+
+// relayout lays the pane out again: a part that was hidden and shows
+// (or the other way round) does not resize its parents by itself.
+func (d *detailsPane) relayout() { d.body.Refresh() }
 
 // object returns the pane's UI.
 func (d *detailsPane) object() fyne.CanvasObject { return d.root }

@@ -53,10 +53,13 @@ type shadowActions struct {
 // shadowView is the shadow part of the details pane: the switch and,
 // while a shadow runs, the comparison. It runs on the UI goroutine.
 type shadowView struct {
-	act    shadowActions
-	name   string                // the integration whose report is shown
-	report starhost.ShadowReport // the report shown
-	shown  int                   // how many differences diffs shows (-1: none built)
+	act shadowActions
+	// relayout lays the details out again after the panel changed size
+	// (a hidden part shown does not resize its parents by itself).
+	relayout func()
+	name     string                // the integration whose report is shown
+	report   starhost.ShadowReport // the report shown
+	shown    int                   // how many differences diffs shows (-1: none built)
 
 	toggle     *onOffSwitch
 	hint       *widget.Label
@@ -75,7 +78,7 @@ type shadowView struct {
 
 // newShadowView builds the shadow part, switched off.
 func newShadowView(act shadowActions) *shadowView {
-	v := &shadowView{act: act, shown: -1}
+	v := &shadowView{act: act, shown: -1, relayout: func() {}}
 	v.toggle = newOnOffSwitch(func(on bool) {
 		if v.name != "" {
 			v.act.toggle(v.name, on)
@@ -136,6 +139,7 @@ func (v *shadowView) show(name string, rep starhost.ShadowReport) {
 		return
 	}
 	v.name = name
+	defer v.relayout()
 	v.hint.Hidden = !rep.On || rep.Active
 	v.hint.Refresh()
 	if !rep.Active {

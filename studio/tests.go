@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -83,6 +84,7 @@ func (s *Studio) FilesSaved(paths []string) {
 	if s.opts.RunTests == nil {
 		return
 	}
+	s.log.Debug("files saved", "paths", paths)
 	seen := map[string]bool{}
 	for _, p := range paths {
 		module := moduleOfTest(p)
@@ -104,6 +106,7 @@ func (s *Studio) runTests(module string) {
 		defer cancel()
 		rep, err := s.opts.RunTests(ctx, module)
 		o := testOutcome{report: rep, err: err}
+		s.log.Info("tests on save", "module", module, "passed", rep.Passed, "failed", rep.Failed, "skipped", rep.Skipped, "error", err)
 		for i := range rep.Tests {
 			if t := &rep.Tests[i]; t.Failed() {
 				o.first = t
@@ -120,8 +123,10 @@ func (s *Studio) runTests(module string) {
 // testsView is the details' line of tests: the summary, the first
 // failure and Open in editor. It runs on the UI goroutine.
 type testsView struct {
-	open    func(*starhost.Diagnostic)
-	current testOutcome
+	open func(*starhost.Diagnostic)
+	// relayout lays the details out again after the line changed size.
+	relayout func()
+	current  testOutcome
 
 	summary *widget.Label
 	failure *widget.Label // the failed test, its position and message
@@ -133,7 +138,7 @@ type testsView struct {
 // newTestsView builds the line, hidden; open opens the editor at a
 // failure.
 func newTestsView(open func(*starhost.Diagnostic)) *testsView {
-	v := &testsView{open: open}
+	v := &testsView{open: open, relayout: func() {}}
 	v.summary = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.failure = widget.NewLabel("")
 	v.failure.Wrapping = fyne.TextWrapWord
@@ -161,9 +166,16 @@ func (v *testsView) failureAt() *starhost.Diagnostic {
 // show shows an outcome; ok false hides the line (no tests run yet).
 func (v *testsView) show(o testOutcome, ok bool) {
 	if !ok {
-		v.root.Hide()
+		if v.root.Visible() {
+			v.root.Hide()
+			v.relayout()
+		}
 		return
 	}
+	if v.root.Visible() && reflect.DeepEqual(o, v.current) {
+		return // the details' refresh: nothing new
+	}
+	defer v.relayout()
 	v.current = o
 	v.summary.SetText(o.summary())
 	switch {
@@ -182,7 +194,6 @@ func (v *testsView) show(o testOutcome, ok bool) {
 		v.failure.Hidden, v.line.Hidden, v.openBtn.Hidden = false, o.line == "", false
 	}
 	v.root.Show()
-	v.root.Refresh()
 }
 
 // failureText names a failed test and its first failure.
