@@ -73,9 +73,10 @@ type recordDialogs struct {
 	// start asks where to record, suggesting path, and says the limit;
 	// done is not called when the user cancels.
 	start func(path string, limit int64, done func(path string))
-	// open asks for a recording to replay; done is not called when the
-	// user cancels.
-	open func(done func(path string))
+	// open asks for a recording to replay, suggesting path (the last
+	// one recorded, or the recordings folder); done is not called when
+	// the user cancels.
+	open func(path string, done func(path string))
 }
 
 // recordingDialogs returns s.recDialogs with Fyne's dialogs in place of
@@ -90,7 +91,7 @@ func (s *Studio) recordingDialogs() recordDialogs {
 				"one JSON line each, until you press Stop or the file reaches %s.", formatBytes(limit)))
 			note.Wrapping = fyne.TextWrapWord
 			body := container.NewVBox(widget.NewLabel("Record the events into:"), file, note)
-			dlg := dialog.NewCustomConfirm("Record events", "Record", "Cancel", body, func(ok bool) {
+			dlg := dialog.NewCustomConfirm("Record events", "Start recording", "Cancel", body, func(ok bool) {
 				if ok {
 					done(file.Text)
 				}
@@ -100,17 +101,27 @@ func (s *Studio) recordingDialogs() recordDialogs {
 		}
 	}
 	if d.open == nil {
-		d.open = func(done func(string)) {
-			fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-				if err != nil {
-					s.report("Replay", err)
-				} else if r != nil {
-					_ = r.Close()
-					done(r.URI().Path())
+		d.open = func(path string, done func(string)) {
+			file := widget.NewEntry()
+			file.SetText(path)
+			choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() {
+				fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+					if err == nil && r != nil {
+						_ = r.Close()
+						file.SetText(r.URI().Path())
+					}
+				}, s.win)
+				fd.Resize(fileDialogSize(s.win))
+				fd.Show()
+			})
+			body := container.NewVBox(widget.NewLabel("Replay the events of the recording:"), container.NewBorder(nil, nil, nil, choose, file))
+			dlg := dialog.NewCustomConfirm("Replay recording", "Open", "Cancel", body, func(ok bool) {
+				if ok {
+					done(file.Text)
 				}
 			}, s.win)
-			fd.Resize(fileDialogSize(s.win))
-			fd.Show()
+			dlg.Resize(fyne.NewSize(640, 0))
+			dlg.Show()
 		}
 	}
 	return d
@@ -124,18 +135,23 @@ func (s *Studio) recordLimit() int64 {
 	return recording.DefaultLimit
 }
 
+// recordingsDir is where recordings go unless the user says otherwise:
+// Options.RecordingsDir, or ~/afstudio/recordings.
+func (s *Studio) recordingsDir() string {
+	if s.opts.RecordingsDir != "" {
+		return s.opts.RecordingsDir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, "afstudio", "recordings")
+}
+
 // defaultRecording is where a recording goes unless the user says
 // otherwise: Options.RecordingsDir (~/afstudio/recordings), named for now.
 func (s *Studio) defaultRecording() string {
-	dir := s.opts.RecordingsDir
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = "."
-		}
-		dir = filepath.Join(home, "afstudio", "recordings")
-	}
-	return filepath.Join(dir, time.Now().Format("2006-01-02-150405")+".jsonl")
+	return filepath.Join(s.recordingsDir(), time.Now().Format("2006-01-02-150405")+".jsonl")
 }
 
 // toggleRecording starts a recording (Record…, after its dialog) or
@@ -172,6 +188,7 @@ func (s *Studio) toggleRecording() {
 func (s *Studio) stopRecording(r *recorder, full bool) {
 	s.rec.CompareAndSwap(r, nil)
 	s.recView = nil
+	s.lastRecording = r.w.Path()
 	s.stream.setRecording("Stopping the recording…", false)
 	s.wg.Go(func() {
 		err := r.w.Close()

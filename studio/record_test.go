@@ -66,6 +66,12 @@ func TestRecordAndStop(t *testing.T) {
 		return s.stream.recordBtn.Text == "Record…" && strings.HasPrefix(s.stream.recordMsg.Text, "Recorded 3 events, ")
 	})
 	hosttest.Emit(t, m, "ping", map[string]any{"i": 9}) // after Stop: not recorded
+	var suggested string
+	runOnUI(func() {
+		s.recDialogs.open = func(p string, _ func(string)) { suggested = p }
+		test.Tap(s.console.replayFile)
+	})
+	eventually(t, "Replay recording… suggesting the recording", func() bool { return suggested == path })
 	entries, err := recording.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +154,7 @@ func TestReplayRecording(t *testing.T) {
 	var asked []string
 	yes := false
 	runOnUI(func() {
-		s.recDialogs.open = func(done func(string)) { done(path) }
+		s.recDialogs.open = func(_ string, done func(string)) { done(path) }
 		s.confirm = func(title, msg string, ok func()) {
 			asked = append(asked, msg)
 			if yes {
@@ -187,7 +193,7 @@ func TestReplayBadRecording(t *testing.T) {
 	s, m, _, notes := newTestStudio(t, map[string]string{"echo.star": echoSrc})
 	path := filepath.Join(t.TempDir(), "bad.jsonl")
 	hosttest.WriteFile(t, path, `{"event":"ping","data":{}}`+"\n"+`{"event": ping}`+"\n")
-	runOnUI(func() { s.recDialogs.open = func(done func(string)) { done(path) } })
+	runOnUI(func() { s.recDialogs.open = func(_ string, done func(string)) { done(path) } })
 	runOnUI(func() { test.Tap(s.console.replayFile) })
 	eventually(t, "the error", func() bool {
 		return len(*notes) == 1 && strings.Contains((*notes)[0], path+":2:")

@@ -62,7 +62,11 @@ func (s *Studio) replayRecording() {
 		s.replayStop()
 		return
 	}
-	s.recordingDialogs().open(func(path string) {
+	suggested := s.lastRecording
+	if suggested == "" {
+		suggested = s.recordingsDir() + string(filepath.Separator)
+	}
+	s.recordingDialogs().open(suggested, func(path string) {
 		s.wg.Go(func() {
 			entries, err := recording.ReadFile(path) // off the UI goroutine: it may be large
 			s.do(func() {

@@ -178,6 +178,9 @@ type Studio struct {
 	// is the same for the UI goroutine, which starts and stops it.
 	rec     atomic.Pointer[recorder]
 	recView *recorder
+	// lastRecording is the file of the last recording made, which
+	// Replay recording… suggests (UI goroutine).
+	lastRecording string
 	// recDialogs are the dialogs of Record… and Replay… (record.go,
 	// replay.go); tests replace them.
 	recDialogs recordDialogs

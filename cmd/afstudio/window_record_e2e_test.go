@@ -1,0 +1,73 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/client"
+	"github.com/afstudio/afstudio/internal/screen"
+	"github.com/afstudio/afstudio/recording"
+	"github.com/afstudio/afstudio/starhost/hosttest"
+)
+
+// TestWindowRecordReplay records and replays in the real window: Record…
+// in the event stream records the events sent to the studio's control
+// API (the screen shows the count while it records, and what it holds
+// after Stop); Replay recording… in the event console suggests that
+// recording, asks before it changes state (naming the count), and shows
+// the replay's summary.
+func TestWindowRecordReplay(t *testing.T) {
+	st := startStudioTest(t)
+	st.write(filepath.Join(st.dir, "meter.star"), meterWindowSrc(35, 1))
+	addr := freePort(t)
+	st.start("--no-defaults", "--dir", st.dir, "--data", filepath.Join(st.home, "data"), "--listen", addr)
+	p := st.waitFor("meter live", st.shows(on{"meter", "g1"}, on{"Event stream"}))
+
+	st.click(p, "the Event stream tab", regexp.MustCompile(`(?i)(event)?stream`))
+	p = st.waitFor("the event stream", st.shows(on{"Record"}, on{"Pause"}))
+	st.click(p, "the Record… button", regexp.MustCompile(`(?i)record\W*`))
+	p = st.waitFor("the Record events dialog with its limit", st.shows(on{"Start recording"}, on{"256 MiB"}))
+	st.click(p, "Start recording", screen.Loose("Start"))
+	st.waitFor("the recording running", st.shows(on{"Recording to", "0 events"}, on{"Stop"}))
+
+	token, err := control.LoadOrCreateToken(filepath.Join(st.home, ".config", "afstudio", "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New("http://"+addr, token)
+	hosttest.Eventually(t, st.timeout, func() bool {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	}, "the studio's API listening on "+addr)
+	for range 3 {
+		if _, err := c.Emit(st.ctx, "ping", map[string]any{"mission_id": "m7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = st.waitFor("the count while recording", st.shows(on{"Recording to", "3 events"}))
+	st.click(p, "the Stop button", screen.Loose("Stop"))
+	st.waitFor("what the recording holds", st.shows(on{"Recorded 3 events"}, on{"Record"}))
+	recs, err := filepath.Glob(filepath.Join(st.home, "afstudio", "recordings", "*.jsonl"))
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("recordings in ~/afstudio/recordings: %v, %v; want one", recs, err)
+	}
+	if entries, err := recording.ReadFile(recs[0]); err != nil || len(entries) != 3 {
+		t.Fatalf("the recording holds %d entries (%v); want the 3 pings", len(entries), err)
+	}
+
+	p = st.waitFor("the event console tab", st.shows(on{"Event console"}))
+	st.click(p, "the Event console tab", regexp.MustCompile(`(?i)(event)?console`))
+	p = st.waitFor("the console", st.shows(on{"Replay", "recording"}))
+	st.click(p, "Replay recording…", regexp.MustCompile(`(?i)recording\W*`))
+	p = st.waitFor("the replay dialog suggesting the recording", st.shows(on{"Replay the events of the recording"}, on{filepath.Base(recs[0])}))
+	st.click(p, "Open", screen.Loose("Open"))
+	p = st.waitFor("the question before the replay", st.shows(on{"Replaying 3 events into the running host"}))
+	st.click(p, "Yes", screen.Loose("Yes"))
+	st.waitFor("the replay's summary", st.shows(on{"Replayed 3 of 3 events from", "3 calls", "0 failed"}))
+}
