@@ -196,38 +196,51 @@ func scalarEqual(a, b any) bool {
 	an, aNum := number(a)
 	bn, bNum := number(b)
 	if aNum || bNum {
-		return aNum && bNum && an.isInt == bn.isInt && an.v.Cmp(bn.v) == 0
+		return aNum && bNum && an.equal(bn)
 	}
 	return reflect.DeepEqual(a, b)
 }
 
-// num is a number of any of the Go forms JSON data takes here.
+// num is a number of any of the Go forms JSON data takes here: an
+// integer exactly, a float as the float64 encoding/json reads.
 type num struct {
-	v     *big.Float
+	i     *big.Int // for an integer
+	f     float64  // for a float
 	isInt bool
+}
+
+// equal reports whether a and b are the same kind and value.
+func (a num) equal(b num) bool {
+	if a.isInt != b.isInt {
+		return false
+	}
+	if a.isInt {
+		return a.i.Cmp(b.i) == 0
+	}
+	return a.f == b.f
 }
 
 // number returns v as a num when it is a number.
 func number(v any) (num, bool) {
 	switch x := v.(type) {
 	case int:
-		return num{new(big.Float).SetInt64(int64(x)), true}, true
+		return num{i: big.NewInt(int64(x)), isInt: true}, true
 	case int64:
-		return num{new(big.Float).SetInt64(x), true}, true
+		return num{i: big.NewInt(x), isInt: true}, true
 	case *big.Int:
-		return num{new(big.Float).SetInt(x), true}, true
+		return num{i: x, isInt: true}, true
 	case float64:
-		if x != x { // NaN: not a number big.Float holds; equal to nothing
-			return num{}, false
-		}
-		return num{big.NewFloat(x), false}, true
+		return num{f: x}, true
 	case json.Number:
 		s := string(x)
-		f, _, err := big.ParseFloat(s, 10, 256, big.ToNearestEven)
-		if err != nil {
-			return num{}, false
+		if !strings.ContainsAny(s, ".eE") {
+			if i, ok := new(big.Int).SetString(s, 10); ok {
+				return num{i: i, isInt: true}, true
+			}
 		}
-		return num{f, !strings.ContainsAny(s, ".eE")}, true
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return num{f: f}, true
+		}
 	}
 	return num{}, false
 }

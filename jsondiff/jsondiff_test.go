@@ -30,7 +30,7 @@ func TestCompare(t *testing.T) {
 		{"nested", map[string]any{"l": []any{map[string]any{"k": "v"}}}, map[string]any{"l": []any{map[string]any{"k": "w"}}}, []string{`$.l[0].k: "v" → "w"`}},
 		{"kinds", map[string]any{"a": []any{}}, map[string]any{"a": map[string]any{}}, []string{"$.a: [] → {}"}},
 		{"null and missing", map[string]any{"a": nil}, map[string]any{}, []string{"$.a: null → (absent)"}},
-		{"NaN equals nothing", math.NaN(), math.NaN(), []string{"$: NaN (float64) → NaN (float64)"}},
+		{"NaN equals nothing", math.NaN(), math.NaN(), []string{"$: NaN (float) → NaN (float)"}},
 		{"number and string", int64(1), "1", []string{`$: 1 → "1"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,4 +70,27 @@ func ExampleCompare() {
 	// Output:
 	// $.p50: 35 → 35.5
 	// $.p99: (absent) → 80
+}
+
+// TestCompareBigNumbers: integers of any size compare exactly, in any of
+// their Go forms.
+func TestCompareBigNumbers(t *testing.T) {
+	a := new(big.Int).Lsh(big.NewInt(1), 300)
+	b := new(big.Int).Add(a, big.NewInt(1))
+	for _, tc := range []struct {
+		old, new any
+		equal    bool
+	}{
+		{json.Number(a.String()), json.Number(b.String()), false},
+		{b, json.Number(b.String()), true},
+		{a, b, false},
+		{json.Number("0.1"), 0.1, true}, // a float as encoding/json reads it
+		{json.Number("1e2"), 100.0, true},
+		{json.Number("1e2"), int64(100), false}, // a float and an integer
+		{math.Inf(1), math.Inf(1), true},
+	} {
+		if got := jsondiff.Equal(tc.old, tc.new); got != tc.equal {
+			t.Errorf("Equal(%v, %v) = %v, want %v", tc.old, tc.new, got, tc.equal)
+		}
+	}
 }

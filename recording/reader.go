@@ -129,21 +129,35 @@ func errorColumn(err error, dec *json.Decoder, text []byte) int {
 // ReadFile reads every entry of the recording at path. It stops at the
 // first error: a *LineError for a bad line, or the file's read error.
 func ReadFile(path string) ([]Entry, error) {
+	var out []Entry
+	err := Each(path, func(_ int, e Entry) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with every entry of the recording at path, in order, and
+// its line number, without holding them all. It stops at the first
+// error: the file's (an *fs.PathError when it cannot be opened), a
+// *LineError for a bad line, or fn's.
+func Each(path string, fn func(line int, e Entry) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read the recording: %w", err)
+		return fmt.Errorf("read the recording: %w", err)
 	}
 	defer f.Close()
-	var out []Entry
 	r := NewReader(f, path)
 	for {
 		e, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
+		}
+		if err == nil {
+			err = fn(r.Line(), e)
 		}
 		if err != nil {
-			return out, err
+			return err
 		}
-		out = append(out, e)
 	}
 }

@@ -222,3 +222,39 @@ func TestReaderErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendAfterHalfLine: a writer that died in the middle of a line
+// left it without its newline; Append cuts it off, so that the file stays
+// whole lines and the next entry is read back.
+func TestAppendAfterHalfLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, before string
+		entries      int // read back after one more entry
+	}{
+		{"half line", `{"event":"a","data":{}}` + "\n" + `{"event":"b","da`, 2},
+		{"only a half line", `{"event":"b","da`, 1},
+		{"whole lines", `{"event":"a","data":{}}` + "\n", 2},
+		{"empty", "", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.jsonl")
+			if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w, err := recording.Append(path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(recording.Entry{Event: "c", Data: json.RawMessage(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			es, err := recording.ReadFile(path)
+			if err != nil || len(es) != tc.entries || es[len(es)-1].Event != "c" {
+				t.Fatalf("read back %+v, %v; want %d entries ending with c", es, err, tc.entries)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -63,7 +64,9 @@ func Create(path string, limit int64) (*Writer, error) {
 // Append opens the recording file path to add entries at its end,
 // creating it if needed. The limit counts what the file holds already: a
 // process that continues another's recording (a restarted worker) stops
-// at the same size.
+// at the same size. A last line without its newline (the writer before
+// died in the middle of it) is cut off first, so that the file stays
+// whole lines.
 func Append(path string, limit int64) (*Writer, error) {
 	return open(path, limit, os.O_APPEND)
 }
@@ -81,7 +84,40 @@ func open(path string, limit int64, mode int) (*Writer, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	return &Writer{path: path, limit: limit, f: f, size: fi.Size()}, nil
+	size := fi.Size()
+	if mode == os.O_APPEND && size > 0 {
+		if size, err = cutHalfLine(path, f, size); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("record the events: %s ends with a partial line that cannot be cut off: %w", path, err)
+		}
+	}
+	return &Writer{path: path, limit: limit, f: f, size: size}, nil
+}
+
+// cutHalfLine truncates f (the file at path, size bytes) after its last
+// newline when it does not end with one, and returns its new size.
+func cutHalfLine(path string, f *os.File, size int64) (int64, error) {
+	r, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := r.ReadAt(chunk, start); err != nil {
+			return 0, err
+		}
+		if end == size && chunk[len(chunk)-1] == '\n' {
+			return size, nil // whole lines
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return start + int64(i) + 1, f.Truncate(start + int64(i) + 1)
+		}
+		end = start
+	}
+	return 0, f.Truncate(0) // no whole line at all
 }
 
 // Path returns the file's path, as given to Create or Append.

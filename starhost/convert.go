@@ -368,7 +368,7 @@ func isScalar(v starlark.Value) bool {
 }
 
 // deepCopy copies the mutable containers of a Starlark value (dicts,
-// lists, and tuples that hold them), so that a function given the copy
+// lists, sets, and tuples that hold them), so that a function given the copy
 // cannot change the original. It assumes v has been measured.
 func deepCopy(v starlark.Value) starlark.Value {
 	switch v := v.(type) {
@@ -390,6 +390,12 @@ func deepCopy(v starlark.Value) starlark.Value {
 			t[i] = deepCopy(e)
 		}
 		return t
+	case *starlark.Set:
+		s := starlark.NewSet(v.Len())
+		for e := range starlark.Elements(v) {
+			_ = s.Insert(e) // set elements are hashable, so immutable
+		}
+		return s
 	}
 	return v
 }

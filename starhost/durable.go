@@ -227,7 +227,7 @@ func (m *Manager) restoreState(s *slot, v *version) (*starlark.Dict, error) {
 		return st, nil
 	}
 	s.state = st
-	st, err = m.migrate(s, v)
+	st, err = m.migrate(s, v, st)
 	if err != nil {
 		return nil, fmt.Errorf("restore the state of %s: the module changed since it was saved (%s), and its migrate failed: %w", s.name, rec.SavedAt.Local().Format(time.DateTime), err)
 	}

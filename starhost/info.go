@@ -190,13 +190,7 @@ func (m *Manager) State(name string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	v, err := newConverter(m.limits).fromStarlark(s.state, 0)
-	if err != nil {
-		return nil, fmt.Errorf("state of %s: %w", name, err)
-	}
-	return v.(map[string]any), nil
+	return m.slotState(s)
 }
 
 // ResetState replaces the named integration's state with an empty dict,

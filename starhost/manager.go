@@ -203,6 +203,11 @@ func (m *Manager) LoadDefaultIntegrations(ctx context.Context) error {
 	}
 	res, _ := m.apply(ctx, items(list...))
 	m.retireUnloaded()
+	for _, p := range m.src().misnamedModules() {
+		msg := fmt.Sprintf("not loaded: a file named NAME%s is a test file, never an integration, but this one declares one; rename it (not ending in %s) to load it", TestFileSuffix, TestFileSuffix)
+		m.log.Warn(msg, "module", p)
+		m.notices.Publish(Notice{Kind: NoticeLog, Module: p, Level: "warn", Message: msg})
+	}
 	return res.joinedErr()
 }
 

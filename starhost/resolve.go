@@ -193,7 +193,7 @@ func (m *Manager) resolveDecl(cs *changeSet, i int, d *declaration, old *snapsho
 			return diagAt(d.pos, "integration %q is already loaded from %s (declared at %s); remove it first or rename this one", d.name, cur.module, cur.decl.pos)
 		}
 		c.slot, c.isNew, v.generation, c.noticed = s, false, cur.generation+1, NoticeReloaded
-		if s.shadowOn.Load() && it.promote == nil {
+		if s.shadowOn.Load() && it.promote == nil && removal == nil { // a move is a reload
 			c.shadow, c.noticed = true, NoticeShadow
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/afstudio/afstudio/jsondiff"
+	"go.starlark.net/starlark"
 )
 
 // Shadow mode shows what a change would do before it serves. While an
@@ -50,8 +51,7 @@ type shadow struct {
 	started time.Time
 	queue   chan mirroredCall
 	stop    chan struct{}
-	wake    chan struct{} // mirror's nudge to a shadow asleep on an empty queue; capacity 1
-	asleep  atomic.Bool   // run waits on wake
+	wake    chan struct{} // mirror's nudge after each call it queues; capacity 1
 	stopped sync.Once
 	idle    sync.Cond    // signalled when pending falls to 0; L is &mu
 	pending atomic.Int64 // calls mirrored and not compared yet
@@ -210,7 +210,10 @@ func (m *Manager) PromoteShadow(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("promote: %w", err)
 	}
-	return res.nameErr(name)
+	if err := errors.Join(res.nameErr(name), res.joinedErr()); err != nil {
+		return fmt.Errorf("promote %s: %w", name, err)
+	}
+	return nil
 }
 
 // ShadowReport returns what the named integration's shadow did
@@ -258,6 +261,22 @@ func (m *Manager) startShadow(s *slot, c *change) {
 	go sh.run()
 }
 
+// shadowCopy returns a copy of s's state for a shadow, through its JSON
+// form: a state may hold values that are not data between two audits (a
+// set, a bound method, ctx itself), which a copy of its containers would
+// share with the serving version. What is not data is left out of the
+// copy, as the state store leaves it out. s.callMu is held.
+func (m *Manager) shadowCopy(s *slot) (*starlark.Dict, error) {
+	b, _, dropped, err := encodeData(s.state, m.limits)
+	if err != nil {
+		return nil, fmt.Errorf("copy the state for the shadow: %w", err)
+	}
+	if len(dropped) > 0 {
+		m.log.Info("shadow: values that are not data left out of its copy of the state", "integration", s.name, "dropped", dropped)
+	}
+	return decodeState(b, m.limits)
+}
+
 // mirror hands serving call r of ev to s's shadow, if it has one, without
 // waiting: a shadow that has fallen shadowQueue calls behind skips it.
 // s.callMu is held, so the shadow gets calls in the serving order.
@@ -269,11 +288,9 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	sh.pending.Add(1)
 	select {
 	case sh.queue <- mirroredCall{ev: ev, serving: r}:
-		if sh.asleep.Load() && sh.asleep.CompareAndSwap(true, false) {
-			select {
-			case sh.wake <- struct{}{}:
-			default:
-			}
+		select { // wakes run if it waits on an empty queue; else a no-op
+		case sh.wake <- struct{}{}:
+		default:
 		}
 	default:
 		sh.pending.Add(-1)
@@ -304,16 +321,12 @@ func (sh *shadow) run() {
 				drained = true
 			}
 		}
-		if n == 0 {
-			sh.asleep.Store(true)
-			if len(sh.queue) == 0 { // else a call came before asleep was set: no wake-up for it
-				select {
-				case <-sh.stop:
-					return
-				case <-sh.wake:
-				}
+		if n == 0 { // every call queued so far sent a wake after it
+			select {
+			case <-sh.stop:
+				return
+			case <-sh.wake:
 			}
-			sh.asleep.Store(false)
 			continue
 		}
 		select {

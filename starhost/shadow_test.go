@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
@@ -458,5 +460,160 @@ func TestShadowEndsOnClose(t *testing.T) {
 	hosttest.Eventually(t, 5e9, func() bool { return runtime.NumGoroutine() < before }, "the shadow's goroutine ends")
 	if rep, _ := m.ShadowReport("counter"); rep.On || rep.Active {
 		t.Errorf("after Close: %+v", rep)
+	}
+}
+
+// setCounterSrc keeps a struct holding a list in its state from the
+// second call on: a container a copy of dicts and lists would share.
+func setCounterSrc(tag string) string {
+	return `
+def on_tick(event, ctx):
+    n = ctx.state.get("n", 0) + 1
+    ctx.state["n"] = n
+    if n == 2:
+        ctx.state["seen"] = struct(items = [])
+    if "seen" in ctx.state:
+        ctx.state["seen"].items.append("` + tag + `")
+        return sorted(ctx.state["seen"].items)
+    return []
+
+integration(name = "counter", handlers = {"tick": on_tick})
+`
+}
+
+// TestShadowOwnsItsState: the shadow's copy of the state shares nothing
+// with the serving state, even a container a copy of dicts and lists
+// would share (a struct's list): what the shadow writes, the serving
+// version never sees (and -race sees nothing shared).
+func TestShadowOwnsItsState(t *testing.T) {
+	m, dir := hosttest.NewRoot(t, map[string]string{"counter.star": setCounterSrc("serving")})
+	if err := m.StartShadow("counter"); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.Emit(t, m, "tick", nil)
+	hosttest.Emit(t, m, "tick", nil) // the struct is in the state
+	path := filepath.Join(dir, "counter.star")
+	hosttest.WriteFile(t, path, setCounterSrc("SHADOW"))
+	m.ReloadFiles(context.Background(), []string{path})
+	for range 5 {
+		r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter")
+		if err := m.WaitShadow(context.Background(), "counter"); err != nil {
+			t.Fatal(err)
+		}
+		seen, _ := r.Value.([]any)
+		for _, x := range seen {
+			if x == "SHADOW" {
+				t.Fatalf("the serving version sees what the shadow wrote: %v", r.Value)
+			}
+		}
+	}
+}
+
+// TestShadowAndMove: a module renamed while shadow mode is on is a
+// reload, not a shadow (the serving version's file is gone); promote then
+// says there is nothing to promote, and saves keep working.
+func TestShadowAndMove(t *testing.T) {
+	m, dir := hosttest.NewRoot(t, map[string]string{"counter.star": counterSrc("v1", "")})
+	if err := m.StartShadow("counter"); err != nil {
+		t.Fatal(err)
+	}
+	oldPath, newPath := filepath.Join(dir, "counter.star"), filepath.Join(dir, "counter2.star")
+	if err := os.Rename(oldPath, newPath); err != nil {
+		t.Fatal(err)
+	}
+	m.ReloadFiles(context.Background(), []string{oldPath, newPath})
+	if in, _ := m.IntegrationInfo("counter"); in.Module != newPath {
+		t.Fatalf("after the rename the module is %s, want %s", in.Module, newPath)
+	}
+	hosttest.WriteFile(t, newPath, counterSrc("v2", ""))
+	for _, o := range m.ReloadFiles(context.Background(), []string{newPath}) {
+		if o.Err != nil {
+			t.Fatalf("a save after the rename: %v", o.Err)
+		}
+	}
+	if err := m.PromoteShadow(context.Background(), "counter"); err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "tick", nil), "counter"); r.Value.(map[string]any)["version"] != "v2" {
+		t.Fatalf("after promote: %+v, want v2", r)
+	}
+}
+
+// TestShadowNeverStrands: each mirrored call is made however calls and
+// the shadow's naps interleave (no call waits in the queue while the
+// shadow sleeps).
+func TestShadowNeverStrands(t *testing.T) {
+	m, save := shadowHost(t)
+	save(counterSrc("v2", ""))
+	for i := range 600 {
+		hosttest.Emit(t, m, "tick", nil)
+		if i%3 == 0 {
+			time.Sleep(time.Duration(i%5) * 300 * time.Microsecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := m.WaitShadow(ctx, "counter")
+		cancel()
+		if err != nil {
+			t.Fatalf("event %d: a mirrored call is stranded: %v", i, err)
+		}
+	}
+}
+
+// TestShadowChaos: four senders while shadows are started, promoted,
+// waited on, reported and discarded at random: every event is counted
+// once.
+func TestShadowChaos(t *testing.T) {
+	m, dir := hosttest.NewRoot(t, map[string]string{"counter.star": counterSrc("v1", "")}, hosttest.Parallel(4))
+	path := filepath.Join(dir, "counter.star")
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			switch i % 5 {
+			case 0:
+				_ = m.StartShadow("counter")
+				hosttest.WriteFile(t, path, counterSrc(fmt.Sprintf("v%d", i), ""))
+				m.ReloadFiles(context.Background(), []string{path})
+			case 1:
+				if err := m.PromoteShadow(context.Background(), "counter"); err != nil && !errors.Is(err, starhost.ErrNoShadow) {
+					t.Errorf("promote: %v", err)
+				}
+			case 2:
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if err := m.WaitShadow(ctx, "counter"); err != nil {
+					t.Errorf("WaitShadow: %v", err)
+				}
+				cancel()
+			case 3:
+				_, _ = m.ShadowReport("counter")
+				_, _ = m.IntegrationInfo("counter")
+			case 4:
+				if i%15 == 4 {
+					_ = m.DiscardShadow("counter")
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				if _, err := m.Emit(context.Background(), "tick", nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-done
+	if st, _ := m.State("counter"); st["n"] != int64(4000) {
+		t.Errorf("state %v: want n=4000", st)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -204,6 +205,34 @@ func (s *sources) resolveLoad(first string, pos syntax.Position, name string) (s
 	}
 	where := strings.Join(candidates, ", ")
 	return "", diagAt(pos, "load(%q): no such file in the integration roots (%s); check the path, it is relative to a root", name, where).withKind(ErrorMissingFile)
+}
+
+// declaresIntegration matches an integration() call at the start of a
+// line: the top level of a module.
+var declaresIntegration = regexp.MustCompile(`(?m)^integration\(`)
+
+// misnamedModules returns the test files (NAME_test.star) of the user
+// roots, outside tests folders, that declare an integration: modules
+// whose name makes the host skip them (an "A/B split test" named
+// split_test.star), for a warning.
+func (s *sources) misnamedModules() []string {
+	var out []string
+	for _, root := range s.roots {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return nil
+			case d.IsDir() && p != root && skipDir(d.Name()):
+				return fs.SkipDir
+			case !d.IsDir() && IsTestFile(d.Name()):
+				if b, err := os.ReadFile(p); err == nil && declaresIntegration.Match(b) {
+					out = append(out, p)
+				}
+			}
+			return nil
+		})
+	}
+	return out
 }
 
 // listModules returns the integration modules of the defaults and of each

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -93,4 +94,29 @@ func TestTestFilesAreNotModules(t *testing.T) {
 		t.Errorf("ReloadFiles of deleted test files = %+v, want nothing done", out)
 	}
 	check("after deleting test files")
+}
+
+// TestMisnamedModuleWarned: a module whose name makes it a test file
+// (split_test.star, declaring an integration) is not loaded, and the
+// host says so and how to load it.
+func TestMisnamedModuleWarned(t *testing.T) {
+	m, dir := hosttest.NewRoot(t, map[string]string{
+		"split_test.star":       "def h(e, c):\n    return 1\n\nintegration(name = \"split\", handlers = {\"tick\": h})\n",
+		"real_test.star":        "def test_a():\n    pass\n",
+		"tests/other_test.star": "integration(name = \"x\", handlers = {})\n", // in tests/: a fixture
+	}, hosttest.Unloaded())
+	notices := recordNotices(t, m)
+	hosttest.Load(t, m)
+	var warned []string
+	for _, n := range notices() {
+		if n.Kind == starhost.NoticeLog && n.Level == "warn" {
+			warned = append(warned, n.Module)
+			if !strings.Contains(n.Message, "rename it") {
+				t.Errorf("warning %q does not say what to do", n.Message)
+			}
+		}
+	}
+	if len(m.Names()) != 0 || len(warned) != 1 || warned[0] != filepath.Join(dir, "split_test.star") {
+		t.Fatalf("loaded %v, warned about %v; want nothing loaded and a warning about split_test.star only", m.Names(), warned)
+	}
 }

@@ -39,8 +39,8 @@ func (m *Manager) swap(cs *changeSet, old *snapshot) {
 		case !cs.live(c):
 		case c.shadow:
 			m.startShadow(c.slot, c)
-		case c.slot.shadow.Load() != nil && (c.remove || cs.items[c.item].promote != nil):
-			c.slot.shadow.Swap(nil).end() // promoted, or gone with its slot
+		case c.slot.shadow.Load() != nil:
+			c.slot.shadow.Swap(nil).end() // promoted, replaced by a reload (a move), or gone with its slot
 		}
 		if c.remove && cs.live(c) {
 			c.slot.removed.Store(true)
@@ -82,15 +82,18 @@ func (m *Manager) migrateAll(cs *changeSet) {
 			}
 			c.state = st
 		default:
-			st, err := m.migrate(c.slot, c.v)
+			st, err := c.slot.state, error(nil)
+			if c.shadow { // its own copy: nothing in it may be the serving state's
+				st, err = m.shadowCopy(c.slot)
+			}
+			if err == nil {
+				st, err = m.migrate(c.slot, c.v, st)
+			}
 			if err != nil {
 				err = fmt.Errorf("reload %s: migrate: %w", c.slot.name, err)
 				cs.errByName[c.slot.name] = err
 				cs.fail(c.item, err)
 				continue
-			}
-			if c.shadow && st == c.slot.state { // the shadow's own copy
-				st = deepCopy(st).(*starlark.Dict)
 			}
 			c.state = st
 		}
@@ -193,13 +196,13 @@ func (cs *changeSet) failedModules(old *snapshot, slots []*slot) map[string]Modu
 	return failed
 }
 
-// migrate returns the state for version v of slot s: the old state, or
-// what v's migrate hook returns for a copy of it. s.callMu is held.
-func (m *Manager) migrate(s *slot, v *version) (*starlark.Dict, error) {
+// migrate returns the state for version v of slot s from its state st:
+// st, or what v's migrate hook returns for a copy of it. s.callMu is held.
+func (m *Manager) migrate(s *slot, v *version, st *starlark.Dict) (*starlark.Dict, error) {
 	if v.decl.migrate == nil {
-		return s.state, nil
+		return st, nil
 	}
-	old := deepCopy(s.state)
+	old := deepCopy(st)
 	thread := &starlark.Thread{Name: "migrate " + s.name, Print: func(_ *starlark.Thread, msg string) { m.logLine(s.name, "info", msg) }}
 	var out starlark.Value
 	v.lane.Begin(blackbox.Migrate, s.name, "")

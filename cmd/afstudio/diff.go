@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/afstudio/afstudio/integrations"
@@ -117,25 +118,13 @@ func loadAlone(ctx context.Context, path string) (*starhost.Manager, error) {
 	}
 	switch {
 	case len(problems) > 0:
-		return nil, usagef("%s does not load; fix it and run diff again:\n%s", path, joinLines(problems))
+		return nil, usagef("%s does not load; fix it and run diff again:\n%s", path, strings.Join(problems, "\n"))
 	case loadErr != nil:
 		return nil, usagef("%s does not load: %v", path, loadErr)
 	case len(m.Names()) == 0:
 		return nil, usagef("%s declares no integration: give the .star file of an integration (with integration(name = ..., handlers = ...))", path)
 	}
 	return m, nil
-}
-
-// joinLines joins lines with "\n".
-func joinLines(lines []string) string {
-	out := ""
-	for i, l := range lines {
-		if i > 0 {
-			out += "\n"
-		}
-		out += l
-	}
-	return out
 }
 
 // A diffSummary is what afstudio diff found.

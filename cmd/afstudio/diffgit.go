@@ -9,11 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// gitVersion writes the folder of the module file path as it is at the
-// git revision rev (the module and the libraries beside it) into a
+// gitVersion writes the module file path as it is at the git revision
+// rev, with the lib folder beside it (its libraries), into a
 // temporary folder, and returns the module's path there and a function
 // that removes the folder. An error says why there is no such version
 // and to give OLD.star instead.
@@ -32,9 +33,23 @@ func gitVersion(path, rev string) (string, func(), error) {
 	if len(lines) > 1 {
 		prefix = lines[1]
 	}
-	archive, err := git(top, "archive", "--format=tar", rev+":"+prefix)
+	// Only the module and the lib folder beside it: the module's folder
+	// may be the whole repository.
+	entries, err := git(top, "ls-tree", "--name-only", rev+":"+prefix)
 	if err != nil {
 		return "", nil, usagef("--rev %s: %v; give a revision that has %s's folder, or the old version: afstudio diff --recording FILE OLD.star NEW.star", rev, err, path)
+	}
+	names := strings.Split(entries, "\n")
+	if !slices.Contains(names, base) {
+		return "", nil, usagef("%s is not in git at %s (a new file?); give the old version: afstudio diff --recording FILE OLD.star NEW.star", path, rev)
+	}
+	paths := []string{base}
+	if slices.Contains(names, "lib") {
+		paths = append(paths, "lib")
+	}
+	archive, err := git(top, append([]string{"archive", "--format=tar", rev + ":" + prefix, "--"}, paths...)...)
+	if err != nil {
+		return "", nil, fmt.Errorf("--rev %s: %w", rev, err)
 	}
 	tmp, err := os.MkdirTemp("", "afstudio-diff-")
 	if err != nil {

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/afstudio/afstudio/jsondiff"
 	"github.com/afstudio/afstudio/recording"
 	"github.com/afstudio/afstudio/starhost"
 )
@@ -98,27 +100,14 @@ func checkRecording(path string) (int, error) {
 	return n, err
 }
 
-// eachEntry calls fn with every entry of the recording at path and its
-// line number, and stops at the first error.
+// eachEntry is recording.Each, with a file that cannot be opened a usage
+// error (exit status 2).
 func eachEntry(path string, fn func(line int, e recording.Entry) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return usagef("read the recording: %v", err)
+	err := recording.Each(path, fn)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return usagef("%v", err)
 	}
-	defer f.Close()
-	r := recording.NewReader(f, path)
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err == nil {
-			err = fn(r.Line(), e)
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return err
 }
 
 // importStates gives the integrations the states of --state, if given.
@@ -224,19 +213,10 @@ func (p *replayPrinter) print(line int, id string, r starhost.Result) error {
 	if r.Depth > 0 {
 		event += fmt.Sprintf(" (follow-up, depth %d)", r.Depth)
 	}
-	outcome := "ok " + formatValue(r.Value)
+	outcome := "ok " + jsondiff.Format(r.Value)
 	if r.Error != nil {
 		outcome = "failed " + r.Error.Error()
 	}
 	_, err := fmt.Fprintf(p.w, "%d %s %s %s\n", line, event, r.Integration, outcome)
 	return err
-}
-
-// formatValue writes a result's value as compact JSON.
-func formatValue(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprintf("%v", v)
-	}
-	return string(b)
 }
