@@ -96,8 +96,7 @@ func (s *Studio) recordingDialogs() recordDialogs {
 					done(file.Text)
 				}
 			}, s.win)
-			dlg.Resize(fyne.NewSize(640, 0))
-			dlg.Show()
+			showPathDialog(s.win, dlg, file)
 		}
 	}
 	if d.open == nil {
@@ -120,11 +119,19 @@ func (s *Studio) recordingDialogs() recordDialogs {
 					done(file.Text)
 				}
 			}, s.win)
-			dlg.Resize(fyne.NewSize(640, 0))
-			dlg.Show()
+			showPathDialog(s.win, dlg, file)
 		}
 	}
 	return d
+}
+
+// showPathDialog shows a dialog that asks for a path in entry file, with
+// the entry focused: Enter confirms.
+func showPathDialog(w fyne.Window, dlg *dialog.ConfirmDialog, file *widget.Entry) {
+	file.OnSubmitted = func(string) { dlg.Confirm() }
+	dlg.Resize(fyne.NewSize(640, 0))
+	dlg.Show()
+	w.Canvas().Focus(file)
 }
 
 // recordLimit is the size limit of a recording (Options.RecordLimit).

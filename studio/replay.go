@@ -68,37 +68,40 @@ func (s *Studio) replayRecording() {
 	}
 	s.recordingDialogs().open(suggested, func(path string) {
 		s.wg.Go(func() {
-			entries, err := recording.ReadFile(path) // off the UI goroutine: it may be large
+			// Counted (and checked) first, off the UI goroutine, without
+			// holding the events: a recording may be large.
+			n := 0
+			err := recording.Each(path, func(int, recording.Entry) error { n++; return nil })
 			s.do(func() {
 				if err != nil {
 					s.report("Cannot replay "+filepath.Base(path), err)
 					return
 				}
-				if len(entries) == 0 {
+				if n == 0 {
 					s.notify("Replay", path+" holds no events.")
 					return
 				}
 				s.confirm("Replay recording", fmt.Sprintf("Replaying %s into the running host changes its integrations' state. Replay?",
-					countNoun(int64(len(entries)), "event", "events")), func() { s.startReplay(path, entries) })
+					countNoun(int64(n), "event", "events")), func() { s.startReplay(path, n) })
 			})
 		})
 	})
 }
 
-// startReplay sends entries to the host on a goroutine, showing the
-// progress in the console (UI goroutine).
-func (s *Studio) startReplay(path string, entries []recording.Entry) {
+// startReplay sends the n events of the recording at path to the host on
+// a goroutine, showing the progress in the console (UI goroutine).
+func (s *Studio) startReplay(path string, n int) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.replayStop = cancel
-	s.console.setReplaying(true, fmt.Sprintf("Replaying %s: 0 of %d events…", filepath.Base(path), len(entries)))
+	s.console.setReplaying(true, fmt.Sprintf("Replaying %s: 0 of %d events…", filepath.Base(path), n))
 	s.wg.Go(func() {
 		defer cancel()
 		start := time.Now()
 		var t replayTally
 		last := start
-		for i, e := range entries {
-			if ctx.Err() != nil {
-				break
+		err := recording.Each(path, func(line int, e recording.Entry) error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 			data, err := starhost.DecodeEventData(e.Data)
 			var results []starhost.Result
@@ -110,11 +113,16 @@ func (s *Studio) startReplay(path string, entries []recording.Entry) {
 			t.add(results, err)
 			if now := time.Now(); now.Sub(last) >= replayProgressEvery {
 				last = now
-				msg := fmt.Sprintf("Replaying %s: %d of %d events…", filepath.Base(path), i+1, len(entries))
+				msg := fmt.Sprintf("Replaying %s: %d of %d events…", filepath.Base(path), line, n)
 				s.do(func() { s.console.setReplaying(true, msg) })
 			}
+			return nil
+		})
+		stopped := ctx.Err() != nil && s.ctx.Err() == nil
+		msg := replaySummary(path, n, t, time.Since(start), stopped)
+		if err != nil && !stopped {
+			msg += "; " + err.Error()
 		}
-		msg := replaySummary(path, len(entries), t, time.Since(start), ctx.Err() != nil && s.ctx.Err() == nil)
 		s.do(func() {
 			s.replayStop = nil
 			s.console.setReplaying(false, msg)

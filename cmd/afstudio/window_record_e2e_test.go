@@ -29,8 +29,8 @@ func TestWindowRecordReplay(t *testing.T) {
 	st.click(p, "the Event stream tab", regexp.MustCompile(`(?i)(event)?stream`))
 	p = st.waitFor("the event stream", st.shows(on{"Record"}, on{"Pause"}))
 	st.click(p, "the Record… button", regexp.MustCompile(`(?i)record\W*`))
-	p = st.waitFor("the Record events dialog with its limit", st.shows(on{"Start recording"}, on{"256 MiB"}))
-	st.click(p, "Start recording", screen.Loose("Start"))
+	st.waitFor("the Record events dialog with its limit", st.shows(on{"Record the events into"}, on{"256 MiB"}))
+	st.do(st.d.Key(st.ctx, "Return")) // the path is focused: Enter starts (OCR misses the blue button's label)
 	st.waitFor("the recording running", st.shows(on{"Recording to", "0 events"}, on{"Stop"}))
 
 	token, err := control.LoadOrCreateToken(filepath.Join(st.home, ".config", "afstudio", "token"))
@@ -65,9 +65,13 @@ func TestWindowRecordReplay(t *testing.T) {
 	st.click(p, "the Event console tab", regexp.MustCompile(`(?i)(event)?console`))
 	p = st.waitFor("the console", st.shows(on{"Replay", "recording"}))
 	st.click(p, "Replay recording…", regexp.MustCompile(`(?i)recording\W*`))
-	p = st.waitFor("the replay dialog suggesting the recording", st.shows(on{"Replay the events of the recording"}, on{filepath.Base(recs[0])}))
-	st.click(p, "Open", screen.Loose("Open"))
-	p = st.waitFor("the question before the replay", st.shows(on{"Replaying 3 events into the running host"}))
-	st.click(p, "Yes", screen.Loose("Yes"))
+	st.waitFor("the replay dialog suggesting the recording", st.shows(on{"Replay the events of the recording"}, on{filepath.Base(recs[0])}))
+	st.do(st.d.Key(st.ctx, "Return")) // Open
+	p = st.waitFor("the question before the replay", st.shows(on{"Replaying 3 events into the running host"}, on{"No"}))
+	no, ok := p.FindWord(st.ctx, screen.Loose("No"))
+	if !ok {
+		t.Fatalf("the No button is not on the screen (%s):\n%s", p.Shot, p.Text())
+	}
+	st.do(st.d.Click(st.ctx, no.X+no.W+110, no.Y+no.H/2)) // Yes, right of No (OCR misses the blue button's label)
 	st.waitFor("the replay's summary", st.shows(on{"Replayed 3 of 3 events from", "3 calls", "0 failed"}))
 }
