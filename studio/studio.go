@@ -253,8 +253,7 @@ func (s *Studio) build() {
 		shadow: shadowActions{toggle: s.toggleShadow, promote: s.promoteShadow, discard: s.askDiscardShadow},
 	})
 	s.console = newEventConsole(s.m.Emit, s.knownEvents)
-	s.console.do = s.do
-	s.console.replayFile.OnTapped = s.replayRecording // replay.go
+	s.console.do, s.console.replayFile.OnTapped = s.do, s.replayRecording // replay.go
 	s.stream = newEventStream(s.toggleRecording)
 	s.logs = newLogPane(func(text string) { s.app.Clipboard().SetContent(text) })
 	s.status = newStatusBar()
