@@ -179,7 +179,7 @@ func TestReplayRecording(t *testing.T) {
 		}
 	}()
 	eventually(t, "the summary", func() bool {
-		return strings.HasPrefix(s.console.summary.Text, "Replayed 4 of 4 events from rec.jsonl in ") &&
+		return strings.HasPrefix(s.console.summary.Text, "Replayed 4 of 4 events in ") &&
 			strings.HasSuffix(s.console.summary.Text, " calls, 0 failed") // echo and the defaults that take every event && s.console.replayFile.Text == "Replay recording…"
 	})
 	if got := echoCount(t, m); got != `{"n":4}` {

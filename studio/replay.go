@@ -119,21 +119,21 @@ func (s *Studio) startReplay(path string, n int) {
 			return nil
 		})
 		stopped := ctx.Err() != nil && s.ctx.Err() == nil
-		msg := replaySummary(path, n, t, time.Since(start), stopped)
+		msg := replaySummary(n, t, time.Since(start), stopped)
 		if err != nil && !stopped {
 			msg += "; " + err.Error()
 		}
 		s.do(func() {
 			s.replayStop = nil
 			s.console.setReplaying(false, msg)
-			s.status.message(msg)
+			s.status.message(filepath.Base(path) + ": " + msg)
 		})
 	})
 }
 
-// replaySummary says what a replay of n events from path did.
-func replaySummary(path string, n int, t replayTally, took time.Duration, stopped bool) string {
-	msg := fmt.Sprintf("Replayed %d of %d events from %s in %s: %s, %d failed", t.sent, n, filepath.Base(path), formatDuration(took),
+// replaySummary says what a replay of n events did.
+func replaySummary(n int, t replayTally, took time.Duration, stopped bool) string {
+	msg := fmt.Sprintf("Replayed %d of %d events in %s: %s, %d failed", t.sent, n, formatDuration(took),
 		countNoun(int64(t.calls), "call", "calls"), t.failed)
 	if t.notSent > 0 {
 		msg += fmt.Sprintf("; %d not sent (the first: %v)", t.notSent, t.firstErr)
