@@ -32,6 +32,7 @@ func (s *Studio) readHost() hostView {
 	key, _ := s.current.Load().(string)
 	v := s.m.Snapshot()
 	rows := rowsFor(v)
+	s.shadowNotes(rows)
 	h := hostView{rows: rows, details: s.detailsFor(v, rows, key)}
 	for i := range v.Integrations {
 		h.calls += v.Integrations[i].Calls
@@ -349,6 +350,9 @@ func (s *Studio) gather(p *pending, n starhost.Notice) {
 		return
 	}
 	p.addNotice(n)
+	if n.Kind == starhost.NoticeShadow {
+		s.shadowed.add(n.Integration)
+	}
 	if shadowNotice(n.Kind) {
 		s.kickShadow()
 	}

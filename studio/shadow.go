@@ -203,8 +203,8 @@ func (v *shadowView) showDifferences(rep starhost.ShadowReport) {
 	v.diffs.Refresh()
 }
 
-// differenceBlock shows one differing call: the event, the two results
-// side by side as indented JSON, and the paths where they differ.
+// differenceBlock shows one differing call: the event, the paths where
+// the results differ, and the two results side by side as indented JSON.
 func differenceBlock(d starhost.ShadowDifference, serving, shadow int) fyne.CanvasObject {
 	title := fmt.Sprintf("%s at %s", eventDepthLabel(d.Event, d.Depth), clockTime(d.Time))
 	if d.Serving.OK && !d.Shadow.OK {
@@ -227,7 +227,7 @@ func differenceBlock(d starhost.ShadowDifference, serving, shadow int) fyne.Canv
 	paths.Wrapping = fyne.TextWrapBreak
 	paths.Selectable = true
 	sides := container.NewGridWithColumns(2, side(fmt.Sprintf("Serving g%d", serving), d.Serving), side(fmt.Sprintf("Shadow g%d", shadow), d.Shadow))
-	return container.NewVBox(container.NewBorder(nil, nil, head, nil, data), sides, paths)
+	return container.NewVBox(container.NewBorder(nil, nil, head, nil, data), paths, sides) // the paths first: they say what differs
 }
 
 // comparedResult is what the shadow compares of a result (see

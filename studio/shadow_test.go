@@ -147,6 +147,7 @@ func TestShadowPanelShowsDifferences(t *testing.T) {
 		t.Fatalf("the hint shows with a shadow running:\n%s", got)
 	}
 
+	eventually(t, "the row's note", func() bool { r, _ := rowNamed(s, "meter"); return r.shadow == "shadow: 3 diff" })
 	runOnUI(func() { test.Tap(s.details.shadow.promoteBtn) })
 	eventually(t, "generation 2 serving, the mode still on, waiting for a save", func() bool {
 		return s.details.fields["Generation"].Text == "2" && s.details.shadow.toggle.On && s.details.shadow.panel.Hidden &&
@@ -155,6 +156,7 @@ func TestShadowPanelShowsDifferences(t *testing.T) {
 	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "ping", nil), "meter"); r.Generation != 2 {
 		t.Fatalf("after Promote, generation %d serves; want 2", r.Generation)
 	}
+	eventually(t, "the row's note after Promote", func() bool { r, _ := rowNamed(s, "meter"); return r.shadow == "shadow on" })
 }
 
 // TestShadowFailing: a shadow that fails where the serving version does
@@ -209,4 +211,5 @@ func TestShadowDiscard(t *testing.T) {
 	if r := hosttest.ResultOf(t, hosttest.Emit(t, m, "ping", nil), "meter"); r.Generation != 1 {
 		t.Fatalf("after Discard, generation %d serves; want 1", r.Generation)
 	}
+	eventually(t, "no note on the row after Discard", func() bool { r, _ := rowNamed(s, "meter"); return r.shadow == "" })
 }

@@ -3,6 +3,7 @@ package studio
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/afstudio/afstudio/starhost"
@@ -146,4 +147,64 @@ func (s *Studio) promoteShadow(name string) {
 		})
 		s.kickShadow()
 	})
+}
+
+// shadowSet is the names of the integrations whose shadow mode may be
+// on: those a shadow notice named, until a report says the mode is off.
+// It is safe for concurrent use.
+type shadowSet struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+// add notes that name's shadow mode may be on.
+func (s *shadowSet) add(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.names == nil {
+		s.names = map[string]bool{}
+	}
+	s.names[name] = true
+}
+
+// remove notes that name's shadow mode is off.
+func (s *shadowSet) remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.names, name)
+}
+
+// list returns the names.
+func (s *shadowSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.names))
+	for n := range s.names {
+		out = append(out, n)
+	}
+	return out
+}
+
+// shadowNotes sets the shadow note of the rows of the integrations whose
+// shadow mode is on, from their reports (off the UI goroutine, with the
+// read of the host the rows come from): "shadow: N diff" while a shadow
+// runs, "shadow on" while the mode waits for a save. Only the few
+// integrations a shadow notice named are asked.
+func (s *Studio) shadowNotes(rows []integrationRow) {
+	for _, name := range s.shadowed.list() {
+		rep, err := s.m.ShadowReport(name)
+		if err != nil || !rep.On {
+			s.shadowed.remove(name)
+			continue
+		}
+		note := "shadow on"
+		if rep.Active {
+			note = fmt.Sprintf("shadow: %d diff", rep.Different)
+		}
+		for i := range rows {
+			if rows[i].key == name {
+				rows[i].shadow = note
+			}
+		}
+	}
 }

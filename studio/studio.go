@@ -169,6 +169,9 @@ type Studio struct {
 	// detailsShown says whether the Details tab shows (see shadowfollow.go).
 	shadowKick   chan struct{}
 	detailsShown atomic.Bool
+	// shadowed are the integrations whose list rows may need a shadow
+	// note (shadowfollow.go).
+	shadowed shadowSet
 
 	// confirm asks before a destructive action; tests replace it.
 	confirm func(title, message string, ok func())

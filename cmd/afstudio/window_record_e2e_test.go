@@ -1,16 +1,12 @@
 package main
 
 import (
-	"net"
 	"path/filepath"
 	"regexp"
 	"testing"
 
-	"github.com/afstudio/afstudio/control"
-	"github.com/afstudio/afstudio/control/client"
 	"github.com/afstudio/afstudio/internal/screen"
 	"github.com/afstudio/afstudio/recording"
-	"github.com/afstudio/afstudio/starhost/hosttest"
 )
 
 // TestWindowRecordReplay records and replays in the real window: Record…
@@ -33,18 +29,7 @@ func TestWindowRecordReplay(t *testing.T) {
 	st.do(st.d.Key(st.ctx, "Return")) // the path is focused: Enter starts (OCR misses the blue button's label)
 	st.waitFor("the recording running", st.shows(on{"Recording to", "0 events"}, on{"Stop"}))
 
-	token, err := control.LoadOrCreateToken(filepath.Join(st.home, ".config", "afstudio", "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.New("http://"+addr, token)
-	hosttest.Eventually(t, st.timeout, func() bool {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	}, "the studio's API listening on "+addr)
+	c := apiClient(t, st, addr)
 	for range 3 {
 		if _, err := c.Emit(st.ctx, "ping", map[string]any{"mission_id": "m7"}); err != nil {
 			t.Fatal(err)
