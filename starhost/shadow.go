@@ -27,8 +27,12 @@ import (
 // drops it and turns shadow mode off.
 //
 // A shadow sees the events its serving version handles: not those only it
-// subscribes to. One that falls more than shadowQueue calls behind skips
-// calls (counted as Skipped) rather than slow the serving path.
+// subscribes to. One that falls more than shadowQueue calls behind, which
+// its CPU budget (pacer) makes it do under a load of more than a tenth
+// of a core, skips calls (counted as
+// Skipped) rather than slow the serving path, and then catches up: it
+// takes a fresh copy of the serving state (catchUp), so that its results
+// stay comparable.
 
 // shadowQueue is how many calls a shadow may fall behind its serving
 // version before it skips some.
@@ -57,7 +61,9 @@ type shadow struct {
 	pending atomic.Int64 // calls mirrored and not compared yet
 
 	skipped atomic.Int64
-	mu      sync.Mutex // guards the fields below
+	behind  atomic.Bool // a call was skipped: the shadow's state no longer follows the serving one (catchUp)
+	closed  atomic.Bool // at its budget, the shadow takes no calls until it catches up
+	mu      sync.Mutex  // guards the fields below
 	report  ShadowReport
 	serveLt latencyStats
 }
@@ -96,10 +102,22 @@ type ShadowReport struct {
 	// version did not (also counted in Different).
 	ShadowFailed int64 `json:"shadow_failed"`
 	// Skipped counts the serving calls the shadow did not make: it had
-	// fallen too far behind.
+	// fallen too far behind, or was at its CPU budget (Throttled).
 	Skipped int64 `json:"skipped"`
+	// CaughtUp counts the times the shadow took a fresh copy of the
+	// serving state after skipping calls, so that its later results are
+	// comparable again.
+	CaughtUp int64 `json:"caught_up"`
 	// Pending counts the calls the shadow has still to make.
 	Pending int `json:"pending"`
+	// Behind is true when the shadow skipped calls since it last caught
+	// up: until it catches up, its state misses their changes, and the
+	// state differences show that too.
+	Behind bool `json:"behind"`
+	// Throttled is true while the shadow is at its CPU budget (a tenth of
+	// a core): it naps and skips the calls it cannot make (Skipped)
+	// rather than slow the serving ones.
+	Throttled bool `json:"throttled"`
 	// ServingP50 is the median duration of the serving version's recent
 	// compared calls (JSON: microseconds).
 	ServingP50 Duration `json:"serving_p50_us"`
@@ -285,6 +303,10 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	if sh == nil {
 		return
 	}
+	if sh.closed.Load() { // napping at its budget: nothing is kept for it
+		sh.skipped.Add(1)
+		return
+	}
 	sh.pending.Add(1)
 	select {
 	case sh.queue <- mirroredCall{ev: ev, serving: r}:
@@ -295,6 +317,7 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 	default:
 		sh.pending.Add(-1)
 		sh.skipped.Add(1)
+		sh.behind.Store(true)
 	}
 }
 
@@ -303,13 +326,58 @@ func (s *slot) mirror(ev *eventValue, r Result) {
 // one, spares the serving path a goroutine wake-up per call.
 const shadowNap = time.Millisecond
 
-// run makes the mirrored calls until the shadow ends: every call queued,
-// then a nap, and so on; with none queued after a nap it sleeps until
-// mirror wakes it.
+// shadowBatch bounds how long a shadow makes calls before it looks at
+// its budget again.
+const shadowBatch = 5 * time.Millisecond
+
+// A shadow may keep busy a tenth of one core (shadowShare), with bursts
+// of up to shadowBurst: a shadow does its serving version's work again,
+// and where no core is spare (a saturated host, a shared machine, or two
+// hardware threads of one core, as the 2 CPUs of many virtual machines
+// are) its thread would take that time from the serving one. Within the
+// budget a shadow keeps up with any load under a tenth of a core; past
+// it, it skips calls (counted) and catches up (catchUp).
+const (
+	shadowShare = 0.1
+	shadowBurst = 50 * time.Millisecond
+)
+
+// A pacer is a shadow's CPU budget: a token bucket of busy time that
+// fills at shadowShare of the time passing, up to shadowBurst.
+type pacer struct {
+	budget time.Duration
+	last   time.Time
+}
+
+// spent takes a batch that kept the shadow busy for busy from the budget,
+// as of now, and returns how long to nap before the next batch: until
+// the budget is positive again, and at least shadowNap.
+func (p *pacer) spent(now time.Time, busy time.Duration) time.Duration {
+	if !p.last.IsZero() {
+		p.budget += time.Duration(float64(now.Sub(p.last)) * shadowShare)
+	} else {
+		p.budget = shadowBurst
+	}
+	p.last = now
+	p.budget = min(p.budget, shadowBurst) - busy
+	if p.budget >= 0 {
+		return shadowNap
+	}
+	return max(shadowNap, time.Duration(float64(-p.budget)/shadowShare))
+}
+
+// run makes the mirrored calls until the shadow ends: the calls queued,
+// for up to shadowBatch, then a nap as its pacer says, and so on; with
+// none queued it sleeps until mirror wakes it.
 func (sh *shadow) run() {
+	var p pacer
 	for {
+		if sh.behind.Swap(false) {
+			sh.catchUp()
+		}
+		start := time.Now()
 		n := 0
-		for drained := false; !drained; {
+		for drained := false; !drained && time.Since(start) < shadowBatch; {
 			select {
 			case <-sh.stop:
 				return
@@ -329,12 +397,64 @@ func (sh *shadow) run() {
 			}
 			continue
 		}
+		now := time.Now()
+		nap := p.spent(now, now.Sub(start))
+		throttled := nap > shadowNap
+		if throttled { // the calls made while it naps are skipped, not queued (and kept in memory)
+			sh.closed.Store(true)
+			sh.behind.Store(true)
+		}
+		sh.mu.Lock()
+		sh.report.Throttled = throttled
+		sh.mu.Unlock()
 		select {
 		case <-sh.stop:
 			return
-		case <-time.After(shadowNap):
+		case <-time.After(nap):
 		}
 	}
+}
+
+// catchUp brings a shadow that skipped calls back in step: its state,
+// which missed their changes, is copied again from the serving state
+// (through the shadow version's migrate, as at its start), the calls
+// still queued, made before that copy, are skipped too, and it takes
+// calls again. It holds the
+// serving slot's callMu meanwhile, so no call is mirrored during the
+// copy: the shadow's later results are again comparable.
+func (sh *shadow) catchUp() {
+	s, v := sh.serving, sh.own.current.Load()
+	s.callMu.Lock()
+	dropped := int64(0)
+	for drained := false; !drained; {
+		select {
+		case <-sh.queue:
+			dropped++
+		default:
+			drained = true
+		}
+	}
+	st, err := sh.m.shadowCopy(s)
+	if err == nil {
+		st, err = sh.m.migrate(s, v, st)
+	}
+	sh.closed.Store(false) // the calls from now on follow this copy
+	s.callMu.Unlock()
+	sh.skipped.Add(dropped)
+	sh.mu.Lock()
+	sh.report.CaughtUp++
+	sh.report.Throttled = false
+	if sh.pending.Add(-dropped) == 0 {
+		sh.idle.Broadcast()
+	}
+	sh.mu.Unlock()
+	if err != nil {
+		sh.log("error", "catching up with the serving state after skipped calls: "+err.Error()+"; the shadow keeps its own state")
+		return
+	}
+	sh.own.callMu.Lock()
+	sh.own.state = st
+	sh.own.callMu.Unlock()
 }
 
 // end stops the shadow's goroutine; calls still queued are not made.
@@ -430,6 +550,7 @@ func (sh *shadow) snapshotReport() ShadowReport {
 	rep.On = sh.serving.shadowOn.Load()
 	rep.ServingGeneration = servingGen
 	rep.Skipped = sh.skipped.Load()
+	rep.Behind = sh.behind.Load() || sh.closed.Load()
 	rep.Pending = int(sh.pending.Load())
 	rep.ServingP50 = Duration(percentile(sh.serveLt.recent(), 50))
 	sh.own.mu.Lock()
