@@ -172,6 +172,15 @@ func shadowCounts(rep starhost.ShadowReport) string {
 	if rep.Pending > 0 {
 		s += fmt.Sprintf(" · %d pending", rep.Pending)
 	}
+	switch {
+	case rep.Throttled:
+		s += " · throttled: at its CPU budget it skips calls"
+	case rep.Behind:
+		s += " · behind: its state misses the calls it skipped"
+	}
+	if rep.CaughtUp > 0 {
+		s += fmt.Sprintf(" · caught up %d×", rep.CaughtUp)
+	}
 	return s
 }
 

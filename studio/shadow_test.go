@@ -213,3 +213,24 @@ func TestShadowDiscard(t *testing.T) {
 	}
 	eventually(t, "no note on the row after Discard", func() bool { r, _ := rowNamed(s, "meter"); return r.shadow == "" })
 }
+
+// TestShadowCounts: the counts line says how the calls split, and when
+// the shadow skipped calls, why.
+func TestShadowCounts(t *testing.T) {
+	for _, c := range []struct {
+		rep  starhost.ShadowReport
+		want string
+	}{
+		{starhost.ShadowReport{Compared: 1, Equal: 1}, "1 event compared: 1 equal, 0 different"},
+		{starhost.ShadowReport{Compared: 5, Equal: 2, Different: 3, ShadowFailed: 1, Pending: 4},
+			"5 events compared: 2 equal, 3 different (1 shadow failed) · 4 pending"},
+		{starhost.ShadowReport{Compared: 9, Equal: 9, Skipped: 7, Throttled: true, Behind: true},
+			"9 events compared: 9 equal, 0 different · 7 skipped · throttled: at its CPU budget it skips calls"},
+		{starhost.ShadowReport{Compared: 9, Equal: 9, Skipped: 7, Behind: true, CaughtUp: 2},
+			"9 events compared: 9 equal, 0 different · 7 skipped · behind: its state misses the calls it skipped · caught up 2×"},
+	} {
+		if got := shadowCounts(c.rep); got != c.want {
+			t.Errorf("shadowCounts(%+v)\n got %q\nwant %q", c.rep, got, c.want)
+		}
+	}
+}
