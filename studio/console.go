@@ -312,16 +312,22 @@ func (c *eventConsole) showResults(seq int, event string, results []starhost.Res
 // header, and the Replay recording… button as Stop replay while one runs.
 func (c *eventConsole) setReplaying(on bool, msg string) {
 	c.summary.SetText(msg)
-	if on {
-		c.replayFile.SetText("Stop replay")
-		c.replayFile.SetIcon(theme.MediaStopIcon())
-		c.replayFile.Importance = widget.DangerImportance
+	setStopButton(c.replayFile, on, "Stop replay", "Replay recording…", theme.MediaFastForwardIcon())
+}
+
+// setStopButton shows b as the red Stop button (stop) of something
+// running, or as the button that starts it (start, with its icon).
+func setStopButton(b *widget.Button, running bool, stop, start string, startIcon fyne.Resource) {
+	if running {
+		b.SetText(stop)
+		b.SetIcon(theme.MediaStopIcon())
+		b.Importance = widget.DangerImportance
 	} else {
-		c.replayFile.SetText("Replay recording…")
-		c.replayFile.SetIcon(theme.MediaFastForwardIcon())
-		c.replayFile.Importance = widget.MediumImportance
+		b.SetText(start)
+		b.SetIcon(startIcon)
+		b.Importance = widget.MediumImportance
 	}
-	c.replayFile.Refresh()
+	b.Refresh()
 }
 
 // load puts a history entry in the fields.

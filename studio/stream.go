@@ -75,16 +75,7 @@ func newEventStream(record func()) *eventStream {
 func (s *eventStream) setRecording(msg string, on bool) {
 	s.recordMsg.SetText(msg)
 	s.recordMsg.Show()
-	if on {
-		s.recordBtn.SetText("Stop")
-		s.recordBtn.SetIcon(theme.MediaStopIcon())
-		s.recordBtn.Importance = widget.DangerImportance
-	} else {
-		s.recordBtn.SetText("Record…")
-		s.recordBtn.SetIcon(theme.MediaRecordIcon())
-		s.recordBtn.Importance = widget.MediumImportance
-	}
-	s.recordBtn.Refresh()
+	setStopButton(s.recordBtn, on, "Stop", "Record…", theme.MediaRecordIcon())
 }
 
 // object returns the stream's UI.
