@@ -372,7 +372,7 @@ func (p *pacer) spent(now time.Time, busy time.Duration) time.Duration {
 func (sh *shadow) run() {
 	var p pacer
 	for {
-		if sh.behind.Swap(false) {
+		if sh.behind.Load() {
 			sh.catchUp()
 		}
 		start := time.Now()
@@ -438,6 +438,12 @@ func (sh *shadow) catchUp() {
 	if err == nil {
 		st, err = sh.m.migrate(s, v, st)
 	}
+	if err == nil { // installed before the shadow takes calls or says it is in step
+		sh.own.callMu.Lock()
+		sh.own.state = st
+		sh.own.callMu.Unlock()
+	}
+	sh.behind.Store(false) // mirror sets it under s.callMu too
 	sh.closed.Store(false) // the calls from now on follow this copy
 	s.callMu.Unlock()
 	sh.skipped.Add(dropped)
@@ -450,11 +456,7 @@ func (sh *shadow) catchUp() {
 	sh.mu.Unlock()
 	if err != nil {
 		sh.log("error", "catching up with the serving state after skipped calls: "+err.Error()+"; the shadow keeps its own state")
-		return
 	}
-	sh.own.callMu.Lock()
-	sh.own.state = st
-	sh.own.callMu.Unlock()
 }
 
 // end stops the shadow's goroutine; calls still queued are not made.

@@ -58,11 +58,14 @@ type eventConsole struct {
 	errLabel *widget.Label
 	sendBtn  *widget.Button
 	replay   *widget.Button
-	summary  *widget.Label
-	resultsL *widget.List
-	detail   *widget.Label
-	historyL *widget.List
-	root     fyne.CanvasObject
+	// replayFile is Replay recording… (replay.go); the studio sets what
+	// it does.
+	replayFile *widget.Button
+	summary    *widget.Label
+	resultsL   *widget.List
+	detail     *widget.Label
+	historyL   *widget.List
+	root       fyne.CanvasObject
 
 	options    []string // the event names offered
 	lastSample string   // the sample last put in the payload entry
@@ -104,6 +107,7 @@ func newEventConsole(send func(ctx context.Context, event string, data map[strin
 	c.sendBtn.Importance = widget.HighImportance
 	c.replay = widget.NewButtonWithIcon("Replay last", theme.MediaReplayIcon(), c.replayLast)
 	c.replay.Disable()
+	c.replayFile = newReplayButton(nil)
 
 	c.summary = widget.NewLabel("Nothing sent yet.")
 	c.summary.Importance = widget.LowImportance
@@ -144,7 +148,7 @@ func (c *eventConsole) build() fyne.CanvasObject {
 		widget.NewLabelWithStyle("Payload (a JSON object)", fyne.TextAlignLeading, bold),
 		c.payload,
 		c.errLabel,
-		container.NewHBox(c.sendBtn, c.replay, layout.NewSpacer()),
+		container.NewHBox(c.sendBtn, c.replay, layout.NewSpacer(), c.replayFile),
 		widget.NewSeparator(),
 	)
 
@@ -302,6 +306,28 @@ func (c *eventConsole) showResults(seq int, event string, results []starhost.Res
 	c.resultsL.ScrollToTop()
 	c.historyL.Refresh()
 	c.updateButtons()
+}
+
+// setReplaying shows a replay's progress or summary in the results'
+// header, and the Replay recording… button as Stop replay while one runs.
+func (c *eventConsole) setReplaying(on bool, msg string) {
+	c.summary.SetText(msg)
+	setStopButton(c.replayFile, on, "Stop replay", "Replay recording…", theme.MediaFastForwardIcon())
+}
+
+// setStopButton shows b as the red Stop button (stop) of something
+// running, or as the button that starts it (start, with its icon).
+func setStopButton(b *widget.Button, running bool, stop, start string, startIcon fyne.Resource) {
+	if running {
+		b.SetText(stop)
+		b.SetIcon(theme.MediaStopIcon())
+		b.Importance = widget.DangerImportance
+	} else {
+		b.SetText(start)
+		b.SetIcon(startIcon)
+		b.Importance = widget.MediumImportance
+	}
+	b.Refresh()
 }
 
 // load puts a history entry in the fields.

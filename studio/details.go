@@ -33,6 +33,7 @@ type detailsActions struct {
 	exportState func(name string)
 	importState func(name string)
 	reload      func(key string)
+	shadow      shadowActions
 }
 
 // detailsPane shows the selected row: for an integration, its facts,
@@ -46,9 +47,15 @@ type detailsPane struct {
 	title    *widget.Label
 	subtitle *widget.Label
 
-	live      *fyne.Container // an integration's facts, latency and state
-	fields    map[string]*widget.Label
-	chart     *latencyChart
+	live   *fyne.Container // an integration's facts, latency and state
+	fields map[string]*widget.Label
+	chart  *latencyChart
+	shadow *shadowView
+	tests  *testsView
+	// testRuns are the last outcome of each module's tests, and testSeqs
+	// the run it came from (see Studio.runTests).
+	testRuns  map[string]testOutcome
+	testSeqs  map[string]uint64
 	state     *stateTree
 	stateMsg  *widget.Label
 	resetBtn  *widget.Button
@@ -80,7 +87,7 @@ var detailFields = []string{"Description", "Module", "Class", "Priority", "Subsc
 
 // newDetailsPane builds the pane, showing nothing selected.
 func newDetailsPane(act detailsActions) *detailsPane {
-	d := &detailsPane{act: act, fields: map[string]*widget.Label{}}
+	d := &detailsPane{act: act, fields: map[string]*widget.Label{}, testRuns: map[string]testOutcome{}, testSeqs: map[string]uint64{}}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.subtitle = widget.NewLabel("")
@@ -90,6 +97,8 @@ func newDetailsPane(act detailsActions) *detailsPane {
 	d.body = container.NewVScroll(container.NewPadded(top))
 	d.empty = container.NewCenter(widget.NewLabel("Select an integration, or drop .star files here."))
 	d.root = container.NewStack(d.empty)
+	d.shadow.relayout = d.relayout
+	d.tests.relayout = d.relayout
 	return d
 }
 
@@ -110,6 +119,8 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 		col.Add(v)
 	}
 	grid := container.NewGridWithColumns(2, forms[0], forms[1])
+	d.shadow = newShadowView(d.act.shadow)
+	d.tests = newTestsView(func(at *starhost.Diagnostic) { d.act.openError(at) })
 	d.chart = newLatencyChart()
 	d.state = newStateTree()
 	d.stateMsg = widget.NewLabel("")
@@ -120,7 +131,7 @@ func (d *detailsPane) buildLive() fyne.CanvasObject {
 	stateHeader := container.NewHBox(widget.NewLabelWithStyle("State", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.stateMsg)
 	stateButtons := container.NewHBox(d.resetBtn, d.forgetBtn, widget.NewSeparator(), d.exportBtn, d.importBtn)
 	treeBox := container.NewGridWrap(fyne.NewSize(560, 240), d.state.tree)
-	d.live = container.NewVBox(grid,
+	d.live = container.NewVBox(d.tests.root, d.shadow.object(), widget.NewSeparator(), grid,
 		widget.NewLabelWithStyle("Handler latency", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.chart,
 		stateHeader, stateButtons, treeBox)
 	return d.live
@@ -159,6 +170,10 @@ func (d *detailsPane) buildError() fyne.CanvasObject {
 	d.errBox = container.NewVBox(d.errTitle, d.errPos, d.errMsg, d.errSource, d.errMore, container.NewHBox(d.openBtn))
 	return d.errBox
 }
+
+// relayout lays the pane out again: a part that was hidden and shows
+// (or the other way round) does not resize its parents by itself.
+func (d *detailsPane) relayout() { d.body.Refresh() }
 
 // object returns the pane's UI.
 func (d *detailsPane) object() fyne.CanvasObject { return d.root }
@@ -233,6 +248,11 @@ func (d *detailsPane) showIntegration(s detailSnapshot) {
 	set("Latency mean", formatDuration(in.LatencyMean.Std()))
 	set("Latency p99", formatDuration(in.LatencyP99.Std()))
 	d.chart.setSamples(in.Recent)
+	o, ok := d.testRuns[in.Module]
+	d.tests.show(o, ok)
+	if d.shadow.name != in.Name {
+		d.shadow.clear(in.Name) // until its report is read (see followShadow)
+	}
 	if s.stateErr != nil {
 		d.stateMsg.SetText(s.stateErr.Error())
 	} else {
@@ -280,4 +300,17 @@ func (d *detailsPane) showError(s detailSnapshot) {
 	d.errMore.Hidden = len(more) == 0
 	d.errBox.Show()
 	d.errBox.Refresh()
+}
+
+// setTests keeps the outcome of run seq of module's tests, unless a later
+// run's is kept already, and shows it when the integration shown is of
+// module.
+func (d *detailsPane) setTests(module string, o testOutcome, seq uint64) {
+	if seq < d.testSeqs[module] {
+		return
+	}
+	d.testSeqs[module], d.testRuns[module] = seq, o
+	if d.current.info != nil && d.current.info.Module == module {
+		d.tests.show(o, true)
+	}
 }

@@ -74,3 +74,23 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// formatBytes formats a size for people: "512 B", "7.1 KiB", "256 MiB";
+// a negative size (no limit) as "no limit".
+func formatBytes(n int64) string {
+	if n < 0 {
+		return "no limit"
+	}
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
+}

@@ -32,6 +32,7 @@ func (s *Studio) readHost() hostView {
 	key, _ := s.current.Load().(string)
 	v := s.m.Snapshot()
 	rows := rowsFor(v)
+	s.shadowNotes(rows)
 	h := hostView{rows: rows, details: s.detailsFor(v, rows, key)}
 	for i := range v.Integrations {
 		h.calls += v.Integrations[i].Calls
@@ -142,6 +143,7 @@ func (s *Studio) selectRow(key string) {
 	s.list.selectKey(key)
 	s.bar.setSelection(key != "")
 	s.refresh()
+	s.kickShadow()
 }
 
 const (
@@ -284,14 +286,13 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 		case n := <-sub.C:
 			reads.notice()
 			heard = true
-			if n.Kind == starhost.NoticeEvent {
-				p.addEvent(n)
-			} else {
-				p.addNotice(n)
-			}
+			s.gather(&p, n)
 		case now := <-tick.C:
 			if d := sub.Dropped(); d != lastDropped {
 				p.eventsDropped += int(d - lastDropped)
+				if r := s.rec.Load(); r != nil {
+					r.missed.Add(int64(d - lastDropped))
+				}
 				lastDropped = d
 				reads.notice()
 				heard = true
@@ -338,6 +339,35 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 	}
 }
 
+// gather keeps notice n for the UI's next batch; one that may change the
+// shadow report shown has it read at once.
+func (s *Studio) gather(p *pending, n starhost.Notice) {
+	if n.Kind == starhost.NoticeEvent {
+		if r := s.rec.Load(); r != nil {
+			r.record(n) // every event, before the batch may drop it
+		}
+		p.addEvent(n)
+		return
+	}
+	p.addNotice(n)
+	if n.Kind == starhost.NoticeShadow {
+		s.shadowed.add(n.Integration)
+	}
+	if shadowNotice(n.Kind) {
+		s.kickShadow()
+	}
+}
+
+// shadowNotice reports whether a notice of kind may change a shadow
+// report: the mode on or off, a shadow started, a promote (a reload).
+func shadowNotice(kind starhost.NoticeKind) bool {
+	switch kind {
+	case starhost.NoticeShadow, starhost.NoticeReloaded, starhost.NoticeReloadFailed, starhost.NoticeRemoved:
+		return true
+	}
+	return false
+}
+
 // applyNotices shows a batch (UI goroutine): events in the stream, the
 // rest in the log, each view updated once. h, read after the batch, is
 // shown when show is set (a notice changed what is live, or a refresh
@@ -345,6 +375,7 @@ func (s *Studio) follow(sub *starhost.Subscription) {
 func (s *Studio) applyNotices(b pending, h hostView, show bool) {
 	if len(b.events) > 0 || b.eventsDropped > 0 {
 		s.stream.addRows(b.events, b.eventsDropped)
+		s.showRecording()
 	}
 	if b.change != nil {
 		s.status.lastChange(*b.change)

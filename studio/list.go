@@ -49,6 +49,9 @@ type integrationRow struct {
 	// off is set for an integration that is switched off
 	// (DisableIntegration): loaded, given no events.
 	off bool
+	// shadow is its shadow mode's note ("shadow on", "shadow: 3 diff");
+	// "" when the mode is off (see Studio.shadowNotes).
+	shadow string
 }
 
 // countRows counts rows for the status bar: live (switched on and fine),
@@ -189,7 +192,7 @@ func (l *integrationList) apply() {
 	q := normFilter(l.filter.Text)
 	l.shown = l.shown[:0]
 	for _, r := range l.all {
-		hay := strings.ToLower(r.label + " " + r.priority + " " + r.status.String() + " " + r.module)
+		hay := strings.ToLower(r.label + " " + r.priority + " " + r.status.String() + " " + r.module + " " + r.shadow)
 		if r.off {
 			hay += " off"
 		}
@@ -315,6 +318,10 @@ func (v *rowView) set(r integrationRow) {
 		v.name.TextStyle = fyne.TextStyle{Bold: true}
 		note = "not loaded"
 		v.gen.SetText("")
+	}
+	if note == "" && r.shadow != "" { // a failed or switched-off row says that first
+		note = r.shadow
+		v.note.Importance = widget.WarningImportance
 	}
 	if r.off { // a failed row keeps its red note: the grey name and the switch say it is off
 		v.name.Importance = widget.LowImportance

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -46,20 +47,35 @@ type eventStream struct {
 	skipped                 int
 	notShown                int // events dropped before the stream could show them (a storm)
 
-	pauseBtn *widget.Button
-	clearBtn *widget.Button
-	root     fyne.CanvasObject
+	recordBtn *widget.Button // Record…/Stop (record.go)
+	recordMsg *widget.Label  // what the recording holds; hidden before the first
+	pauseBtn  *widget.Button
+	clearBtn  *widget.Button
+	root      fyne.CanvasObject
 }
 
-// newEventStream builds an empty event stream.
-func newEventStream() *eventStream {
+// newEventStream builds an empty event stream; record is what its
+// Record…/Stop button does.
+func newEventStream(record func()) *eventStream {
 	s := &eventStream{}
 	s.filteredList = filteredList[streamRow]{limit: streamMax, show: s.matches, describe: s.statusText}
 	s.build("Filter by event name…", newRowList(s.rows, newStreamRowView))
+	s.recordBtn = newRecordButton(record)
+	s.recordMsg = widget.NewLabel("")
+	s.recordMsg.Truncation = fyne.TextTruncateEllipsis
+	s.recordMsg.Hide()
 	s.pauseBtn = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), func() { s.setPaused(!s.paused) })
 	s.clearBtn = widget.NewButtonWithIcon("Clear", theme.DeleteIcon(), s.clear)
-	s.root = s.layout("Event stream", s.pauseBtn, s.clearBtn)
+	s.root = container.NewBorder(nil, container.NewPadded(s.recordMsg), nil, nil, s.layout("Event stream", s.recordBtn, s.pauseBtn, s.clearBtn))
 	return s
+}
+
+// setRecording shows what the recording holds, and the button as Stop
+// while one runs (on) or Record… when none does.
+func (s *eventStream) setRecording(msg string, on bool) {
+	s.recordMsg.SetText(msg)
+	s.recordMsg.Show()
+	setStopButton(s.recordBtn, on, "Stop", "Record…", theme.MediaRecordIcon())
 }
 
 // object returns the stream's UI.

@@ -22,7 +22,7 @@ func newTestStream(t *testing.T) *eventStream {
 func newTestStreamSized(t *testing.T, size fyne.Size) *eventStream {
 	t.Helper()
 	test.NewTempApp(t)
-	s := newEventStream()
+	s := newEventStream(nil)
 	w := test.NewTempWindow(t, s.object())
 	w.Resize(size)
 	return s

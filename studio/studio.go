@@ -23,18 +23,23 @@
 //	list.go       the integration list: rows, their keys and labels
 //	switch.go     the on/off switch of a row in the list
 //	details.go    the detail pane
+//	shadow.go     the details' shadow mode: its switch and comparison
+//	shadowfollow.go  reading the shadow report; promote and discard
 //	statefile.go  the details' Forget, Export and Import state…
 //	chart.go      the latency chart in the details
 //	statetree.go  the state tree in the details
 //	console.go    the event console tab
+//	replay.go     the console's Replay recording…
 //	samples.go    the console's standard events and sample payloads
 //	stream.go     the event stream tab
+//	record.go     the stream's Record… and Stop: recording the events
 //	logpane.go    the log tab
 //	settings.go   the settings tab (the control API)
 //	statusbar.go  the status bar
 //	rowlist.go    the bounded, filtered row list of the log and the stream
 //	columns.go    the rows of every list: table-like columns, their cells
 //	format.go     how durations, times, counts and JSON are written
+//	tests.go      the tests on save, and their line in the details
 //	editor.go     opening a file at a line in the user's editor
 //	template.go   the new integration template
 //	prefs.go      what is remembered between sessions
@@ -53,6 +58,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/afstudio/afstudio/starhost"
+	"github.com/afstudio/afstudio/startest"
 )
 
 // Watcher is the part of the file watcher the studio controls
@@ -118,6 +124,16 @@ type Options struct {
 	// selecting a row of the list, switching tabs (see UITrace). It is
 	// called on the UI goroutine and must return at once.
 	TraceUI func(UITrace)
+	// RecordLimit is the size limit of a recording made with the event
+	// stream's Record…; 0 means recording.DefaultLimit (256 MiB).
+	RecordLimit int64
+	// RecordingsDir is where Record… suggests to write recordings; ""
+	// means ~/afstudio/recordings.
+	RecordingsDir string
+	// RunTests runs the tests of an integration module (startest.Run
+	// with the module as its path, in harnesses of its own: not on the
+	// host), for the tests on save (FilesSaved); nil runs none.
+	RunTests func(ctx context.Context, module string) (startest.Report, error)
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -149,10 +165,34 @@ type Studio struct {
 	selected string       // the selected row's key (see integrationRow); UI goroutine only
 	current  atomic.Value // the same, as a string, for readHost
 
+	// shadowKick asks followShadow to read the shadow report now, and
+	// detailsShown says whether the Details tab shows (see shadowfollow.go).
+	shadowKick   chan struct{}
+	detailsShown atomic.Bool
+	// shadowed are the integrations whose list rows may need a shadow
+	// note (shadowfollow.go).
+	shadowed shadowSet
+
 	// confirm asks before a destructive action; tests replace it.
 	confirm func(title, message string, ok func())
 	// notify shows a message that needs no answer; tests replace it.
 	notify func(title, message string)
+	// rec is the recording follow writes to, nil when none runs; recView
+	// is the same for the UI goroutine, which starts and stops it.
+	rec     atomic.Pointer[recorder]
+	recView *recorder
+	// lastRecording is the file of the last recording made, which
+	// Replay recording… suggests (UI goroutine).
+	lastRecording string
+	// recDialogs are the dialogs of Record… and Replay… (record.go,
+	// replay.go); tests replace them.
+	recDialogs recordDialogs
+	// testSeq numbers the runs of tests on save (tests.go).
+	testSeq atomic.Uint64
+	// replayStop stops the replay that runs; nil when none does (UI
+	// goroutine).
+	replayStop context.CancelFunc
+
 	// stateDialogs are the file dialogs of Export/Import state… (see
 	// statefile.go); tests replace them.
 	stateDialogs stateDialogs
@@ -177,7 +217,8 @@ func New(a fyne.App, m Host, w Watcher, opts Options) *Studio {
 		opts.RunOnUI = fyne.Do
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Studio{app: a, m: m, w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, do: opts.RunOnUI}
+	s := &Studio{app: a, m: m, w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, do: opts.RunOnUI, shadowKick: make(chan struct{}, 1)}
+	s.detailsShown.Store(true)
 	title := "afstudio"
 	if opts.HostLabel != "" {
 		title += " — " + opts.HostLabel
@@ -211,10 +252,12 @@ func (s *Studio) build() {
 		reload:     func(name string) { s.reload(name) },
 		// statefile.go
 		forgetState: s.forgetState, exportState: s.exportState, importState: s.importState,
+		// shadowfollow.go
+		shadow: shadowActions{toggle: s.toggleShadow, promote: s.promoteShadow, discard: s.askDiscardShadow},
 	})
 	s.console = newEventConsole(s.m.Emit, s.knownEvents)
-	s.console.do = s.do
-	s.stream = newEventStream()
+	s.console.do, s.console.replayFile.OnTapped = s.do, s.replayRecording // replay.go
+	s.stream = newEventStream(s.toggleRecording)
 	s.logs = newLogPane(func(text string) { s.app.Clipboard().SetContent(text) })
 	s.status = newStatusBar()
 	s.settings = newSettingsView(s.opts.API, s.app.Preferences(), s.do, func(text string) { s.app.Clipboard().SetContent(text) })
@@ -238,7 +281,10 @@ func (s *Studio) build() {
 	s.tabs.OnUnselected = func(*container.TabItem) { s.trace.tabLeaves() }
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		defer s.trace.tabShown(t.Text)
+		s.detailsShown.Store(t.Text == "Details")
 		switch t.Text {
+		case "Details":
+			s.kickShadow()
 		case "Event console":
 			s.console.refreshEvents()
 		case "Settings":
@@ -268,6 +314,7 @@ func (s *Studio) build() {
 func (s *Studio) Start() {
 	sub := s.m.Subscribe(4096)
 	s.wg.Go(func() { s.follow(sub) })
+	s.wg.Go(s.followShadow)
 	if s.opts.Select != "" {
 		s.selectRow(s.opts.Select)
 	} else {

@@ -99,7 +99,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	loadReporting(ctx, m, std.stderr)
 	switchOff(m, o.disable, log)
 	if !o.noWatch && len(o.host.dirs) > 0 {
-		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log)
+		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log, nil)
 		defer stopWatching()
 	}
 	stopAPI, err := o.serveAPI(m, worker, log)

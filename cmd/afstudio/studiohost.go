@@ -155,7 +155,7 @@ func (o *studioOptions) startWorkerHost(ctx context.Context, sh *studioHost, pre
 	}
 	sh.host, sh.api, sh.handoff, sh.stop = rh, userAPI, handoff.Handler(), stopAll
 	if !o.noWatch {
-		w, stopWatching := watchHost(ctx, rh, o.host.dirs, 0, log)
+		w, stopWatching := watchHost(ctx, rh, o.host.dirs, 0, log, o.saved.afterBatch)
 		sh.w = w
 		stops = append(stops, stopWatching)
 	}

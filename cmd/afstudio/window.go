@@ -32,6 +32,9 @@ type studioOptions struct {
 	worker      workerFlags
 	connect     string // a host elsewhere to show
 	tokenFile   string
+	// saved hands the watcher's batches to the window, for its tests on
+	// save (studiotests.go); nil hands nothing.
+	saved *savedFiles
 }
 
 func (o *studioOptions) register(fs *flag.FlagSet) {
@@ -72,18 +75,21 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	}
 	hctx, stopHost := context.WithCancel(ctx)
 	defer stopHost()
+	o.saved = &savedFiles{}
 	sh, err := o.openHost(hctx, a.Preferences(), std, log)
 	if err != nil {
 		return err
 	}
 	defer sh.stop()
 	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label, MemoryLimit: sh.memoryLimit,
-		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log)}
+		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log),
+		RunTests: runStudioTests}
 	if sh.api != nil {
 		sopts.API = sh.api // stopped by sh.stop
 	}
 	s := studio.New(a, sh.host, sh.w, sopts)
 	*sh.open = s.OpenFiles
+	o.saved.set(s.FilesSaved)
 	a.Lifecycle().SetOnStarted(sh.started) // the studio follows the host by then
 	if sh.api != nil {
 		defer instance.Serve(sh.handoff, log)()
@@ -142,7 +148,7 @@ func (o *studioOptions) startHost(ctx context.Context, prefs fyne.Preferences, s
 	if o.noWatch {
 		return m, nil, stopState, nil
 	}
-	watcher, stopWatching := watchHost(ctx, m, m.Roots(), 0, log)
+	watcher, stopWatching := watchHost(ctx, m, m.Roots(), 0, log, o.saved.afterBatch)
 	return m, watcher, func() { stopWatching(); stopState() }, nil
 }
 

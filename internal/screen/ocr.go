@@ -158,7 +158,8 @@ func imageHeight(path string) (int, error) {
 // HasRow reports whether the texts stand on one row of the screen, in
 // order (Row). It first looks in the page's rows; when they do not show
 // it, it reads again just the band of the screen around each word that
-// matches the first text's first word: read alone, a
+// matches the first text's first word or the last text's last word: read
+// alone, a
 // row's small text (a selected row's "g1", say) comes out right where
 // the whole screen's layout analysis lost it. The band is read across
 // the whole width, then, if that fails, only from the left edge to a
@@ -169,10 +170,14 @@ func (p *Page) HasRow(ctx context.Context, texts ...string) bool {
 	if p.Has(re) {
 		return true
 	}
+	// The band is found by the row's first word, or, when OCR garbled
+	// that one too ("greeier" for greeter), by its last ("g1").
 	first := Loose(strings.Fields(texts[0])[0])
+	lastWords := strings.Fields(texts[len(texts)-1])
+	last := Loose(lastWords[len(lastWords)-1])
 	for _, l := range p.Lines {
 		for _, w := range l.Words {
-			if !first.MatchString(w.Text) {
+			if !first.MatchString(w.Text) && !last.MatchString(w.Text) {
 				continue
 			}
 			for _, try := range []struct {

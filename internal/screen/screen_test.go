@@ -3,6 +3,7 @@ package screen
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,39 @@ func TestFindInStrips(t *testing.T) {
 	}
 	if w, ok := p.findInStrips(context.Background(), Loose("Replay")); ok {
 		t.Errorf("found a word that is not there: %+v", w)
+	}
+}
+
+// TestHasRowGarbledName reads a real screenshot of the studio (a window
+// test's, CI) whose greeter row OCR garbles in the whole page ("ve
+// greeier a ich g1"): HasRow finds the row's band by its last word and
+// reads it right, and still finds no row that is not there.
+func TestHasRowGarbledName(t *testing.T) {
+	needTools(t, "convert", "tesseract")
+	shot := filepath.Join(t.TempDir(), "shot.png") // ReadImage writes beside it
+	b, err := os.ReadFile(filepath.Join("testdata", "greeter-garbled.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shot, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := ReadImage(ctx, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		texts []string
+		want  bool
+	}{
+		{[]string{"greeter", "g1"}, true},
+		{[]string{"alpha", "g1"}, true},
+		{[]string{"greeter", "g2"}, false},
+		{[]string{"bomb", "g1"}, false},
+	} {
+		if got := p.HasRow(ctx, tc.texts...); got != tc.want {
+			t.Errorf("HasRow(%q) = %v, want %v; read:\n%s", tc.texts, got, tc.want, p.Text())
+		}
 	}
 }
