@@ -329,15 +329,23 @@ else
 	cmp -s "$pf/afstudio.exe" "$exe" && ok "the installed afstudio.exe is the zip's" || fail "the installed afstudio.exe differs from the zip's"
 	check_version "wine 'C:\\Program Files\\afstudio\\afstudio.exe' version" "$(version_line "$wine" 'C:\Program Files\afstudio\afstudio.exe')"
 	# regval KEY [NAME]: a value of a registry key, its default without NAME.
+	# wine's reg.exe now and then answers nothing at all on a loaded
+	# machine (seen once in CI, right after the install); an empty answer
+	# is asked again, twice, so that a missing value still fails.
 	regval() {
-		local out
-		if [ $# = 2 ]; then
-			out=$("$wine" reg query "$1" /v "$2" 2>/dev/null | tr -d '\r')
-			sed -n "s/^ *$2 \{1,\}REG_[A-Z_]* \{1,\}//p" <<<"$out"
-		else
-			out=$("$wine" reg query "$1" /ve 2>/dev/null | tr -d '\r')
-			sed -n 's/^ *(Default) \{1,\}REG_[A-Z_]* \{1,\}//p' <<<"$out"
-		fi
+		local out try
+		for try in 1 2 3; do
+			if [ $# = 2 ]; then
+				out=$("$wine" reg query "$1" /v "$2" 2>/dev/null | tr -d '\r')
+				out=$(sed -n "s/^ *$2 \{1,\}REG_[A-Z_]* \{1,\}//p" <<<"$out")
+			else
+				out=$("$wine" reg query "$1" /ve 2>/dev/null | tr -d '\r')
+				out=$(sed -n 's/^ *(Default) \{1,\}REG_[A-Z_]* \{1,\}//p' <<<"$out")
+			fi
+			[ -n "$out" ] && break
+			wineserver -w
+		done
+		printf '%s\n' "$out"
 	}
 	uninst='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\afstudio'
 	expect_eq "Add/Remove Programs: DisplayVersion" "$VERSION" "$(regval "$uninst" DisplayVersion)"
