@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,4 +220,26 @@ func waitExact(t *testing.T, js jetstream.JetStream, p *publisher, within time.D
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// leasesOf returns the partitions whose lease in the owners bucket holds
+// host id.
+func leasesOf(t *testing.T, js jetstream.JetStream, id string) []string {
+	t.Helper()
+	ctx := context.Background()
+	owners, err := js.KeyValue(ctx, Layout{}.OwnersBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := owners.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for k := range keys.Keys() {
+		if e, err := owners.Get(ctx, k); err == nil && strings.HasPrefix(k, "p.") && string(e.Value()) == id {
+			held = append(held, k)
+		}
+	}
+	return held
 }

@@ -205,7 +205,7 @@ func TestClusterCommands(t *testing.T) {
 	if err := inProcess.cmd.Process.Kill(); err != nil { // SIGKILL: nothing given back
 		t.Fatal(err)
 	}
-	moved := waitOwners(t, url, 10*time.Second, "sup")
+	moved := waitOwners(t, url, 30*time.Second, "sup")
 	t.Logf("after kill -9 of a host, its partitions moved in %v (lease TTL %v)", moved, st.LeaseTTL)
 	publishTicks(t, js, next, 400)
 	waitExported(t, url, next)
