@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,4 +343,74 @@ func TestClusterResultsAndNotices(t *testing.T) {
 		t.Errorf("reloaded notices from partitions %v, want 0 and 1", parts)
 	}
 	waitExact(t, js, pub, 60*time.Second) // state carried across the reload
+}
+
+// TestStatusIntegrationSets: cluster status says loudly when the hosts do
+// not run the same integrations (one missing on a host), and shows a
+// reload that failed on one host with its file:line:col; hosts that agree
+// show no mismatch.
+func TestStatusIntegrationSets(t *testing.T) {
+	ts := initTest(t, 4)
+	_, js := ts.connect(t)
+	ctx := context.Background()
+	count, err := os.ReadFile(filepath.Join("testdata", "count", "count.star"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() // b's folder: count, and extra
+	for name, src := range map[string]string{"count.star": string(count), "extra.star": "integration(name = \"extra\", handlers = {\"tick\": lambda event, ctx: 1})\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startHost(t, ts, "a")
+	b := startHostWith(t, ts, "b", func(ctx context.Context) (*starhost.Manager, error) {
+		m, err := starhost.New(starhost.Options{Roots: []string{dir}, Parallel: 1})
+		if err == nil {
+			err = m.LoadDefaultIntegrations(ctx)
+		}
+		return m, err
+	})
+	waitSpread(t, 4, 30*time.Second, a, b)
+	status := func(what string, ok func(Status) bool) Status {
+		t.Helper()
+		var st Status
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if st, err = ReadStatus(ctx, js, Layout{}); err != nil {
+				t.Fatal(err)
+			}
+			if ok(st) {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status never showed %s: %+v", what, st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	st := status("both hosts' integrations", func(st Status) bool {
+		return len(st.Hosts) == 2 && st.Hosts[0].Integrations != nil && st.Hosts[1].Integrations != nil
+	})
+	if len(st.Mismatches) != 1 || !strings.Contains(st.Mismatches[0], "integration extra is missing on a") {
+		t.Fatalf("mismatches %q; want extra missing on a", st.Mismatches)
+	}
+	extra := filepath.Join(dir, "extra.star")
+	if err := os.WriteFile(extra, []byte("integration(name = \"extra\", handlers = {\"tick\": lambda event, ctx: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.ReloadFiles(ctx, []string{extra})
+	st = status("b's failed reload", func(st Status) bool {
+		for _, h := range st.Hosts {
+			if h.ID == "b" && len(h.Failed) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	for _, h := range st.Hosts {
+		if h.ID == "b" && !strings.Contains(h.Failed[0], "extra.star:2:1") {
+			t.Errorf("b's failure %q: want the broken file's position", h.Failed[0])
+		}
+	}
 }

@@ -101,8 +101,14 @@ type testHost struct {
 
 func startHost(t *testing.T, ts *testServer, id string) *testHost {
 	t.Helper()
+	return startHostWith(t, ts, id, countManager)
+}
+
+// startHostWith is startHost with managers made by newManager.
+func startHostWith(t *testing.T, ts *testServer, id string, newManager func(context.Context) (*starhost.Manager, error)) *testHost {
+	t.Helper()
 	nc, js := ts.connect(t)
-	h, err := New(context.Background(), Options{JetStream: js, NewManager: countManager, ID: id})
+	h, err := New(context.Background(), Options{JetStream: js, NewManager: newManager, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

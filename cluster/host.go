@@ -70,9 +70,11 @@ type Host struct {
 
 // heartbeat is the value of a host's key in the owners bucket.
 type heartbeat struct {
-	ID    string    `json:"id"`
-	Owned []int     `json:"owned"`
-	At    time.Time `json:"at"`
+	ID           string    `json:"id"`
+	Owned        []int     `json:"owned"`
+	At           time.Time `json:"at"`
+	Integrations []string  `json:"integrations,omitempty"` // integrationSet; absent with no partition
+	Failed       []string  `json:"failed,omitempty"`
 }
 
 // New returns a host for the layout on the server (Init made it); it takes
@@ -139,6 +141,19 @@ func (h *Host) Owned() []int {
 	return out
 }
 
+// anyManager returns the manager of one partition the host applies (they
+// all load the same files); nil when it applies none yet.
+func (h *Host) anyManager() *starhost.Manager {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range slices.Sorted(maps.Keys(h.workers)) {
+		if m := h.workers[p].manager.Load(); m != nil && !h.workers[p].finished() {
+			return m
+		}
+	}
+	return nil
+}
+
 // ReloadFiles passes changed integration files to the manager of every
 // partition the host applies (see starhost.Manager.ReloadFiles); managers
 // made later load the files as they are.
@@ -188,7 +203,11 @@ func (h *Host) Run(ctx context.Context) error {
 func (h *Host) tick(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.lay.ttl)
 	defer cancel()
-	hb, _ := json.Marshal(heartbeat{ID: h.id, Owned: h.Owned(), At: time.Now().UTC()})
+	beat := heartbeat{ID: h.id, Owned: h.Owned(), At: time.Now().UTC()}
+	if m := h.anyManager(); m != nil {
+		beat.Integrations, beat.Failed = integrationSet(m.Snapshot())
+	}
+	hb, _ := json.Marshal(beat)
 	if _, err := h.lay.owners.Put(ctx, hostKey(h.id), hb); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}

@@ -47,6 +47,9 @@ type Status struct {
 	Hosts []HostStatus `json:"hosts"`
 	// Partitions are the partitions, in order.
 	Partitions []PartitionStatus `json:"partitions"`
+	// Mismatches say how the hosts' integrations differ (one missing on
+	// a host, or in another version); empty when they agree.
+	Mismatches []string `json:"mismatches"`
 }
 
 // HostStatus is one host alive.
@@ -57,6 +60,13 @@ type HostStatus struct {
 	Owned []int `json:"owned"`
 	// Seen is the time of its last heartbeat.
 	Seen time.Time `json:"seen"`
+	// Integrations are the integrations it runs, as NAME@HASH (HASH
+	// covers the content of the module and its libraries); nil while it
+	// applies no partition.
+	Integrations []string `json:"integrations"`
+	// Failed are its reloads that failed (the previous version serves
+	// there) and its modules that do not load, with file:line:col.
+	Failed []string `json:"failed,omitempty"`
 }
 
 // PartitionStatus is one partition.
@@ -91,6 +101,7 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 			if json.Unmarshal(e.Value(), &hb) == nil && hb.Owned != nil {
 				hs.Owned = hb.Owned
 			}
+			hs.Integrations, hs.Failed = hb.Integrations, hb.Failed
 			hs.Seen = e.Created()
 		}
 		s.Hosts = append(s.Hosts, hs)
@@ -113,6 +124,10 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 			return Status{}, err
 		}
 		s.Partitions = append(s.Partitions, ps)
+	}
+	s.Mismatches = compareSets(s.Hosts)
+	if s.Mismatches == nil {
+		s.Mismatches = []string{}
 	}
 	return s, nil
 }

@@ -159,7 +159,21 @@ func cmdCluster(ctx context.Context, args []string, std stdio) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\n", p.Partition, owner, p.Seq, p.Lag)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, m := range st.Mismatches {
+		fmt.Fprintf(std.stdout, "\nWARNING: %s", m)
+	}
+	for _, h := range st.Hosts {
+		for _, f := range h.Failed {
+			fmt.Fprintf(std.stdout, "\nWARNING: on %s: %s", h.ID, f)
+		}
+	}
+	if len(st.Mismatches) > 0 {
+		fmt.Fprintln(std.stdout)
+	}
+	return nil
 }
 
 // exportClusterStates prints every partition's states (state export
