@@ -116,23 +116,12 @@ func (h *Host) serve(w *worker) error {
 	h.log.Debug("applying partition", "partition", w.p, "after_seq", st.Seq)
 	batch := make([]jetstream.Msg, 0, h.opts.Batch)
 	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			return fmt.Errorf("consume partition %d: %w", w.p, err)
-		case msg := <-msgs:
-			batch = append(batch, msg)
-		}
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case msg := <-msgs:
-				batch = append(batch, msg)
-			default:
-				break drain
+		var err error
+		if batch, err = nextBatch(ctx, msgs, errc, batch[:0]); err != nil || len(batch) == 0 {
+			if err != nil {
+				err = fmt.Errorf("consume partition %d: %w", w.p, err)
 			}
+			return err // nil: ctx ended
 		}
 		// A batch is applied and written whole, even when the worker is
 		// told to stop meanwhile: an event cut short would count as
@@ -144,6 +133,29 @@ func (h *Host) serve(w *worker) error {
 			return err
 		}
 	}
+}
+
+// nextBatch waits for the next message, then appends to batch, without
+// waiting, those already there after it, up to cap(batch). It returns
+// batch empty when ctx ended, and the consumer's error when it failed.
+func nextBatch(ctx context.Context, msgs <-chan jetstream.Msg, errc <-chan error, batch []jetstream.Msg) ([]jetstream.Msg, error) {
+	select {
+	case <-ctx.Done():
+		return batch, nil
+	case err := <-errc:
+		return batch, err
+	case msg := <-msgs:
+		batch = append(batch, msg)
+	}
+	for len(batch) < cap(batch) {
+		select {
+		case msg := <-msgs:
+			batch = append(batch, msg)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
 }
 
 // pump feeds a goroutine's reads of the iterator into a channel, until

@@ -83,7 +83,7 @@ func newSlot(name string) *slot {
 	return s
 }
 
-// log sends a line the integration logged (ctx.log, print) to its log
+// slotLog sends a line the integration of s logged (ctx.log, print) to its log
 // notices, or to the report of the shadow s belongs to.
 func (m *Manager) slotLog(s *slot, level, msg string) {
 	if s.shadowOf != nil {
