@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/afstudio/afstudio/cluster"
+	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/integrations"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/starhost/watch"
@@ -199,8 +200,6 @@ func exportClusterStates(ctx context.Context, n *natsFlags, std stdio) error {
 // every partition's manager reloads a changed file.
 func runCluster(ctx context.Context, o *runOptions, worker *supervise.Worker, log *slog.Logger) error {
 	switch {
-	case o.listen != "":
-		return usagef("--listen serves the control API of one host's integrations; with --nats each partition has its own: use afstudio cluster status and afstudio state export --nats")
 	case o.record.path != "":
 		return usagef("--record records the events of one host; with --nats they are kept in the stream already")
 	case len(o.disable) > 0:
@@ -244,6 +243,11 @@ func runCluster(ctx context.Context, o *runOptions, worker *supervise.Worker, lo
 		}()
 		defer func() { cancel(); <-done }()
 	}
+	stopAPI, err := o.serveAPI(func(so control.ServiceOptions) (*control.Service, error) { return control.NewClusterService(h, so) }, worker, log)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	if worker != nil {
 		worker.Ready()
 	}

@@ -102,7 +102,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 		_, stopWatching := watchHost(ctx, m, m.Roots(), o.quiet, log, nil)
 		defer stopWatching()
 	}
-	stopAPI, err := o.serveAPI(m, worker, log)
+	stopAPI, err := o.serveAPI(func(so control.ServiceOptions) (*control.Service, error) { return control.NewService(m, so) }, worker, log)
 	if err != nil {
 		return err
 	}
@@ -139,12 +139,12 @@ func headlessOptions(worker *supervise.Worker, log *slog.Logger) headless.Option
 	return o
 }
 
-// serveAPI serves the control API when --listen asks for it, or on the
-// sockets a supervisor handed over: its own (with its token; a studio's
-// private API) and the user's (a studio's --listen or Settings, with the
-// user's token); stop stops them. A restarted worker's notice streams
-// open with why its predecessor stopped.
-func (o *runOptions) serveAPI(m *starhost.Manager, worker *supervise.Worker, log *slog.Logger) (stop func(), err error) {
+// serveAPI serves the control API newAPI makes when --listen asks for
+// it, or on the sockets a supervisor handed over: its own (with its
+// token; a studio's private API) and the user's (a studio's --listen or
+// Settings, with the user's token); stop stops them. A restarted worker's
+// notice streams open with why its predecessor stopped.
+func (o *runOptions) serveAPI(newAPI func(control.ServiceOptions) (*control.Service, error), worker *supervise.Worker, log *slog.Logger) (stop func(), err error) {
 	opts := control.ServiceOptions{AllowRemote: o.allowRemote, Options: control.Options{Version: version, Logger: log}}
 	type served struct {
 		ln    net.Listener
@@ -175,7 +175,7 @@ func (o *runOptions) serveAPI(m *starhost.Manager, worker *supervise.Worker, log
 		so := opts
 		so.Token = a.token
 		so.AnyFile = a.token != "" // the studio's private API: files dropped anywhere, as in its window
-		api, err := control.NewService(m, so)
+		api, err := newAPI(so)
 		if err != nil {
 			stop()
 			return nil, err
