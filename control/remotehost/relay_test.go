@@ -3,8 +3,10 @@ package remotehost_test
 import (
 	"context"
 	"errors"
+	"github.com/afstudio/afstudio/starhost/hosttest"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -171,5 +173,46 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("errors.Is(%q, ErrUnreachable) = %v, want %v", err, !tc.unreachable, tc.unreachable)
 			}
 		})
+	}
+}
+
+// TestRetarget: a remote host moved to another host's API (another
+// partition of a cluster host) reads that host's view at once and relays
+// its notices, not the first one's; a move to an address where nothing
+// answers fails and leaves it where it was.
+func TestRetarget(t *testing.T) {
+	a := newRig(t, map[string]string{"greeter.star": greeterSrc}, remotehost.Options{}, nil)
+	b := newRig(t, map[string]string{"tally.star": tallySrc}, remotehost.Options{}, nil)
+	sub := a.h.Subscribe(64)
+	defer sub.Close()
+	ctx := context.Background()
+	if err := a.h.Retarget(ctx, "http://127.0.0.1:1"); err == nil || a.h.URL() != "http://"+a.addr {
+		t.Fatalf("Retarget to a closed port: %v, URL now %q", err, a.h.URL())
+	}
+	if err := a.h.Retarget(ctx, "http://"+b.addr+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.h.Names(); !slices.Equal(got, []string{"tally"}) || a.h.URL() != "http://"+b.addr {
+		t.Fatalf("after Retarget: names %v at %q, want [tally] at %s", got, a.h.URL(), b.addr)
+	}
+	isTally := func(n starhost.Notice) bool { return n.Kind == starhost.NoticeReloaded && n.Integration == "tally" }
+	hosttest.Eventually(t, 5*time.Second, func() bool {
+		_ = b.m.ReloadIntegration(ctx, "tally") // until the relay has opened b's stream
+		select {
+		case n := <-sub.C:
+			return isTally(n)
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	}, "b's reload relayed")
+	if err := a.m.ReloadIntegration(ctx, "greeter"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.m.ReloadIntegration(ctx, "tally"); err != nil {
+		t.Fatal(err)
+	}
+	n := next(t, sub, func(n starhost.Notice) bool { return n.Kind == starhost.NoticeReloaded })
+	if n.Integration != "tally" {
+		t.Fatalf("after Retarget the first host's notice %v was relayed", n)
 	}
 }

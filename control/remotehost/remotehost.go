@@ -75,8 +75,8 @@ var ErrUnreachable = errors.New("unreachable")
 // control API. Get one from New and Close it when done; its methods are
 // safe for concurrent use.
 type Host struct {
-	url     string
-	c       *client.Client
+	at      atomic.Pointer[endpoint] // where the host is; Retarget moves it
+	token   string
 	timeout time.Duration
 	minBack time.Duration
 	maxBack time.Duration
@@ -89,8 +89,16 @@ type Host struct {
 	mu   sync.Mutex
 	last starhost.View // the last view fetched; zero before the first
 
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the relay has returned
+	cancel       context.CancelFunc
+	done         chan struct{} // closed when the relay has returned
+	streamMu     sync.Mutex
+	streamCancel context.CancelFunc // ends the notice stream open now; Retarget calls it
+}
+
+// endpoint is where a Host's API is: its base URL and a client for it.
+type endpoint struct {
+	url string
+	c   *client.Client
 }
 
 // New connects to the host whose control API is at baseURL (for example
@@ -119,24 +127,25 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{url: strings.TrimRight(baseURL, "/"), c: client.New(baseURL, token), timeout: opts.Timeout,
+	h := &Host{token: token, timeout: opts.Timeout,
 		minBack: opts.MinBackoff, maxBack: opts.MaxBackoff, log: opts.Logger, done: make(chan struct{}), limit: opts.NoticeLimit}
 
+	h.at.Store(&endpoint{url: strings.TrimRight(baseURL, "/"), c: client.New(baseURL, token)})
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	if err := h.c.Health(cctx); err != nil {
-		return nil, fmt.Errorf("connect to %s: no afstudio host answers there (%w: %w); start one with `afstudio run --headless --listen ADDR`, or check the address", h.url, ErrUnreachable, err)
+	if err := h.c().Health(cctx); err != nil {
+		return nil, fmt.Errorf("connect to %s: no afstudio host answers there (%w: %w); start one with `afstudio run --headless --listen ADDR`, or check the address", h.URL(), ErrUnreachable, err)
 	}
-	v, err := h.c.View(cctx)
+	v, err := h.c().View(cctx)
 	if err != nil {
 		var ae *client.Error
 		switch {
 		case errors.As(err, &ae) && ae.Status == 401:
-			return nil, fmt.Errorf("connect to %s: the host refused the token; pass the token that `afstudio token` prints on the host's machine", h.url)
+			return nil, fmt.Errorf("connect to %s: the host refused the token; pass the token that `afstudio token` prints on the host's machine", h.URL())
 		case errors.As(err, &ae) && ae.Status == 404:
-			return nil, fmt.Errorf("connect to %s: the host does not serve GET /v1/view: it runs an older afstudio; update it", h.url)
+			return nil, fmt.Errorf("connect to %s: the host does not serve GET /v1/view (%s): a cluster host serves each partition at /p/N; otherwise it runs an older afstudio: update it", h.URL(), ae.Body.Error)
 		}
-		return nil, fmt.Errorf("connect to %s: read the host's integrations: %w", h.url, err)
+		return nil, fmt.Errorf("connect to %s: read the host's integrations: %w", h.URL(), err)
 	}
 	h.last = viewOf(v)
 
@@ -147,7 +156,7 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 	select {
 	case <-opened:
 	case <-cctx.Done():
-		h.log.Warn("the host's notice stream did not open in time; it is relayed once it does", "url", h.url)
+		h.log.Warn("the host's notice stream did not open in time; it is relayed once it does", "url", h.URL())
 	}
 	return h, nil
 }
@@ -161,7 +170,35 @@ func (h *Host) Close() {
 
 // URL returns the address of the host's control API, as given to New
 // (without a trailing slash).
-func (h *Host) URL() string { return h.url }
+func (h *Host) URL() string { return h.at.Load().url }
+
+// c returns the client of the host's API.
+func (h *Host) c() *client.Client { return h.at.Load().c }
+
+// Retarget moves the Host to the API at baseURL (another partition of a
+// cluster host, http://HOST:PORT/p/N), with the same token: it reads the
+// view there, then relays that host's notice stream instead of the one
+// it relayed. On an error the Host stays where it was.
+func (h *Host) Retarget(ctx context.Context, baseURL string) error {
+	ep := &endpoint{url: strings.TrimRight(baseURL, "/"), c: client.New(baseURL, h.token)}
+	cctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	v, err := ep.c.View(cctx)
+	if err != nil {
+		return fmt.Errorf("show %s: %w", ep.url, err)
+	}
+	h.mu.Lock()
+	h.at.Store(ep)
+	h.last = viewOf(v)
+	h.mu.Unlock()
+	h.streamMu.Lock()
+	if h.streamCancel != nil {
+		h.streamCancel()
+	}
+	h.streamMu.Unlock()
+	h.log.Info("showing another host", "url", ep.url)
+	return nil
+}
 
 // Connected reports whether the host's notice stream is open: false while
 // the host cannot be reached (the relay is reconnecting).
@@ -181,15 +218,24 @@ func (h *Host) relay(ctx context.Context, opened chan struct{}) {
 		backoff = h.minBack
 		if lost {
 			lost = false
-			h.log.Info("found the host again", "url", h.url)
-			h.hub.Publish(starhost.Notice{Kind: starhost.NoticeLog, Level: "info", Message: fmt.Sprintf("connected to the host at %s again", h.url)})
+			h.log.Info("found the host again", "url", h.URL())
+			h.hub.Publish(starhost.Notice{Kind: starhost.NoticeLog, Level: "info", Message: fmt.Sprintf("connected to the host at %s again", h.URL())})
 		}
 		first.Do(func() { close(opened) })
 	}
 	for {
-		err := h.c.NoticeStream(ctx, client.StreamOptions{Opened: onOpen, Limit: h.limit}, h.relayNotice)
+		sctx, scancel := context.WithCancel(ctx)
+		h.streamMu.Lock()
+		h.streamCancel = scancel
+		h.streamMu.Unlock()
+		err := h.c().NoticeStream(sctx, client.StreamOptions{Opened: onOpen, Limit: h.limit}, h.relayNotice)
+		retargeted := sctx.Err() != nil
+		scancel()
 		if ctx.Err() != nil {
 			return
+		}
+		if retargeted { // Retarget ended it: open the new host's at once
+			continue
 		}
 		h.connected.Store(false)
 		if !lost {
@@ -198,8 +244,8 @@ func (h *Host) relay(ctx context.Context, opened chan struct{}) {
 			if err != nil {
 				why = err.Error()
 			}
-			h.log.Warn("lost the host; reconnecting", "url", h.url, "error", why)
-			h.hub.Publish(starhost.Notice{Kind: starhost.NoticeLog, Level: "error", Message: fmt.Sprintf("lost the host at %s: %s; reconnecting", h.url, why)})
+			h.log.Warn("lost the host; reconnecting", "url", h.URL(), "error", why)
+			h.hub.Publish(starhost.Notice{Kind: starhost.NoticeLog, Level: "error", Message: fmt.Sprintf("lost the host at %s: %s; reconnecting", h.URL(), why)})
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -220,7 +266,7 @@ func (h *Host) call() (context.Context, context.CancelFunc) {
 
 // errLost is the error of a change asked while the host is unreachable.
 func (h *Host) errLost(op string) error {
-	return fmt.Errorf("%s: lost the host at %s; reconnecting", op, h.url)
+	return fmt.Errorf("%s: lost the host at %s; reconnecting", op, h.URL())
 }
 
 // viewOf returns the view of a /v1/view answer, with each Info's Recent
@@ -272,9 +318,9 @@ func (h *Host) Snapshot() starhost.View {
 	}
 	ctx, cancel := h.call()
 	defer cancel()
-	hv, err := h.c.View(ctx)
+	hv, err := h.c().View(ctx)
 	if err != nil {
-		h.log.Debug("snapshot: answering the last view", "url", h.url, "error", err)
+		h.log.Debug("snapshot: answering the last view", "url", h.URL(), "error", err)
 		return h.lastView()
 	}
 	v := viewOf(hv)
@@ -303,7 +349,7 @@ func (h *Host) IntegrationInfo(name string) (starhost.Info, bool) {
 	if h.Connected() {
 		ctx, cancel := h.call()
 		defer cancel()
-		in, err := h.c.IntegrationInfo(ctx, name)
+		in, err := h.c().IntegrationInfo(ctx, name)
 		var ae *client.Error
 		switch {
 		case err == nil:
@@ -339,7 +385,7 @@ func (h *Host) Subscribe(buffer int) *starhost.Subscription { return h.hub.Subsc
 // the results of an event that was handled when the error is
 // starhost.ErrStateNotSaved, as Manager.Emit does.
 func (h *Host) Emit(ctx context.Context, event string, data map[string]any) ([]starhost.Result, error) {
-	out, err := h.c.EmitBatch(ctx, []control.BatchEvent{{Event: event, Data: data}})
+	out, err := h.c().EmitBatch(ctx, []control.BatchEvent{{Event: event, Data: data}})
 	if err != nil {
 		return nil, h.fail("emit "+event, err)
 	}
@@ -361,7 +407,7 @@ func (h *Host) Emit(ctx context.Context, event string, data map[string]any) ([]s
 // A failed reload's error has the diagnostics (starhost.Diagnose); an
 // unknown name is starhost.ErrNotFound.
 func (h *Host) ReloadIntegration(ctx context.Context, name string) error {
-	if _, err := h.c.ReloadIntegration(ctx, name); err != nil {
+	if _, err := h.c().ReloadIntegration(ctx, name); err != nil {
 		return h.fail("reload "+name, err)
 	}
 	return nil
@@ -372,7 +418,7 @@ func (h *Host) ReloadIntegration(ctx context.Context, name string) error {
 // When the host cannot be reached, every integration of the last view has
 // that error.
 func (h *Host) ReloadAllIntegrations(ctx context.Context) map[string]error {
-	res, err := h.c.ReloadAllIntegrations(ctx)
+	res, err := h.c().ReloadAllIntegrations(ctx)
 	if err != nil {
 		err = h.fail("reload all", err)
 		out := map[string]error{}
@@ -400,7 +446,7 @@ func (h *Host) ReloadAllIntegrations(ctx context.Context) map[string]error {
 // disk (Manager.ReloadFiles): paths are paths on the host's machine. When
 // the host cannot be reached, each path has an outcome with that error.
 func (h *Host) ReloadFiles(ctx context.Context, paths []string) []starhost.Outcome {
-	res, err := h.c.ReloadFiles(ctx, paths)
+	res, err := h.c().ReloadFiles(ctx, paths)
 	if err != nil {
 		err = h.fail("reload files", err)
 		out := make([]starhost.Outcome, len(paths))
@@ -437,7 +483,7 @@ func (h *Host) ReloadFiles(ctx context.Context, paths []string) []starhost.Outco
 // integration folders (a relative path is relative to the first): add the
 // folder of a file elsewhere first (AddRoot).
 func (h *Host) AddIntegration(ctx context.Context, module, class string) ([]starhost.Info, error) {
-	ins, err := h.c.AddIntegration(ctx, module, class)
+	ins, err := h.c().AddIntegration(ctx, module, class)
 	if err != nil {
 		return nil, h.fail("add "+module, err)
 	}
@@ -452,7 +498,7 @@ func (h *Host) AddRoot(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("add folder %s: %w", dir, err)
 	}
-	if _, err := h.c.AddRoot(ctx, abs); err != nil {
+	if _, err := h.c().AddRoot(ctx, abs); err != nil {
 		return h.fail("add folder "+abs, err)
 	}
 	return nil
@@ -461,7 +507,7 @@ func (h *Host) AddRoot(ctx context.Context, dir string) error {
 // RemoveIntegration removes the named integration
 // (Manager.RemoveIntegration); an unknown name is starhost.ErrNotFound.
 func (h *Host) RemoveIntegration(ctx context.Context, name string) error {
-	if err := h.c.RemoveIntegration(ctx, name); err != nil {
+	if err := h.c().RemoveIntegration(ctx, name); err != nil {
 		return h.fail("remove "+name, err)
 	}
 	return nil
@@ -470,7 +516,7 @@ func (h *Host) RemoveIntegration(ctx context.Context, name string) error {
 // RemoveModule removes every integration a module declares and forgets
 // its failure (Manager.RemoveModule); it returns the names removed.
 func (h *Host) RemoveModule(ctx context.Context, module string) ([]string, error) {
-	names, err := h.c.RemoveModule(ctx, module)
+	names, err := h.c().RemoveModule(ctx, module)
 	if err != nil {
 		return nil, h.fail("remove "+module, err)
 	}
@@ -481,7 +527,7 @@ func (h *Host) RemoveModule(ctx context.Context, module string) ([]string, error
 // (Manager.EnableIntegration).
 func (h *Host) EnableIntegration(name string) error {
 	return h.change("switch "+name, func(ctx context.Context) error {
-		_, err := h.c.EnableIntegration(ctx, name)
+		_, err := h.c().EnableIntegration(ctx, name)
 		return err
 	})
 }
@@ -490,7 +536,7 @@ func (h *Host) EnableIntegration(name string) error {
 // (Manager.DisableIntegration).
 func (h *Host) DisableIntegration(name string) error {
 	return h.change("switch "+name, func(ctx context.Context) error {
-		_, err := h.c.DisableIntegration(ctx, name)
+		_, err := h.c().DisableIntegration(ctx, name)
 		return err
 	})
 }
@@ -500,7 +546,7 @@ func (h *Host) DisableIntegration(name string) error {
 func (h *Host) StateJSON(name string) ([]byte, error) {
 	var b []byte
 	err := h.change("state of "+name, func(ctx context.Context) error {
-		raw, err := h.c.State(ctx, name)
+		raw, err := h.c().State(ctx, name)
 		b = raw
 		return err
 	})
@@ -512,13 +558,13 @@ func (h *Host) StateJSON(name string) ([]byte, error) {
 
 // ResetState empties the named integration's state (Manager.ResetState).
 func (h *Host) ResetState(name string) error {
-	return h.change("reset state of "+name, func(ctx context.Context) error { return h.c.ResetState(ctx, name) })
+	return h.change("reset state of "+name, func(ctx context.Context) error { return h.c().ResetState(ctx, name) })
 }
 
 // ForgetState empties the named integration's state and deletes its
 // stored record (Manager.ForgetState).
 func (h *Host) ForgetState(name string) error {
-	return h.change("forget state of "+name, func(ctx context.Context) error { return h.c.ForgetState(ctx, name) })
+	return h.change("forget state of "+name, func(ctx context.Context) error { return h.c().ForgetState(ctx, name) })
 }
 
 // ExportStates returns the states of the named integrations, of every
@@ -527,7 +573,7 @@ func (h *Host) ExportStates(names ...string) (starhost.StateExport, error) {
 	var e starhost.StateExport
 	err := h.change("export state", func(ctx context.Context) error {
 		var err error
-		e, err = h.c.ExportStates(ctx, names...)
+		e, err = h.c().ExportStates(ctx, names...)
 		return err
 	})
 	if err != nil {
@@ -547,7 +593,7 @@ func (h *Host) ImportStates(ctx context.Context, states map[string][]byte) error
 		}
 		e.Integrations[name] = starhost.ExportedState{State: states[name]}
 	}
-	if err := h.c.ImportStates(ctx, e); err != nil {
+	if err := h.c().ImportStates(ctx, e); err != nil {
 		return h.fail("import state", err)
 	}
 	return nil
@@ -581,7 +627,7 @@ func noEndpoint(ae *client.Error) bool {
 func (h *Host) fail(op string, err error) error {
 	var ae *client.Error
 	if !errors.As(err, &ae) {
-		return fmt.Errorf("%s: the host at %s does not answer: %w", op, h.url, err)
+		return fmt.Errorf("%s: the host at %s does not answer: %w", op, h.URL(), err)
 	}
 	e := &Error{Status: ae.Status, Message: ae.Body.Error}
 	switch {
@@ -594,7 +640,7 @@ func (h *Host) fail(op string, err error) error {
 	}
 	switch {
 	case ae.Status == 404 && noEndpoint(ae):
-		e.Message = fmt.Sprintf("%s: the host at %s does not have this endpoint: it runs an older afstudio; update it (%s)", op, h.url, ae.Body.Error)
+		e.Message = fmt.Sprintf("%s: the host at %s does not have this endpoint: it runs an older afstudio; update it (%s)", op, h.URL(), ae.Body.Error)
 	case ae.Status == 404:
 		e.sentinel = starhost.ErrNotFound
 	case ae.Status == 503:
@@ -602,7 +648,7 @@ func (h *Host) fail(op string, err error) error {
 	case ae.Status == 409 && strings.Contains(ae.Body.Error, starhost.ErrNoShadow.Error()):
 		e.sentinel = starhost.ErrNoShadow
 	case ae.Status == 401:
-		e.Message = fmt.Sprintf("%s: the host at %s refused the token; pass the token that `afstudio token` prints on its machine", op, h.url)
+		e.Message = fmt.Sprintf("%s: the host at %s refused the token; pass the token that `afstudio token` prints on its machine", op, h.URL())
 	}
 	if e.Message == "" {
 		e.Message = fmt.Sprintf("%s: the host answered %d", op, ae.Status)
@@ -675,7 +721,7 @@ func (h *Host) relayNotice(n starhost.Notice) {
 // (Manager.StartShadow).
 func (h *Host) StartShadow(name string) error {
 	return h.change("shadow "+name, func(ctx context.Context) error {
-		_, err := h.c.StartShadow(ctx, name)
+		_, err := h.c().StartShadow(ctx, name)
 		return err
 	})
 }
@@ -686,7 +732,7 @@ func (h *Host) ShadowReport(name string) (starhost.ShadowReport, error) {
 	var rep starhost.ShadowReport
 	err := h.change("shadow report of "+name, func(ctx context.Context) error {
 		var err error
-		rep, err = h.c.ShadowReport(ctx, name)
+		rep, err = h.c().ShadowReport(ctx, name)
 		return err
 	})
 	return rep, err
@@ -696,7 +742,7 @@ func (h *Host) ShadowReport(name string) (starhost.ShadowReport, error) {
 // (Manager.PromoteShadow); errors.Is finds starhost.ErrNoShadow when
 // there is none.
 func (h *Host) PromoteShadow(ctx context.Context, name string) error {
-	if _, err := h.c.PromoteShadow(ctx, name); err != nil {
+	if _, err := h.c().PromoteShadow(ctx, name); err != nil {
 		return h.fail("promote "+name, err)
 	}
 	return nil
@@ -705,5 +751,5 @@ func (h *Host) PromoteShadow(ctx context.Context, name string) error {
 // DiscardShadow drops the named integration's shadow and turns its
 // shadow mode off (Manager.DiscardShadow).
 func (h *Host) DiscardShadow(name string) error {
-	return h.change("discard shadow of "+name, func(ctx context.Context) error { return h.c.DiscardShadow(ctx, name) })
+	return h.change("discard shadow of "+name, func(ctx context.Context) error { return h.c().DiscardShadow(ctx, name) })
 }
