@@ -35,6 +35,7 @@
 //	record.go     the stream's Record… and Stop: recording the events
 //	logpane.go    the log tab
 //	settings.go   the settings tab (the control API)
+//	clusterview.go  the cluster tab of a cluster host's partition
 //	statusbar.go  the status bar
 //	rowlist.go    the bounded, filtered row list of the log and the stream
 //	columns.go    the rows of every list: table-like columns, their cells
@@ -91,7 +92,8 @@ type Options struct {
 	// remembered files.
 	Files []string
 	// Tab is the tab to show first: "details", "console", "events",
-	// "log" or "settings"; "" shows the details.
+	// "log", "settings" or (with Cluster) "cluster"; "" shows the
+	// details.
 	Tab string
 	// Select is the row to select first: an integration's name, or the
 	// path of a module; "" selects the first row.
@@ -134,6 +136,10 @@ type Options struct {
 	// with the module as its path, in harnesses of its own: not on the
 	// host), for the tests on save (FilesSaved); nil runs none.
 	RunTests func(ctx context.Context, module string) (startest.Report, error)
+	// Cluster is the cluster of the attached host when it is a cluster
+	// host: the window then has a Cluster tab (see Cluster); nil for
+	// any other host.
+	Cluster Cluster
 	// RunOnUI runs a UI update from another goroutine; nil means fyne.Do.
 	// Tests pass a runner that serialises updates with their own reads,
 	// since Fyne's test driver runs fyne.Do on the calling goroutine.
@@ -156,6 +162,7 @@ type Studio struct {
 	logs     *logPane
 	status   *statusBar
 	settings *settingsView
+	cluster  *clusterTab // nil unless Options.Cluster
 	bar      *actionBar
 	frames   *frameProbe
 	trace    uiTracer
@@ -278,6 +285,10 @@ func (s *Studio) build() {
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), container.NewVBox(s.settings.object(),
 			container.NewPadded(newWorkerSettings(s.app.Preferences(), s.opts.MemoryLimit).root))),
 	)
+	if s.opts.Cluster != nil {
+		s.cluster = newClusterTab(func(p int) { go s.showPartition(p) })
+		s.tabs.Append(container.NewTabItemWithIcon("Cluster", theme.StorageIcon(), s.cluster.root))
+	}
 	s.tabs.OnUnselected = func(*container.TabItem) { s.trace.tabLeaves() }
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		defer s.trace.tabShown(t.Text)
@@ -315,6 +326,9 @@ func (s *Studio) Start() {
 	sub := s.m.Subscribe(4096)
 	s.wg.Go(func() { s.follow(sub) })
 	s.wg.Go(s.followShadow)
+	if s.cluster != nil {
+		s.wg.Go(s.followCluster)
+	}
 	if s.opts.Select != "" {
 		s.selectRow(s.opts.Select)
 	} else {
@@ -347,6 +361,9 @@ func (s *Studio) ShowAndRun() {
 // nothing.
 func (s *Studio) showTab(name string) {
 	idx := map[string]int{"details": 0, "console": 1, "events": 2, "stream": 2, "log": 3, "settings": 4}
+	if s.cluster != nil {
+		idx["cluster"] = 5
+	}
 	if i, ok := idx[name]; ok {
 		s.tabs.SelectIndex(i)
 		if i == 1 {

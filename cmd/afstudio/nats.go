@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/afstudio/afstudio/cluster"
@@ -146,35 +144,7 @@ func cmdCluster(ctx context.Context, args []string, std stdio) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	fmt.Fprintf(std.stdout, "stream %s, lease TTL %v, %d hosts alive\n", st.Stream, st.LeaseTTL, len(st.Hosts))
-	tw := tabwriter.NewWriter(std.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tPARTITIONS\tLAST SEEN")
-	for _, h := range st.Hosts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.ID, strings.Trim(fmt.Sprint(h.Owned), "[]"), h.Seen.Local().Format(time.TimeOnly))
-	}
-	fmt.Fprintln(tw, "\nPARTITION\tOWNER\tSEQ\tLAG")
-	for _, p := range st.Partitions {
-		owner := p.Owner
-		if owner == "" {
-			owner = "-"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\n", p.Partition, owner, p.Seq, p.Lag)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, m := range st.Mismatches {
-		fmt.Fprintf(std.stdout, "\nWARNING: %s", m)
-	}
-	for _, h := range st.Hosts {
-		for _, f := range h.Failed {
-			fmt.Fprintf(std.stdout, "\nWARNING: on %s: %s", h.ID, f)
-		}
-	}
-	if len(st.Mismatches) > 0 {
-		fmt.Fprintln(std.stdout)
-	}
-	return nil
+	return st.WriteText(std.stdout)
 }
 
 // exportClusterStates prints every partition's states (state export

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/afstudio/afstudio/control"
+	"github.com/afstudio/afstudio/control/client"
 	"github.com/afstudio/afstudio/control/remotehost"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/studio"
@@ -37,6 +38,9 @@ type studioHost struct {
 	// label names the host in the window when it is not in this process
 	// and not the studio's own worker.
 	label string
+	// cluster is the cluster of a cluster host attached to (--connect);
+	// nil for any other host.
+	cluster studio.Cluster
 	// memoryLimit is the worker's memory limit, for the Settings tab; ""
 	// when the integrations do not run in this studio's worker.
 	memoryLimit string
@@ -84,11 +88,30 @@ func (o *studioOptions) connectHost(ctx context.Context, sh *studioHost, log *sl
 	if err != nil {
 		return err
 	}
-	rh, err := attach(ctx, o.connect, token, nil, 20*time.Second, log) // a host starting, or restarting its worker
+	const patience = 20 * time.Second // a host starting, or restarting its worker
+	base, p := splitPartition(o.connect)
+	cv, err := findCluster(ctx, base, token, patience)
 	if err != nil {
 		return err
 	}
-	sh.host, sh.label, sh.stop = rh, rh.URL(), rh.Close
+	if cv == nil {
+		rh, err := attach(ctx, o.connect, token, nil, patience, log)
+		if err != nil {
+			return err
+		}
+		sh.host, sh.label, sh.stop = rh, rh.URL(), rh.Close
+		return nil
+	}
+	if p < 0 {
+		p = cv.Owned[0]
+	}
+	rh, err := attach(ctx, base+control.PartitionPath(p), token, nil, patience, log)
+	if err != nil {
+		return err
+	}
+	ca := &clusterAttach{base: base, c: client.New(base, token), rh: rh}
+	ca.shown.Store(int64(p))
+	sh.host, sh.cluster, sh.label, sh.stop = rh, ca, fmt.Sprintf("%s (cluster host %s)", base, cv.Host), rh.Close
 	return nil
 }
 

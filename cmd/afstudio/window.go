@@ -83,7 +83,7 @@ func cmdStudio(ctx context.Context, args []string, std stdio) error {
 	defer sh.stop()
 	sopts := studio.Options{Dirs: o.host.dirs, Files: files, Tab: o.tab, Select: o.sel, Logger: log, HostLabel: sh.label, MemoryLimit: sh.memoryLimit,
 		TextureLifetime: fynecache.Lifetime(), ReleaseMemory: releaseCMemory, TraceUI: traceUI(os.Getenv(envTraceUI), log),
-		RunTests: runStudioTests}
+		RunTests: runStudioTests, Cluster: sh.cluster}
 	if sh.api != nil {
 		sopts.API = sh.api // stopped by sh.stop
 	}
