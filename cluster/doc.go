@@ -14,9 +14,9 @@
 //     events of one key (a mission) land in one partition, in order. The
 //     Nats-Msg-Id header de-duplicates retried publishes (the stream's
 //     duplicate window, 2 minutes).
-//   - the bucket AFSTUDIO_OWNERS: a heartbeat per host (hosts.<id>) and a
-//     lease per partition (p.<i>, holding the owner's id), both expiring
-//     with the bucket's TTL unless renewed.
+//   - the bucket AFSTUDIO_OWNERS: a heartbeat per host (hosts.<id>, with
+//     its instance) and a lease per partition (p.<i>, holding the owner's
+//     id), both expiring with the bucket's TTL unless renewed.
 //   - the bucket AFSTUDIO_STATE: per partition (p.<i>) the JSON
 //     {"seq": LAST_APPLIED_STREAM_SEQ, "states": {INTEGRATION: STATE}}.
 //
@@ -29,7 +29,9 @@
 // after writing its state. A host that dies stops renewing; its leases
 // expire after the TTL and the hosts left take its partitions at their
 // next renewal: the failover bound is TTL + TTL/3 (4 s with the default
-// 3 s TTL), plus the server's expiry check (about 0.3 s measured).
+// 3 s TTL), plus the server's expiry check (about 0.3 s measured). A
+// worker its supervisor starts again is not a new host: it takes its
+// partitions back at once (see below).
 //
 // For each partition it owns, a host runs one starhost.Manager (the same
 // integrations as every other host, built by [Options].NewManager) fed by
@@ -44,4 +46,36 @@
 //
 // A partition's states must fit in one message of the server (its
 // max_payload, 1 MiB by default): keep state per key small, or raise it.
+//
+// # A host's identity
+//
+// A host is named by its ID ([Options].ID; leases hold it) and one run of
+// it by its instance ([Options].Instance), both in its heartbeat
+// {"id", "instance", "owned", ...}. afstudio run --headless --nats runs the
+// host in a worker process that its supervisor starts again when it
+// dies; the supervisor picks the default ID (HOSTNAME-RANDOM, see
+// [DefaultID]) and an instance once and passes both to every worker it
+// starts. So a worker started again is the same host: [New] finds the
+// heartbeat of its ID carrying its own instance, and during the first TTL
+// it adopts every lease holding its ID that its predecessor left (a
+// compare-and-set update expecting the lease's revision) instead of
+// waiting for them to expire; one assigned to another host by then is
+// given back at once. Its partitions are away for the time the worker
+// takes to start again (about 0.2 s measured), not TTL×4/3. State writes
+// are fenced as always: the new worker reads each partition's state and
+// its revision afresh.
+//
+// Two hosts must not share an ID. New refuses a host whose ID has a
+// heartbeat alive with another instance, with an error naming the ID,
+// when that host was last seen and what to do (give each host its own
+// ID, or wait the lease TTL if that host is dead). A running host writes
+// its heartbeat expecting the revision it wrote last; when another
+// instance wrote it meanwhile (a second host given the same ID after the
+// first one's heartbeat expired while it was away), the host logs an
+// error at each renewal, gives its partitions back and takes none, rather
+// than fight over leases holding the ID they share, until the other's
+// heartbeat is gone. A host started again with the same ID by something
+// other than its supervisor (a service manager, a shell) is another
+// instance: it is refused until its dead predecessor's heartbeat expires
+// (within the TTL), and then takes partitions as a new host does.
 package cluster

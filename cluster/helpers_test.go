@@ -94,9 +94,11 @@ func countManager(ctx context.Context) (*starhost.Manager, error) {
 // its own, which kill closes without the host giving anything back.
 type testHost struct {
 	*Host
-	nc     *nats.Conn
-	cancel context.CancelFunc
-	done   chan struct{}
+	nc      *nats.Conn
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started bool // run was called; the test's goroutine only
+	done    chan struct{}
 }
 
 func startHost(t *testing.T, ts *testServer, id string) *testHost {
@@ -107,23 +109,52 @@ func startHost(t *testing.T, ts *testServer, id string) *testHost {
 // startHostWith is startHost with managers made by newManager.
 func startHostWith(t *testing.T, ts *testServer, id string, newManager func(context.Context) (*starhost.Manager, error)) *testHost {
 	t.Helper()
+	return startHostOpts(t, ts, Options{ID: id, NewManager: newManager})
+}
+
+// startHostOpts starts a host with o, on a connection of its own (o's
+// JetStream is set; NewManager nil means countManager).
+func startHostOpts(t *testing.T, ts *testServer, o Options) *testHost {
+	t.Helper()
+	th := newHost(t, ts, o)
+	th.run()
+	return th
+}
+
+// newHost is startHostOpts without Run: th.run starts it.
+func newHost(t *testing.T, ts *testServer, o Options) *testHost {
+	t.Helper()
 	nc, js := ts.connect(t)
-	h, err := New(context.Background(), Options{JetStream: js, NewManager: newManager, ID: id})
+	o.JetStream = js
+	if o.NewManager == nil {
+		o.NewManager = countManager
+	}
+	h, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	th := &testHost{Host: h, nc: nc, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(th.done); _ = h.Run(ctx) }()
+	th := &testHost{Host: h, nc: nc, cancel: cancel, done: make(chan struct{}), ctx: ctx}
 	t.Cleanup(th.stop)
 	return th
 }
 
+// run runs the host until it is stopped or killed.
+func (th *testHost) run() {
+	th.started = true
+	go func() { defer close(th.done); _ = th.Run(th.ctx) }()
+}
+
 // stop stops the host cleanly (its partitions given back).
-func (th *testHost) stop() { th.cancel(); <-th.done }
+func (th *testHost) stop() {
+	th.cancel()
+	if th.started {
+		<-th.done
+	}
+}
 
 // kill is the host's death: its connection is gone, it gives nothing back.
-func (th *testHost) kill() { th.nc.Close(); th.cancel(); <-th.done }
+func (th *testHost) kill() { th.nc.Close(); th.stop() }
 
 // publisher publishes numbered tick events for missions m0..m<missions-1>,
 // round robin, each with its id in Nats-Msg-Id.

@@ -2,14 +2,11 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -36,9 +33,17 @@ type Options struct {
 	// closes it when it gives the partition up. It must not have a state
 	// store: the partition's state lives in the server's bucket.
 	NewManager func(ctx context.Context) (*starhost.Manager, error)
-	// ID names the host among the others; "" means HOSTNAME-RANDOM. Two
-	// hosts must never share one.
+	// ID names the host among the others; "" means DefaultID(). Two
+	// hosts must never share one: New refuses an ID whose heartbeat is
+	// alive with another Instance.
 	ID string
+	// Instance tells this run of the host from another one with the same
+	// ID; "" means NewInstance(). A supervisor passes the same ID and
+	// Instance to every worker it starts: a worker started again after
+	// its predecessor died is then the same host, and it adopts the
+	// leases the predecessor left at once instead of waiting for them to
+	// expire.
+	Instance string
 	// Batch is the most events applied between two state writes; 0 means
 	// DefaultBatch. A state write is one round trip to the server, shared
 	// by the batch.
@@ -57,12 +62,17 @@ type Options struct {
 // A Host takes its share of the partitions and applies their events to
 // the integrations. Create it with New, run it with Run.
 type Host struct {
-	opts Options
-	id   string
-	log  *slog.Logger
-	lay  *opened
+	opts     Options
+	id       string
+	instance string
+	log      *slog.Logger
+	lay      *opened
 
-	leases map[int]uint64 // revision of each lease held; Run's goroutine only
+	// Run's goroutine only (and New before it):
+	leases       map[int]uint64 // revision of each lease held
+	hbRev        uint64         // revision of the heartbeat last written; 0: none
+	adoptUntil   time.Time      // before it, a lease holding the id is the predecessor's
+	standingDown bool           // another instance holds the id
 
 	mu      sync.Mutex
 	workers map[int]*worker // the partitions being applied
@@ -71,6 +81,7 @@ type Host struct {
 // heartbeat is the value of a host's key in the owners bucket.
 type heartbeat struct {
 	ID           string    `json:"id"`
+	Instance     string    `json:"instance"`
 	Owned        []int     `json:"owned"`
 	At           time.Time `json:"at"`
 	Integrations []string  `json:"integrations,omitempty"` // integrationSet; absent with no partition
@@ -87,9 +98,12 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := opts.ID
+	id, instance := opts.ID, opts.Instance
 	if id == "" {
-		id = defaultID()
+		id = DefaultID()
+	}
+	if instance == "" {
+		instance = NewInstance()
 	}
 	if strings.ContainsAny(id, ".*> ") {
 		return nil, fmt.Errorf("cluster host id %q: use no dots, spaces, * or >", id)
@@ -101,24 +115,18 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Host{opts: opts, id: id, log: log.With("host", id), lay: lay, leases: map[int]uint64{}, workers: map[int]*worker{}}, nil
-}
-
-// defaultID is HOSTNAME-RANDOM: a restarted host is a new host, and its
-// predecessor's leases expire rather than being mistaken for its own.
-func defaultID() string {
-	name, _ := os.Hostname()
-	name = strings.NewReplacer(".", "_", " ", "_", "*", "_", ">", "_").Replace(name)
-	if name == "" {
-		name = "host"
+	h := &Host{opts: opts, id: id, instance: instance, log: log.With("host", id), lay: lay, leases: map[int]uint64{}, workers: map[int]*worker{}}
+	if err := h.checkIdentity(ctx); err != nil {
+		return nil, err
 	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return name + "-" + hex.EncodeToString(b)
+	return h, nil
 }
 
 // ID returns the host's id.
 func (h *Host) ID() string { return h.id }
+
+// Instance returns the host's instance (Options.Instance).
+func (h *Host) Instance() string { return h.instance }
 
 // Partitions returns the number of partitions of the stream.
 func (h *Host) Partitions() int { return h.lay.partitions }
@@ -182,7 +190,7 @@ func (h *Host) ReloadFiles(ctx context.Context, paths []string) {
 // only when ctx ends.
 func (h *Host) Run(ctx context.Context) error {
 	every := h.lay.ttl / 3
-	h.log.Info("cluster host started", "partitions", h.lay.partitions, "lease_ttl", h.lay.ttl, "renew_every", every)
+	h.log.Info("cluster host started", "instance", h.instance, "partitions", h.lay.partitions, "lease_ttl", h.lay.ttl, "renew_every", every)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -199,17 +207,25 @@ func (h *Host) Run(ctx context.Context) error {
 }
 
 // tick renews the heartbeat, takes the free partitions assigned to this
-// host, renews the leases it keeps and gives back the others.
+// host, renews the leases it keeps and gives back the others; while
+// another instance holds the host's id, it stands down instead.
 func (h *Host) tick(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.lay.ttl)
 	defer cancel()
-	beat := heartbeat{ID: h.id, Owned: h.Owned(), At: time.Now().UTC()}
+	beat := heartbeat{ID: h.id, Instance: h.instance, Owned: h.Owned(), At: time.Now().UTC()}
 	if m := h.anyManager(); m != nil {
 		beat.Integrations, beat.Failed = integrationSet(m.Snapshot())
 	}
 	hb, _ := json.Marshal(beat)
-	if _, err := h.lay.owners.Put(ctx, hostKey(h.id), hb); err != nil {
+	if err := h.beat(ctx, hb); errors.Is(err, errIDTaken) {
+		h.standDown(ctx, err)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
+	}
+	if h.standingDown {
+		h.standingDown = false
+		h.log.Warn("the other host with this host's id is gone: taking partitions again", "id", h.id)
 	}
 	hosts, err := aliveHosts(ctx, h.lay.owners)
 	if err != nil {
@@ -236,6 +252,9 @@ func (h *Host) tickPartition(ctx context.Context, p int, mine bool) error {
 		return err
 	}
 	rev, held := h.leases[p]
+	if !held && err == nil && h.adoptable(e) {
+		return h.adopt(ctx, p, e.Revision(), mine)
+	}
 	if held && err == nil && e.Revision() == rev { // ours, as we left it
 		if !mine {
 			h.handOff(ctx, p, rev)
@@ -321,7 +340,9 @@ func (h *Host) release() {
 	for _, p := range rest {
 		h.stopWorker(p)
 	}
-	_ = h.lay.owners.Delete(ctx, hostKey(h.id))
+	if h.hbRev != 0 { // never another instance's
+		_ = h.lay.owners.Delete(ctx, hostKey(h.id), jetstream.LastRevision(h.hbRev))
+	}
 	h.log.Info("cluster host stopped; partitions given back")
 }
 

@@ -56,6 +56,9 @@ type Status struct {
 type HostStatus struct {
 	// ID is the host's id.
 	ID string `json:"id"`
+	// Instance tells this run of the host from another with the same ID;
+	// it stays the same when its supervisor starts its worker again.
+	Instance string `json:"instance"`
 	// Owned are the partitions it applies, as of its last heartbeat.
 	Owned []int `json:"owned"`
 	// Seen is the time of its last heartbeat.
@@ -101,7 +104,7 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 			if json.Unmarshal(e.Value(), &hb) == nil && hb.Owned != nil {
 				hs.Owned = hb.Owned
 			}
-			hs.Integrations, hs.Failed = hb.Integrations, hb.Failed
+			hs.Instance, hs.Integrations, hs.Failed = hb.Instance, hb.Integrations, hb.Failed
 			hs.Seen = e.Created()
 		}
 		s.Hosts = append(s.Hosts, hs)

@@ -151,33 +151,83 @@ func waitOwners(t *testing.T, url string, within time.Duration, hosts ...string)
 	}
 }
 
-// TestClusterCommands: nats init, two real hosts (one supervised, one in
-// process) run with --nats, state export --nats and cluster status; then
-// the in-process host is killed with SIGKILL and the other takes all its
-// partitions, and the counts stay exact; a host started again gets its
-// share back.
+// initTwice runs nats init with partitions, then again, then with
+// another count, which is refused.
+func initTwice(t *testing.T, url string, partitions int) {
+	t.Helper()
+	n := strconv.Itoa(partitions)
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", n); r.code != 0 || !strings.Contains(r.stdout, n+" partitions") {
+		t.Fatalf("nats init: %v", r)
+	}
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", n); r.code != 0 {
+		t.Fatalf("nats init again: %v", r)
+	}
+	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", strconv.Itoa(partitions+1)); r.code != 1 || !strings.Contains(r.stderr, "keep --partitions "+n) {
+		t.Fatalf("nats init with another partition count: %v", r)
+	}
+}
+
+// checkRefused checks that the host p, given the id of a host alive,
+// exits with an error naming the id and saying what to do.
+func checkRefused(t *testing.T, p *hostProc, id string) {
+	t.Helper()
+	err := p.wait(t, "a second host with the id "+id)
+	if err == nil || !strings.Contains(p.log(), `cluster host id "`+id+`"`) || !strings.Contains(p.log(), "own --host-id") {
+		t.Errorf("a second host given the id %s exited with %v; want an error naming the id and what to do:\n%s", id, err, p.log())
+	}
+}
+
+// checkApplied checks that cluster status, once every event was applied,
+// shows the number of hosts, no lag and every partition's position (and
+// prints as a table); it returns the status.
+func checkApplied(t *testing.T, url string, hosts int) cluster.Status {
+	t.Helper()
+	st := clusterStatus(t, url)
+	if len(st.Hosts) != hosts {
+		t.Errorf("cluster status shows hosts %+v, want %d", st.Hosts, hosts)
+	}
+	for _, p := range st.Partitions {
+		if p.Lag != 0 || p.Seq == 0 {
+			t.Errorf("partition %d after all was applied: lag %d, seq %d", p.Partition, p.Lag, p.Seq)
+		}
+	}
+	r := runCLI(t, nil, "cluster", "status", "--nats", url)
+	ok := r.code == 0 && strings.Contains(r.stdout, "PARTITION")
+	for _, h := range st.Hosts {
+		ok = ok && strings.Contains(r.stdout, h.ID)
+	}
+	if !ok {
+		t.Errorf("cluster status: %v", r)
+	}
+	return st
+}
+
+// TestClusterCommands: nats init, three real hosts (one supervised, two
+// in process) over twelve partitions run with --nats, state export
+// --nats and cluster status; then one in-process host is killed with
+// SIGKILL while the others apply a backlog, the two others take all its
+// partitions, and the counts stay exact per mission; the host started
+// again with the same --host-id gets its share back. A host given the id
+// of one alive is refused.
 func TestClusterCommands(t *testing.T) {
 	exe, err := os.Executable() // the test binary is afstudio (TestMain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := startNATS(t)
-	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "4"); r.code != 0 || !strings.Contains(r.stdout, "4 partitions") {
-		t.Fatalf("nats init: %v", r)
-	}
-	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "4"); r.code != 0 {
-		t.Fatalf("nats init again: %v", r)
-	}
-	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", "5"); r.code != 1 || !strings.Contains(r.stderr, "keep --partitions 4") {
-		t.Fatalf("nats init with another partition count: %v", r)
-	}
+	initTwice(t, url, 12)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "count.star"), []byte(countStar), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	supervised := startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "sup")
-	inProcess := startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "inp", "--in-process")
-	waitOwners(t, url, 20*time.Second, "sup", "inp")
+	host := func(id string, more ...string) *hostProc {
+		return startHost(t, exe, nil, append([]string{"--nats", url, "--dir", dir, "--no-defaults", "--host-id", id}, more...)...)
+	}
+	supervised := host("sup")
+	victim := host("inp1", "--in-process")
+	host("inp2", "--in-process")
+	waitOwners(t, url, 30*time.Second, "sup", "inp1", "inp2")
+	checkRefused(t, host("inp2"), "inp2") // supervised: its worker refuses to start, and the supervisor gives up
 
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -185,34 +235,26 @@ func TestClusterCommands(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	next := make([]int, 20)
-	publishTicks(t, js, next, 400)
+	next := make([]int, 60)
+	publishTicks(t, js, next, 1200)
 	waitExported(t, url, next)
-	st := clusterStatus(t, url)
-	if len(st.Hosts) != 2 {
-		t.Errorf("cluster status shows hosts %+v, want sup and inp", st.Hosts)
-	}
-	for _, p := range st.Partitions {
-		if p.Lag != 0 || p.Seq == 0 {
-			t.Errorf("partition %d after all was applied: lag %d, seq %d", p.Partition, p.Lag, p.Seq)
-		}
-	}
-	if r := runCLI(t, nil, "cluster", "status", "--nats", url); r.code != 0 || !strings.Contains(r.stdout, "PARTITION") || !strings.Contains(r.stdout, "sup") {
-		t.Errorf("cluster status: %v", r)
-	}
+	st := checkApplied(t, url, 3)
 
-	publishTicks(t, js, next, 400)
-	if err := inProcess.cmd.Process.Kill(); err != nil { // SIGKILL: nothing given back
+	// inp1 dies (SIGKILL: nothing given back) while the hosts apply a
+	// backlog.
+	publishTicks(t, js, next, 1200)
+	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	moved := waitOwners(t, url, 30*time.Second, "sup")
-	t.Logf("after kill -9 of a host, its partitions moved in %v (lease TTL %v)", moved, st.LeaseTTL)
-	publishTicks(t, js, next, 400)
+	publishTicks(t, js, next, 600)
+	moved := waitOwners(t, url, 30*time.Second, "sup", "inp2")
+	t.Logf("after kill -9 of a host, its partitions moved to the two others in %v (lease TTL %v)", moved, st.LeaseTTL)
+	publishTicks(t, js, next, 600)
 	waitExported(t, url, next)
-	startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "again", "--in-process")
-	spread := waitOwners(t, url, 20*time.Second, "sup", "again")
-	t.Logf("a host started again: partitions spread over both in %v", spread)
-	publishTicks(t, js, next, 400)
+	host("inp1", "--in-process")
+	spread := waitOwners(t, url, 30*time.Second, "sup", "inp1", "inp2")
+	t.Logf("the host started again with its --host-id: partitions spread over the three in %v", spread)
+	publishTicks(t, js, next, 1200)
 	waitExported(t, url, next)
 	if !strings.Contains(supervised.log(), "partition taken") {
 		t.Errorf("the supervised host's log does not show it taking partitions:\n%s", supervised.log())

@@ -180,7 +180,7 @@ func runCluster(ctx context.Context, o *runOptions, worker *supervise.Worker, lo
 		return err
 	}
 	defer nc.Close()
-	h, err := cluster.New(ctx, cluster.Options{Layout: o.nats.layout(), JetStream: js, Logger: log, ID: o.hostID, PublishResults: o.natsResults,
+	h, err := cluster.New(ctx, cluster.Options{Layout: o.nats.layout(), JetStream: js, Logger: log, ID: o.hostID, Instance: o.instance, PublishResults: o.natsResults,
 		NewManager: func(ctx context.Context) (*starhost.Manager, error) {
 			m, err := starhost.New(starhost.Options{Roots: o.host.dirs, Defaults: integrations.FS, SkipDefaultIntegrations: o.host.noDefaults,
 				Modules: o.host.files, Recorder: o.host.recorder, Quarantine: o.host.quarantine, Parallel: o.host.parallel, Logger: log})
@@ -221,7 +221,7 @@ func runCluster(ctx context.Context, o *runOptions, worker *supervise.Worker, lo
 	if worker != nil {
 		worker.Ready()
 	}
-	log.Info("cluster host ready", "id", h.ID(), "stream", o.nats.layout().StreamName(), "partitions", h.Partitions())
+	log.Info("cluster host ready", "id", h.ID(), "instance", h.Instance(), "stream", o.nats.layout().StreamName(), "partitions", h.Partitions())
 	return h.Run(ctx)
 }
 

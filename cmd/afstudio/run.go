@@ -27,6 +27,7 @@ type runOptions struct {
 	record      recordFlags
 	nats        natsFlags // --nats: events from the shared stream (runCluster)
 	hostID      string
+	instance    string // --host-instance: set by the supervisor (clusterIdentity)
 	natsResults bool
 }
 
@@ -43,6 +44,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	o.nats.register(fs)
 	fs.BoolVar(&o.natsResults, "nats-results", false, "with --nats, publish every handler call's result to afstudio.results.EVENT (notices always go to afstudio.notices.KIND)")
 	fs.StringVar(&o.hostID, "host-id", "", "with --nats, this host's `ID` among the others (default HOSTNAME-RANDOM; never give two hosts the same)")
+	fs.StringVar(&o.instance, "host-instance", "", internalFlag+"with --nats, this run's `INSTANCE`: the supervisor passes the same to all its workers")
 }
 
 // registerListen registers --listen and --allow-remote.

@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
+	"github.com/afstudio/afstudio/cluster"
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/afstudio/afstudio/supervise"
@@ -104,10 +106,33 @@ func superviseWorker(ctx context.Context, args []string, o *runOptions, std stdi
 		defer listener.Close()
 	}
 	return supervise.Run(ctx, supervise.Options{
-		Path: exe, Args: append([]string{"run"}, args...), SpecFlag: "--worker", Dir: dir,
+		Path: exe, Args: append([]string{"run"}, clusterIdentity(args, o)...), SpecFlag: "--worker", Dir: dir,
 		MemoryLimit: int64(o.worker.memoryLimit), Listener: listener,
 		Stdin: std.stdin, Stdout: std.stdout, Stderr: std.stderr, Logger: log,
 	})
+}
+
+// clusterIdentity adds to the arguments of a cluster host (run --nats)
+// the identity its supervisor keeps for all its workers: --host-id, when
+// none is given, picked once here rather than by each worker, and
+// --host-instance. A worker started again after its predecessor died is
+// then the same host, and it adopts the predecessor's leases at once
+// instead of waiting for them to expire (see package cluster). They are
+// flags, as --worker is, rather than environment variables: the worker's
+// command line is what the supervisor builds for it, and a flag marked
+// internal stays out of the usage.
+func clusterIdentity(args []string, o *runOptions) []string {
+	if o.nats.url == "" {
+		return args
+	}
+	args = slices.Clip(args)
+	if o.hostID == "" {
+		args = append(args, "--host-id", cluster.DefaultID())
+	}
+	if o.instance == "" {
+		args = append(args, "--host-instance", cluster.NewInstance())
+	}
+	return args
 }
 
 // startWorker makes this process the worker of the spec in o.worker.spec:
