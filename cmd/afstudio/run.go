@@ -36,7 +36,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.headless, "headless", false, "run without a window, speaking JSON lines on stdin and stdout (required)")
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the --dir folders for changes")
 	fs.DurationVar(&o.quiet, "quiet", 25*time.Millisecond, "how long (a `DURATION`) a burst of file events must be silent before it is reloaded")
-	registerListen(fs, &o.listen, &o.allowRemote, "also serve the control API on `ADDR`, e.g. 127.0.0.1:7777")
+	registerListen(fs, &o.listen, &o.allowRemote, "also serve the control API on `ADDR`, e.g. 127.0.0.1:7777 (with --nats: the cluster at /v1/cluster, each partition at /p/N)")
 	fs.Var(&o.host.files, "file", "also load the integration file `FILE` (repeatable), wherever it is")
 	fs.Var(&o.disable, "disable", "switch off the integration `NAME` (repeatable): it stays loaded but gets no events; remembered with the state")
 	o.worker.register(fs)

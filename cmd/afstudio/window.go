@@ -40,11 +40,11 @@ type studioOptions struct {
 func (o *studioOptions) register(fs *flag.FlagSet) {
 	o.host.registerWithState(fs)
 	fs.BoolVar(&o.noWatch, "no-watch", false, "do not watch the integration folders")
-	fs.StringVar(&o.tab, "tab", "details", "the `TAB` to show first: details, console, events or log")
+	fs.StringVar(&o.tab, "tab", "details", "the `TAB` to show first: details, console, events, log, settings, or cluster (attached to a cluster host)")
 	fs.StringVar(&o.sel, "select", "", "the integration `NAME` to select first")
 	registerListen(fs, &o.listen, &o.allowRemote, "serve the control API on `ADDR` (also switchable in the Settings tab), e.g. 127.0.0.1:7777")
 	o.worker.registerLimit(fs)
-	fs.StringVar(&o.connect, "connect", "", "show the host whose control API is at `URL` (e.g. http://server:7777, a run --headless --listen elsewhere) instead of running integrations here")
+	fs.StringVar(&o.connect, "connect", "", "show the host whose control API is at `URL` (e.g. http://server:7777, a run --headless --listen elsewhere; of a cluster host, one partition at a time, URL/p/N for partition N) instead of running integrations here")
 	fs.StringVar(&o.tokenFile, "token-file", "", "with --connect, read the host's token (afstudio token on its machine) from `FILE` (default $AFSTUDIO_TOKEN, else this user's token)")
 }
 
