@@ -89,6 +89,8 @@ func TestClusterTab(t *testing.T) {
 	hosttest.Eventually(t, 3*clusterEvery, func() bool { return slices.Equal(fc.askedFor(), []int{2, 1}) }, "the window moved to partition 1")
 	eventually(t, "the tab and the log say so", func() bool {
 		return strings.HasSuffix(s.cluster.summary.Text, "the window shows partition 1.") &&
-			slices.ContainsFunc(s.logs.lines(), func(l string) bool { return strings.Contains(l, "partition 2 is no longer applied by host h1; showing partition 1") })
+			slices.ContainsFunc(s.logs.lines(), func(l string) bool {
+				return strings.Contains(l, "partition 2 is no longer applied by host h1; showing partition 1")
+			})
 	})
 }

@@ -277,6 +277,25 @@ func (s *Studio) build() {
 		pause:     s.toggleWatching,
 	}, s.w != nil)
 
+	s.buildTabs()
+	s.split = container.NewHSplit(s.list.object(), s.tabs)
+	s.split.Offset = 0.3
+	s.frames = newFrameProbe()
+	s.trace = uiTracer{report: s.opts.TraceUI, paint: func(fn func(time.Time)) { s.frames.next(s.win.Canvas(), fn) }}
+	s.win.SetContent(container.NewStack(container.NewBorder(s.bar.object(), s.status.object(), nil, nil, s.split), s.frames.object()))
+	s.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.HandleDrop(uris) })
+	s.addShortcuts()
+	s.restoreLayout()
+	s.win.SetCloseIntercept(func() {
+		s.saveLayout()
+		s.Stop()
+		s.win.Close()
+	})
+}
+
+// buildTabs creates the tabs right of the list: Details, Event console,
+// Event stream, Log, Settings and, attached to a cluster host, Cluster.
+func (s *Studio) buildTabs() {
 	s.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Details", theme.InfoIcon(), s.details.object()),
 		container.NewTabItemWithIcon("Event console", theme.MailSendIcon(), s.console.object()),
@@ -302,19 +321,6 @@ func (s *Studio) build() {
 			s.settings.showState()
 		}
 	}
-	s.split = container.NewHSplit(s.list.object(), s.tabs)
-	s.split.Offset = 0.3
-	s.frames = newFrameProbe()
-	s.trace = uiTracer{report: s.opts.TraceUI, paint: func(fn func(time.Time)) { s.frames.next(s.win.Canvas(), fn) }}
-	s.win.SetContent(container.NewStack(container.NewBorder(s.bar.object(), s.status.object(), nil, nil, s.split), s.frames.object()))
-	s.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.HandleDrop(uris) })
-	s.addShortcuts()
-	s.restoreLayout()
-	s.win.SetCloseIntercept(func() {
-		s.saveLayout()
-		s.Stop()
-		s.win.Close()
-	})
 }
 
 // Start follows the host: it subscribes to notices, fills the list,

@@ -81,6 +81,12 @@ func cmdRun(ctx context.Context, args []string, std stdio) (err error) {
 	if o.nats.url != "" {
 		return runCluster(ctx, &o, worker, log)
 	}
+	return runHost(ctx, &o, worker, std, log)
+}
+
+// runHost is run --headless on one host: the integrations of the folders
+// in one manager, events from stdin and the control API.
+func runHost(ctx context.Context, o *runOptions, worker *supervise.Worker, std stdio, log *slog.Logger) (err error) {
 	rec, err := o.record.attach(&o.host, worker != nil, log) // a worker continues its supervisor's recording
 	if err != nil {
 		return err
