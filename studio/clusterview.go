@@ -43,8 +43,13 @@ type ClusterView struct {
 	StatusError string
 }
 
-// clusterEvery is how often the Cluster tab reads the cluster.
-const clusterEvery = 2 * time.Second
+// How often the Cluster tab reads the cluster: while it shows, and while
+// another tab does (to follow a partition that moved). Each read counts
+// every partition's lag on the server.
+const (
+	clusterEvery       = 2 * time.Second
+	clusterHiddenEvery = 10 * time.Second
+)
 
 // clusterTab shows the cluster (clusterview.go): which partitions the
 // attached host applies, which one the window shows, and the cluster's
@@ -119,7 +124,17 @@ func partitionsText(ps []int) string {
 func (s *Studio) followCluster() {
 	t := time.NewTicker(clusterEvery)
 	defer t.Stop()
+	var last time.Time
 	for {
+		if !s.clusterShown.Load() && time.Since(last) < clusterHiddenEvery {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				continue
+			}
+		}
+		last = time.Now()
 		v, err := s.opts.Cluster.Read(s.ctx)
 		if err == nil && len(v.Owned) > 0 && !slices.Contains(v.Owned, v.Shown) {
 			s.note(fmt.Sprintf("partition %d is no longer applied by host %s; showing partition %d", v.Shown, v.Host, v.Owned[0]))

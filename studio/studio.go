@@ -176,6 +176,8 @@ type Studio struct {
 	// detailsShown says whether the Details tab shows (see shadowfollow.go).
 	shadowKick   chan struct{}
 	detailsShown atomic.Bool
+	// clusterShown says whether the Cluster tab shows (clusterview.go).
+	clusterShown atomic.Bool
 	// shadowed are the integrations whose list rows may need a shadow
 	// note (shadowfollow.go).
 	shadowed shadowSet
@@ -312,6 +314,7 @@ func (s *Studio) buildTabs() {
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		defer s.trace.tabShown(t.Text)
 		s.detailsShown.Store(t.Text == "Details")
+		s.clusterShown.Store(t.Text == "Cluster")
 		switch t.Text {
 		case "Details":
 			s.kickShadow()
