@@ -63,6 +63,7 @@ type Host struct {
 	lay  *opened
 
 	leases map[int]uint64 // revision of each lease held; Run's goroutine only
+	book   stateBook      // the partitions' stored states, as this host knows them
 
 	mu      sync.Mutex
 	workers map[int]*worker // the partitions being applied
@@ -207,6 +208,7 @@ func (h *Host) tick(ctx context.Context) error {
 	if m := h.anyManager(); m != nil {
 		beat.Integrations, beat.Failed = integrationSet(m.Snapshot())
 	}
+	beat.Failed = append(beat.Failed, h.book.failures(h.leases)...)
 	hb, _ := json.Marshal(beat)
 	if _, err := h.lay.owners.Put(ctx, hostKey(h.id), hb); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
