@@ -123,6 +123,11 @@ func TestClusterCleanStop(t *testing.T) {
 	if held := leasesOf(t, js, "a"); len(held) > 0 {
 		t.Errorf("after a clean stop, a still holds the leases %v: they would only expire", held)
 	}
+	// And its heartbeat: the hosts left see it gone at once, not when its
+	// deleted heartbeat would expire.
+	if st, err := ReadStatus(context.Background(), js, Layout{}); err != nil || len(st.Hosts) != 1 || st.Hosts[0].ID != "b" {
+		t.Errorf("after a's clean stop the hosts alive are %+v (%v), want b alone", st.Hosts, err)
+	}
 	moved := waitSpread(t, 6, 30*time.Second, b)
 	t.Logf("after a clean stop the partitions moved in %v (lease TTL %v)", moved, a.LeaseTTL())
 	pub.publish(t, 500)

@@ -18,7 +18,11 @@
 //     its instance) and a lease per partition (p.<i>, holding the owner's
 //     id), both expiring with the bucket's TTL unless renewed.
 //   - the bucket AFSTUDIO_STATE: per partition (p.<i>) the JSON
-//     {"seq": LAST_APPLIED_STREAM_SEQ, "states": {INTEGRATION: STATE}}.
+//     {"seq": LAST_APPLIED_STREAM_SEQ, "states": {INTEGRATION: STATE}};
+//     when that does not fit in one message of the server, a manifest
+//     {"seq": N, "states": "chunked", "size": BYTES, "chunks": [...]}
+//     whose chunks, stored under p.<i>.c.<SHA256-PREFIX>, add up to the
+//     states' JSON.
 //
 // # How a host works
 //
@@ -37,15 +41,13 @@
 // integrations as every other host, built by [Options].NewManager) fed by
 // an ordered consumer that starts right after the stored sequence. Events
 // are applied in stream order, in batches; after each batch the states and
-// the sequence of its last event are written in one key-value update that
-// expects the revision the host read (fencing: a host that lost its
+// the sequence of its last event are committed in one key-value update
+// (below for states larger than a message) that expects the revision the
+// host read (fencing: a host that lost its
 // partition cannot overwrite its successor's state). The stored sequence
 // is the acknowledgement: a host that takes over continues after it, so an
 // event is applied exactly once to the stored state, and an event whose
 // state was not stored is applied again by the next owner, never lost.
-//
-// A partition's states must fit in one message of the server (its
-// max_payload, 1 MiB by default): keep state per key small, or raise it.
 //
 // # A host's identity
 //
@@ -78,4 +80,22 @@
 // other than its supervisor (a service manager, a shell) is another
 // instance: it is refused until its dead predecessor's heartbeat expires
 // (within the TTL), and then takes partitions as a new host does.
+//
+// # States larger than a message
+//
+// A partition's states that do not fit in one message of the server (its
+// max_payload, 1 MiB by default, less a sixteenth) are written in
+// content-defined chunks of about 160 KiB, each under a key named after
+// its content: the chunks the previous manifest lacks first, then the
+// manifest, with the expected revision, as the one commit point; then the
+// chunks the previous manifest had and the new one has not are purged
+// (only their versions older than the new manifest: the same content may
+// come back under the same key). A host that dies before its manifest
+// leaves the previous one whole, and its chunks are purged after the
+// first write of the partition's next owner; a host fenced off removes
+// nothing. A write therefore costs the chunks that changed, not the whole
+// state, and a reader that finds a chunk gone (the manifest moved on)
+// reads again. A state that cannot be read or written (the bucket or the
+// account out of storage, a damaged state) is shown in the owner's
+// heartbeat, hence by afstudio cluster status, until it can.
 package cluster

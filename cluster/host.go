@@ -73,6 +73,7 @@ type Host struct {
 	hbRev        uint64         // revision of the heartbeat last written; 0: none
 	adoptUntil   time.Time      // before it, a lease holding the id is the predecessor's
 	standingDown bool           // another instance holds the id
+	book         stateBook      // the partitions' stored states, as this host knows them
 
 	mu      sync.Mutex
 	workers map[int]*worker // the partitions being applied
@@ -216,6 +217,7 @@ func (h *Host) tick(ctx context.Context) error {
 	if m := h.anyManager(); m != nil {
 		beat.Integrations, beat.Failed = integrationSet(m.Snapshot())
 	}
+	beat.Failed = append(beat.Failed, h.book.failures(h.leases)...)
 	hb, _ := json.Marshal(beat)
 	if err := h.beat(ctx, hb); errors.Is(err, errIDTaken) {
 		h.standDown(ctx, err)
@@ -227,7 +229,7 @@ func (h *Host) tick(ctx context.Context) error {
 		h.standingDown = false
 		h.log.Warn("the other host with this host's id is gone: taking partitions again", "id", h.id)
 	}
-	hosts, err := aliveHosts(ctx, h.lay.owners)
+	hosts, err := aliveHosts(ctx, h.lay)
 	if err != nil {
 		return err
 	}
@@ -346,16 +348,27 @@ func (h *Host) release() {
 	h.log.Info("cluster host stopped; partitions given back")
 }
 
-// aliveHosts lists the hosts whose heartbeat has not expired.
-func aliveHosts(ctx context.Context, owners jetstream.KeyValue) ([]string, error) {
-	l, err := owners.ListKeysFiltered(ctx, "hosts.*")
+// aliveHosts lists the hosts whose heartbeat has not expired. It asks the
+// owners bucket's stream for its heartbeat subjects (one request), then
+// reads each key to pass over a heartbeat deleted on a clean stop: a key
+// watcher (ListKeysFiltered) waits until its deadline for a heartbeat
+// that expires between its start and its delivery, and a renewal held
+// that long would let the host's own leases expire.
+func aliveHosts(ctx context.Context, lay *opened) ([]string, error) {
+	prefix := "$KV." + lay.owners.Bucket() + "."
+	info, err := lay.ownersLog.Info(ctx, jetstream.WithSubjectFilter(prefix+hostKey("*")))
 	if err != nil {
 		return nil, fmt.Errorf("list hosts: %w", err)
 	}
-	defer l.Stop()
 	var out []string
-	for k := range l.Keys() {
-		out = append(out, strings.TrimPrefix(k, "hosts."))
+	for subject := range info.State.Subjects {
+		key := strings.TrimPrefix(subject, prefix)
+		if _, err := lay.owners.Get(ctx, key); errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted on a clean stop, or expired since
+		} else if err != nil {
+			return nil, fmt.Errorf("read heartbeat %s: %w", key, err)
+		}
+		out = append(out, strings.TrimPrefix(key, "hosts."))
 	}
 	slices.Sort(out)
 	return out, nil

@@ -127,6 +127,7 @@ func Init(ctx context.Context, js jetstream.JetStream, o InitOptions) error {
 type opened struct {
 	stream     jetstream.Stream
 	owners     jetstream.KeyValue
+	ownersLog  jetstream.Stream // the owners bucket's stream, KV_<bucket>: aliveHosts lists it
 	state      jetstream.KeyValue
 	partitions int
 	ttl        time.Duration
@@ -159,7 +160,11 @@ func open(ctx context.Context, js jetstream.JetStream, l Layout) (*opened, error
 	if ttl <= 0 {
 		return nil, fmt.Errorf("bucket %s has no TTL, so a dead host's leases would never expire; %s", l.OwnersBucket(), hint)
 	}
-	return &opened{stream: st, owners: owners, state: state, partitions: p, ttl: ttl}, nil
+	ownersLog, err := js.Stream(ctx, "KV_"+l.OwnersBucket())
+	if err != nil {
+		return nil, fmt.Errorf("open the stream of bucket %s: %w", l.OwnersBucket(), err)
+	}
+	return &opened{stream: st, owners: owners, ownersLog: ownersLog, state: state, partitions: p, ttl: ttl}, nil
 }
 
 // eventOf splits a stored subject afstudio.part.<p>.<event>.<key>.

@@ -9,15 +9,16 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/afstudio/afstudio/starhost"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Stored is a partition's value in the state bucket: the states of its
+// Stored is a partition's state in the state bucket: the states of its
 // integrations and the stream sequence of the last event applied to them.
+// The bucket holds it in one value or, when it does not fit in one message
+// of the server, in chunks (see manifest).
 type Stored struct {
 	// Seq is the stream sequence of the last event applied: the next
 	// owner starts after it.
@@ -71,7 +72,8 @@ func (h *Host) apply(w *worker) {
 
 // serve reads the partition's stored state, imports it into a fresh
 // manager and applies the events after its sequence, batch by batch,
-// writing the state after each batch.
+// writing the state after each batch. A failure to read or import the
+// state is kept for the heartbeat, as writeState keeps its own.
 func (h *Host) serve(w *worker) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -82,10 +84,11 @@ func (h *Host) serve(w *worker) error {
 		case <-ctx.Done():
 		}
 	}()
-	st, rev, err := readState(ctx, h.lay.state, w.p)
+	ld, err := loadState(ctx, h.lay.state, w.p)
 	if err != nil {
-		return err
+		return h.readFailed(ctx, w.p, err)
 	}
+	st, rev := ld.Stored, ld.rev
 	m, err := h.opts.NewManager(ctx)
 	if err != nil {
 		return fmt.Errorf("make the partition's manager: %w", err)
@@ -93,23 +96,16 @@ func (h *Host) serve(w *worker) error {
 	defer m.Close(context.WithoutCancel(ctx))
 	carried, err := importStates(ctx, m, st.States)
 	if err != nil {
-		return err
+		return h.readFailed(ctx, w.p, err)
 	}
+	h.book.read(w.p, rev, ld.chunks)
 	w.manager.Store(m)
 	notices := m.Subscribe(1024)
 	defer notices.Close()
 	go h.forwardNotices(notices, w.p)
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(w.p)}, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if st.Seq > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.Seq+1
-	}
-	cons, err := h.lay.stream.OrderedConsumer(ctx, cfg)
+	it, err := h.consume(ctx, w.p, st.Seq)
 	if err != nil {
-		return fmt.Errorf("consume partition %d: %w", w.p, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(h.opts.Batch))
-	if err != nil {
-		return fmt.Errorf("consume partition %d: %w", w.p, err)
+		return err
 	}
 	defer it.Stop()
 	msgs, errc := pump(ctx, it)
@@ -133,6 +129,24 @@ func (h *Host) serve(w *worker) error {
 			return err
 		}
 	}
+}
+
+// consume reads partition p's events after sequence seq with an ordered
+// consumer.
+func (h *Host) consume(ctx context.Context, p int, seq uint64) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{partitionFilter(p)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+	if seq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
+	}
+	cons, err := h.lay.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consume partition %d: %w", p, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(h.opts.Batch))
+	if err != nil {
+		return nil, fmt.Errorf("consume partition %d: %w", p, err)
+	}
+	return it, nil
 }
 
 // nextBatch waits for the next message, then appends to batch, without
@@ -225,7 +239,8 @@ func (h *Host) applyBatch(ctx context.Context, m *starhost.Manager, p int, batch
 
 // writeState writes the partition's states and sequence, expecting the
 // revision the host read or wrote last; a different revision means
-// another host owns the partition now, and this one stops.
+// another host owns the partition now, and this one stops. Any other
+// failure is kept for the heartbeat until a write succeeds.
 func (h *Host) writeState(m *starhost.Manager, p int, st Stored, carried map[string]json.RawMessage, rev uint64) (uint64, error) {
 	st.States = maps.Clone(carried)
 	if st.States == nil {
@@ -238,38 +253,31 @@ func (h *Host) writeState(m *starhost.Manager, p int, st Stored, carried map[str
 		}
 		st.States[name] = b
 	}
-	data, err := json.Marshal(st)
+	nrev, err := h.storeState(p, st, rev)
 	if err != nil {
-		return rev, fmt.Errorf("encode the state of partition %d: %w", p, err)
+		err = fmt.Errorf("write the state of partition %d (seq %d): %w; the events since the last write are applied again by the partition's owner", p, st.Seq, err)
+		if !errors.Is(err, jetstream.ErrKeyExists) { // not fenced off: a problem to show
+			h.book.fail(p, opWrite, err)
+		}
+		return rev, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if rev == 0 {
-		rev, err = h.lay.state.Create(ctx, stateKey(p), data)
-	} else {
-		rev, err = h.lay.state.Update(ctx, stateKey(p), data, rev)
+	return nrev, nil
+}
+
+// readFailed keeps a failure to read or import partition p's state for
+// the heartbeat, unless the worker was stopped meanwhile, and returns it.
+func (h *Host) readFailed(ctx context.Context, p int, err error) error {
+	if ctx.Err() == nil {
+		h.book.fail(p, opRead, err)
 	}
-	if err != nil {
-		return rev, fmt.Errorf("write the state of partition %d (seq %d): %w; the events since the last write are applied again by the partition's owner", p, st.Seq, err)
-	}
-	return rev, nil
+	return err
 }
 
 // readState reads partition p's stored state and its revision (0 when
-// there is none yet).
+// there is none yet), inline or chunked.
 func readState(ctx context.Context, kv jetstream.KeyValue, p int) (Stored, uint64, error) {
-	e, err := kv.Get(ctx, stateKey(p))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Stored{}, 0, nil
-	}
-	if err != nil {
-		return Stored{}, 0, fmt.Errorf("read the state of partition %d: %w", p, err)
-	}
-	var st Stored
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return Stored{}, 0, fmt.Errorf("the state of partition %d (bucket key %s) is not JSON of the form {\"seq\": N, \"states\": {...}}: %w; fix or delete the key", p, stateKey(p), err)
-	}
-	return st, e.Revision(), nil
+	ld, err := loadState(ctx, kv, p)
+	return ld.Stored, ld.rev, err
 }
 
 // importStates imports the states of the integrations m has loaded and

@@ -83,17 +83,23 @@ type PartitionStatus struct {
 	// Lag is the number of its events in the stream after Seq: not
 	// applied, or applied and not stored yet.
 	Lag uint64 `json:"lag"`
+	// StateBytes is the size of its stored states' JSON.
+	StateBytes int `json:"state_bytes"`
+	// Chunks is the number of chunks its states are stored in; 0 when
+	// they fit in one message of the server.
+	Chunks int `json:"chunks,omitempty"`
 }
 
 // ReadStatus reads the hosts alive and, per partition, its owner, its
-// stored position and its lag.
+// stored position, its lag and the size of its stored states (without
+// reading them).
 func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, error) {
 	lay, err := open(ctx, js, l)
 	if err != nil {
 		return Status{}, err
 	}
 	s := Status{Stream: l.StreamName(), LeaseTTL: lay.ttl, Hosts: []HostStatus{}}
-	ids, err := aliveHosts(ctx, lay.owners)
+	ids, err := aliveHosts(ctx, lay)
 	if err != nil {
 		return Status{}, err
 	}
@@ -118,12 +124,12 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 		case !errors.Is(err, jetstream.ErrKeyNotFound):
 			return Status{}, fmt.Errorf("read the lease of partition %d: %w", p, err)
 		}
-		st, _, err := readState(ctx, lay.state, p)
+		hd, err := readHead(ctx, lay.state, p)
 		if err != nil {
 			return Status{}, err
 		}
-		ps.Seq = st.Seq
-		if ps.Lag, err = lag(ctx, lay.stream, p, st.Seq); err != nil {
+		ps.Seq, ps.StateBytes, ps.Chunks = hd.seq, hd.size, hd.chunks
+		if ps.Lag, err = lag(ctx, lay.stream, p, hd.seq); err != nil {
 			return Status{}, err
 		}
 		s.Partitions = append(s.Partitions, ps)

@@ -1,0 +1,137 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A stateBook is what a host keeps about the partitions' stored states:
+// per partition, the manifest it last read or wrote (the next write, when
+// based on it, reuses its chunks and removes those it no longer needs),
+// whether chunks left behind by others are still to be looked for, and
+// the last failure to read or write the state, which the host's heartbeat
+// shows until the state is read or written again. It also keeps the state
+// bucket's stream, for removing chunks. The zero value is empty.
+type stateBook struct {
+	mu     sync.Mutex
+	stream jetstream.Stream
+	parts  map[int]*partNote
+}
+
+// partNote is what a stateBook keeps of one partition.
+type partNote struct {
+	rev     uint64     // the manifest's revision; 0 for none
+	chunks  []chunkRef // its chunks; nil when inline
+	sweep   bool       // chunks no manifest uses are still to be looked for
+	failOp  string     // "read" or "write": what failed last; "" when nothing
+	failErr error
+}
+
+// Operations a partNote's failure names.
+const (
+	opRead  = "read"
+	opWrite = "write"
+)
+
+// note returns p's note, made if needed; b.mu is held.
+func (b *stateBook) note(p int) *partNote {
+	if b.parts == nil {
+		b.parts = map[int]*partNote{}
+	}
+	n := b.parts[p]
+	if n == nil {
+		n = &partNote{}
+		b.parts[p] = n
+	}
+	return n
+}
+
+// read notes that p's state was read (and imported) at revision rev, with
+// chunks: the next write looks for chunks left behind, and a failure to
+// read is over.
+func (b *stateBook) read(p int, rev uint64, chunks []chunkRef) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.note(p)
+	n.rev, n.chunks, n.sweep = rev, chunks, true
+	if n.failOp == opRead {
+		n.failOp, n.failErr = "", nil
+	}
+}
+
+// base returns the chunks of p's manifest at revision rev when the host
+// read or wrote that revision last; nil when it did not, or when that
+// manifest is inline.
+func (b *stateBook) base(p int, rev uint64) []chunkRef {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := b.parts[p]; n != nil && n.rev == rev && rev != 0 {
+		return n.chunks
+	}
+	return nil
+}
+
+// wrote notes that p's manifest at revision rev, with chunks, was
+// written; any failure is over. It reports whether chunks left behind are
+// to be looked for now (once after each read).
+func (b *stateBook) wrote(p int, rev uint64, chunks []chunkRef) (sweep bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.note(p)
+	sweep = n.sweep
+	n.rev, n.chunks, n.sweep = rev, chunks, false
+	n.failOp, n.failErr = "", nil
+	return sweep
+}
+
+// fail notes that reading or writing p's state failed with err.
+func (b *stateBook) fail(p int, op string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.note(p)
+	n.failOp, n.failErr = op, err
+}
+
+// failures returns a line per partition in held whose state could not be
+// read or written last time, for the heartbeat.
+func (b *stateBook) failures(held map[int]uint64) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, p := range slices.Sorted(maps.Keys(b.parts)) {
+		n := b.parts[p]
+		if _, ok := held[p]; !ok || n.failOp == "" {
+			continue
+		}
+		what := "its stored state cannot be read, so its events wait"
+		if n.failOp == opWrite {
+			what = "its state is not stored, so its sequence stays behind"
+		}
+		out = append(out, fmt.Sprintf("partition %d: %s (tried again at every lease renewal): %v", p, what, n.failErr))
+	}
+	return out
+}
+
+// bucketStream returns the stream of the state bucket (KV_<bucket>), looked
+// up once.
+func (b *stateBook) bucketStream(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.Stream, error) {
+	b.mu.Lock()
+	s := b.stream
+	b.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("open the stream of bucket %s: %w", bucket, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stream = s
+	return s, nil
+}
