@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,13 +20,17 @@ func (s Status) WriteText(w io.Writer) error {
 	for _, h := range s.Hosts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.ID, strings.Trim(fmt.Sprint(h.Owned), "[]"), h.Seen.Local().Format(time.TimeOnly))
 	}
-	fmt.Fprintln(tw, "\nPARTITION\tOWNER\tSEQ\tLAG")
+	fmt.Fprintln(tw, "\nPARTITION\tOWNER\tSEQ\tLAG\tSTATE BYTES")
 	for _, p := range s.Partitions {
 		owner := p.Owner
 		if owner == "" {
 			owner = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\n", p.Partition, owner, p.Seq, p.Lag)
+		size := strconv.Itoa(p.StateBytes)
+		if p.Chunks > 0 {
+			size += fmt.Sprintf(" (%d chunks)", p.Chunks)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", p.Partition, owner, p.Seq, p.Lag, size)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

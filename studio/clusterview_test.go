@@ -72,7 +72,7 @@ func TestClusterTab(t *testing.T) {
 	eventually(t, "the cluster tab shows the host's partitions", func() bool {
 		return s.tabs.Selected().Text == "Cluster" &&
 			s.cluster.summary.Text == "Host h1 applies partitions 0, 2 of 4; the window shows partition 0." &&
-			strings.Contains(s.cluster.status.Text, "PARTITION  OWNER  SEQ  LAG") && strings.Contains(s.cluster.status.Text, "2          h1     20")
+			strings.Contains(s.cluster.status.Text, "PARTITION  OWNER  SEQ  LAG  STATE BYTES") && strings.Contains(s.cluster.status.Text, "2          h1     20")
 	})
 	runOnUI(func() {
 		if got := s.cluster.pick.Options; !slices.Equal(got, []string{"partition 0", "partition 2"}) {
