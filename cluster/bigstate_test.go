@@ -514,21 +514,3 @@ func TestBigStateWriteFailureShown(t *testing.T) {
 	waitClean(t, js, 30*time.Second)
 }
 
-// waitStatus waits until cluster status shows what ok looks for.
-func waitStatus(t *testing.T, js jetstream.JetStream, what string, ok func(Status) bool) Status {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st, err := ReadStatus(context.Background(), js, Layout{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status never showed %s: %+v", what, st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

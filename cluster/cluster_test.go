@@ -377,24 +377,7 @@ func TestStatusIntegrationSets(t *testing.T) {
 		return m, err
 	})
 	waitSpread(t, 4, 30*time.Second, a, b)
-	status := func(what string, ok func(Status) bool) Status {
-		t.Helper()
-		var st Status
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if st, err = ReadStatus(ctx, js, Layout{}); err != nil {
-				t.Fatal(err)
-			}
-			if ok(st) {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("status never showed %s: %+v", what, st)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	st := status("both hosts' integrations", func(st Status) bool {
+	st := waitStatus(t, js, "both hosts' integrations", func(st Status) bool {
 		return len(st.Hosts) == 2 && st.Hosts[0].Integrations != nil && st.Hosts[1].Integrations != nil
 	})
 	if len(st.Mismatches) != 1 || !strings.Contains(st.Mismatches[0], "integration extra is missing on a") {
@@ -405,7 +388,7 @@ func TestStatusIntegrationSets(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.ReloadFiles(ctx, []string{extra})
-	st = status("b's failed reload", func(st Status) bool {
+	st = waitStatus(t, js, "b's failed reload", func(st Status) bool {
 		for _, h := range st.Hosts {
 			if h.ID == "b" && len(h.Failed) > 0 {
 				return true

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/afstudio/afstudio/cluster"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -74,29 +71,13 @@ func supervisedHostID(t *testing.T, url, other string, partitions int) cluster.H
 // to expire, and the counts stay exact. How long the dead worker's
 // partitions were away is measured, not asserted.
 func TestClusterWorkerRestart(t *testing.T) {
-	exe, err := os.Executable() // the test binary is afstudio (TestMain)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const partitions = 6
-	url := startNATS(t)
-	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", strconv.Itoa(partitions)); r.code != 0 {
-		t.Fatalf("nats init: %v", r)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "count.star"), []byte(countStar), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sup := startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults")
-	startHost(t, exe, nil, "--nats", url, "--dir", dir, "--no-defaults", "--host-id", "other", "--in-process")
+	c := newCountCluster(t, partitions)
+	url, js := c.url, c.js
+	sup := c.host(t, nil)
+	c.host(t, nil, "--host-id", "other", "--in-process")
 	before := supervisedHostID(t, url, "other", partitions)
 
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	kv, err := js.KeyValue(context.Background(), cluster.Layout{}.OwnersBucket())
 	if err != nil {
 		t.Fatal(err)

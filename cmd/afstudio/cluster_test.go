@@ -151,6 +151,45 @@ func waitOwners(t *testing.T, url string, within time.Duration, hosts ...string)
 	}
 }
 
+// countCluster is a NATS server with a stream of partitions (nats init),
+// a folder holding the count integration, and a JetStream to publish
+// with, for host processes of the test binary.
+type countCluster struct {
+	exe, url, dir string
+	js            jetstream.JetStream
+}
+
+// newCountCluster starts the server (stopped by the test's cleanup) and
+// makes its stream of partitions.
+func newCountCluster(t *testing.T, partitions int) *countCluster {
+	t.Helper()
+	exe, err := os.Executable() // the test binary is afstudio (TestMain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &countCluster{exe: exe, url: startNATS(t), dir: t.TempDir()}
+	if r := runCLI(t, nil, "nats", "init", "--nats", c.url, "--partitions", strconv.Itoa(partitions)); r.code != 0 {
+		t.Fatalf("nats init: %v", r)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "count.star"), []byte(countStar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c.js, _ = jetstream.New(nc)
+	return c
+}
+
+// host starts a host process on the cluster's stream and folder, with
+// env (nil: the test's) and more flags.
+func (c *countCluster) host(t *testing.T, env []string, more ...string) *hostProc {
+	t.Helper()
+	return startHost(t, c.exe, env, append([]string{"--nats", c.url, "--dir", c.dir, "--no-defaults"}, more...)...)
+}
+
 // initTwice runs nats init with partitions, then again, then with
 // another count, which is refused.
 func initTwice(t *testing.T, url string, partitions int) {
@@ -210,18 +249,11 @@ func checkApplied(t *testing.T, url string, hosts int) cluster.Status {
 // again with the same --host-id gets its share back. A host given the id
 // of one alive is refused.
 func TestClusterCommands(t *testing.T) {
-	exe, err := os.Executable() // the test binary is afstudio (TestMain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := startNATS(t)
+	c := newCountCluster(t, 12)
+	url, js := c.url, c.js
 	initTwice(t, url, 12)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "count.star"), []byte(countStar), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	host := func(id string, more ...string) *hostProc {
-		return startHost(t, exe, nil, append([]string{"--nats", url, "--dir", dir, "--no-defaults", "--host-id", id}, more...)...)
+		return c.host(t, nil, append([]string{"--host-id", id}, more...)...)
 	}
 	supervised := host("sup")
 	victim := host("inp1", "--in-process")
@@ -229,12 +261,6 @@ func TestClusterCommands(t *testing.T) {
 	waitOwners(t, url, 30*time.Second, "sup", "inp1", "inp2")
 	checkRefused(t, host("inp2"), "inp2") // supervised: its worker refuses to start, and the supervisor gives up
 
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	next := make([]int, 60)
 	publishTicks(t, js, next, 1200)
 	waitExported(t, url, next)

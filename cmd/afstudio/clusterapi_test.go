@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,46 +11,7 @@ import (
 
 	"github.com/afstudio/afstudio/control"
 	"github.com/afstudio/afstudio/control/client"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
-
-// startClusterHosts starts a NATS server, makes a stream of partitions,
-// and starts one host process per id with --listen on a loopback port
-// (the first supervised, the others in-process), all sharing the count
-// integration; it waits until every partition is owned by them, and
-// returns the server's URL, the hosts and a JetStream to publish with.
-func startClusterHosts(t *testing.T, env []string, partitions int, ids ...string) (string, []*hostProc, jetstream.JetStream) {
-	t.Helper()
-	exe, err := os.Executable() // the test binary is afstudio (TestMain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := startNATS(t)
-	if r := runCLI(t, nil, "nats", "init", "--nats", url, "--partitions", strconv.Itoa(partitions)); r.code != 0 {
-		t.Fatalf("nats init: %v", r)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "count.star"), []byte(countStar), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var hosts []*hostProc
-	for i, id := range ids {
-		args := []string{"--nats", url, "--dir", dir, "--no-defaults", "--host-id", id, "--listen", "127.0.0.1:0"}
-		if i > 0 {
-			args = append(args, "--in-process")
-		}
-		hosts = append(hosts, startHost(t, exe, env, args...))
-	}
-	waitOwners(t, url, 30*time.Second, ids...)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	return url, hosts, js
-}
 
 // TestClusterAPIProcess: a cluster host run with --listen serves the
 // cluster's status at /v1/cluster and each partition it applies at /p/N,
@@ -60,12 +19,15 @@ func startClusterHosts(t *testing.T, env []string, partitions int, ids ...string
 // there (events come from the stream) and a partition it does not apply.
 func TestClusterAPIProcess(t *testing.T) {
 	env, _ := apiEnv(t)
-	url, hosts, js := startClusterHosts(t, env, 4, "a", "b")
+	c := newCountCluster(t, 4)
+	url, js := c.url, c.js
+	hosts := []*hostProc{c.host(t, env, "--host-id", "a", "--listen", "127.0.0.1:0"), c.host(t, env, "--host-id", "b", "--in-process")}
+	waitOwners(t, url, 30*time.Second, "a", "b")
 	next := make([]int, 20)
 	publishTicks(t, js, next, 400)
 	waitExported(t, url, next)
 
-	exe, _ := os.Executable()
+	exe := c.exe
 	token := apiToken(t, exe, env)
 	base := hosts[0].waitAddr(t) // the supervised host
 	ctx := context.Background()
