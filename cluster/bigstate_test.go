@@ -513,4 +513,3 @@ func TestBigStateWriteFailureShown(t *testing.T) {
 	checkBigLog(t, js, pub)
 	waitClean(t, js, 30*time.Second)
 }
-
