@@ -28,7 +28,8 @@ type partNote struct {
 	rev     uint64     // the manifest's revision; 0 for none
 	chunks  []chunkRef // its chunks; nil when inline
 	sweep   bool       // chunks no manifest uses are still to be looked for
-	failOp  string     // "read" or "write": what failed last; "" when nothing
+	writes  int        // manifests written since the last sweep
+	failOp  string     // "read", "write" or "purge": what failed last; "" when nothing
 	failErr error
 }
 
@@ -36,7 +37,14 @@ type partNote struct {
 const (
 	opRead  = "read"
 	opWrite = "write"
+	opPurge = "purge"
 )
+
+// sweepEvery is how many manifests an owner writes between two looks for
+// chunks no manifest uses, besides the one after it read the state:
+// chunks a host wrote after it had lost the partition (its manifest then
+// fenced off) are removed within that many writes.
+const sweepEvery = 256
 
 // note returns p's note, made if needed; b.mu is held.
 func (b *stateBook) note(p int) *partNote {
@@ -78,12 +86,16 @@ func (b *stateBook) base(p int, rev uint64) []chunkRef {
 
 // wrote notes that p's manifest at revision rev, with chunks, was
 // written; any failure is over. It reports whether chunks left behind are
-// to be looked for now (once after each read).
+// to be looked for now (after each read, and every sweepEvery writes).
 func (b *stateBook) wrote(p int, rev uint64, chunks []chunkRef) (sweep bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := b.note(p)
-	sweep = n.sweep
+	n.writes++
+	sweep = n.sweep || n.writes >= sweepEvery
+	if sweep {
+		n.writes = 0
+	}
 	n.rev, n.chunks, n.sweep = rev, chunks, false
 	n.failOp, n.failErr = "", nil
 	return sweep
@@ -109,8 +121,11 @@ func (b *stateBook) failures(held map[int]uint64) []string {
 			continue
 		}
 		what := "its stored state cannot be read, so its events wait"
-		if n.failOp == opWrite {
+		switch n.failOp {
+		case opWrite:
 			what = "its state is not stored, so its sequence stays behind"
+		case opPurge:
+			what = "chunks of its state no longer used cannot be removed, so they take space in the bucket"
 		}
 		out = append(out, fmt.Sprintf("partition %d: %s (tried again at every lease renewal): %v", p, what, n.failErr))
 	}

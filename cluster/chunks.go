@@ -102,11 +102,27 @@ func decodeManifest(p int, value []byte) (manifest, error) {
 	if err == nil && len(m.Chunks) > 0 && string(m.States) != chunkedStates {
 		err = fmt.Errorf(`"chunks" with "states" %.40s, not "chunked"`, m.States)
 	}
+	if err == nil && len(m.Chunks) > 0 && !sizesAddUp(m) {
+		err = fmt.Errorf(`"size" %d is not the sum of its chunks' sizes (each 0 to 64 MiB)`, m.Size)
+	}
 	if err != nil {
 		return manifest{}, fmt.Errorf("the state of partition %d (bucket key %s) is not JSON of the form {\"seq\": N, \"states\": {...}} "+
 			"or {\"seq\": N, \"states\": \"chunked\", \"chunks\": [...]}: %w; fix or delete the key", p, stateKey(p), err)
 	}
 	return m, nil
+}
+
+// sizesAddUp reports whether a chunked manifest's size is the sum of its
+// chunks' sizes, each between 0 and maxChunk: a reader allocates by them.
+func sizesAddUp(m manifest) bool {
+	total := 0
+	for _, c := range m.Chunks {
+		if c.Size < 0 || c.Size > maxChunk {
+			return false
+		}
+		total += c.Size
+	}
+	return total == m.Size
 }
 
 // decodeStates parses a states object (its JSON null is no state).

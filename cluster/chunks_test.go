@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,4 +172,51 @@ func (w *writeTimer) lastSeq() uint64 {
 		w.t.Fatal(err)
 	}
 	return s.CachedInfo().State.LastSeq
+}
+
+// TestDamagedStates: a partition whose stored state is damaged (a
+// manifest whose sizes lie, a missing chunk list, not JSON) never brings
+// a host down: the host that takes it keeps the other partitions going
+// and shows the problem in its heartbeat; cluster status shows it as that
+// partition's error and the other partitions as usual; state export says
+// which partition is damaged.
+func TestDamagedStates(t *testing.T) {
+	damaged := map[string]string{
+		"negative size":  `{"seq": 1, "states": "chunked", "size": -1, "chunks": [{"sha256": "00", "size": 1}]}`,
+		"huge chunk":     `{"seq": 1, "states": "chunked", "size": 4611686018427387904, "chunks": [{"sha256": "00", "size": 4611686018427387904}]}`,
+		"sizes disagree": `{"seq": 1, "states": "chunked", "size": 5, "chunks": [{"sha256": "00", "size": 3}]}`,
+		"not JSON":       `{"seq": 1, "states": `,
+	}
+	for name, value := range damaged {
+		t.Run(name, func(t *testing.T) {
+			ts := initTest(t, 2)
+			_, js := ts.connect(t)
+			kv, err := js.KeyValue(context.Background(), Layout{}.StateBucket())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kv.Put(context.Background(), stateKey(1), []byte(value)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ExportStates(context.Background(), js, Layout{}); err == nil || !strings.Contains(err.Error(), "partition 1") {
+				t.Errorf("state export of a damaged partition: %v, want an error naming partition 1", err)
+			}
+			h := startHost(t, ts, "a")
+			pub := newPublisher(js, 10)
+			pub.publish(t, 100)
+			st := waitStatus(t, js, "partition 1's problem in a's heartbeat", func(st Status) bool {
+				return len(st.Hosts) == 1 && len(st.Hosts[0].Failed) > 0 && strings.Contains(st.Hosts[0].Failed[0], "partition 1")
+			})
+			if st.Partitions[1].StateError == "" || st.Partitions[0].StateError != "" {
+				t.Errorf("partition states in cluster status: %+v; want partition 1's error only", st.Partitions)
+			}
+			var text strings.Builder
+			if err := st.WriteText(&text); err != nil || !strings.Contains(text.String(), "WARNING: partition 1:") {
+				t.Errorf("cluster status text has no warning for partition 1:\n%s", text.String())
+			}
+			if owned := h.Owned(); !slices.Contains(owned, 0) {
+				t.Errorf("a applies %v; want partition 0 going on", owned)
+			}
+		})
+	}
 }

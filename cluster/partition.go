@@ -256,7 +256,7 @@ func (h *Host) writeState(m *starhost.Manager, p int, st Stored, carried map[str
 	nrev, err := h.storeState(p, st, rev)
 	if err != nil {
 		err = fmt.Errorf("write the state of partition %d (seq %d): %w; the events since the last write are applied again by the partition's owner", p, st.Seq, err)
-		if !errors.Is(err, jetstream.ErrKeyExists) { // not fenced off: a problem to show
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) { // not fenced off: a problem to show
 			h.book.fail(p, opWrite, err)
 		}
 		return rev, err

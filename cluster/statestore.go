@@ -93,7 +93,7 @@ func loadOnce(ctx context.Context, kv jetstream.KeyValue, p int) (ld loaded, gon
 // readChunks concatenates the chunks of a chunked manifest, checking each
 // against its hash and size; gone is the hash of a chunk not found.
 func readChunks(ctx context.Context, kv jetstream.KeyValue, p int, m manifest) (blob []byte, gone string, err error) {
-	blob = make([]byte, 0, m.Size)
+	blob = make([]byte, 0, min(m.Size, maxChunk)) // grown by what is read and checked (decodeManifest checked the sizes)
 	for _, c := range m.Chunks {
 		e, err := kv.Get(ctx, chunkKey(p, c.SHA256))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -110,6 +110,10 @@ func readChunks(ctx context.Context, kv jetstream.KeyValue, p int, m manifest) (
 	}
 	return blob, "", nil
 }
+
+// maxChunk is the largest chunk a manifest may list: the largest
+// max_payload a NATS server accepts.
+const maxChunk = 64 << 20
 
 // head is what a partition's manifest says without its chunks.
 type head struct {
@@ -247,20 +251,24 @@ func (h *Host) dropChunks(p int, rev uint64, listed []chunkRef, hashes []string,
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	bucket := h.opts.Layout.StateBucket()
+	failed := func(err error) {
+		h.log.Warn("chunks no longer used not removed; they are looked for again within a few hundred writes", "partition", p, "err", err)
+		h.book.fail(p, opPurge, fmt.Errorf("%w (hosts need the right to purge the stream KV_%s)", err, bucket))
+	}
 	stream, err := h.book.bucketStream(ctx, h.opts.JetStream, bucket)
 	if err != nil {
-		h.log.Warn("chunks no longer used not removed; the next host to take the partition removes them", "partition", p, "err", err)
+		failed(err)
 		return
 	}
 	if sweep {
 		left, err := h.leftChunks(ctx, stream, p, listed)
 		if err != nil {
-			h.log.Warn("chunks left behind not looked for; the next host to take the partition looks again", "partition", p, "err", err)
+			failed(err)
 		}
 		hashes = append(hashes, left...) // the same twice is removed once
 	}
 	if err := purgeChunks(stream, bucket, p, hashes, rev); err != nil {
-		h.log.Warn("chunks no longer used not removed; the next host to take the partition removes them", "partition", p, "err", err)
+		failed(err)
 	}
 }
 

@@ -85,6 +85,9 @@ type PartitionStatus struct {
 	Lag uint64 `json:"lag"`
 	// StateBytes is the size of its stored states' JSON.
 	StateBytes int `json:"state_bytes"`
+	// StateError says why its stored state cannot be read (it is
+	// damaged); "" when it can. Seq, Lag and the sizes are then zero.
+	StateError string `json:"state_error,omitempty"`
 	// Chunks is the number of chunks its states are stored in; 0 when
 	// they fit in one message of the server.
 	Chunks int `json:"chunks,omitempty"`
@@ -125,8 +128,10 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 			return Status{}, fmt.Errorf("read the lease of partition %d: %w", p, err)
 		}
 		hd, err := readHead(ctx, lay.state, p)
-		if err != nil {
-			return Status{}, err
+		if err != nil { // one damaged state does not hide the others
+			ps.StateError = err.Error()
+			s.Partitions = append(s.Partitions, ps)
+			continue
 		}
 		ps.Seq, ps.StateBytes, ps.Chunks = hd.seq, hd.size, hd.chunks
 		if ps.Lag, err = lag(ctx, lay.stream, p, hd.seq); err != nil {

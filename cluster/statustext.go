@@ -36,6 +36,11 @@ func (s Status) WriteText(w io.Writer) error {
 		return err
 	}
 	warnings := slices.Clone(s.Mismatches)
+	for _, p := range s.Partitions {
+		if p.StateError != "" {
+			warnings = append(warnings, fmt.Sprintf("partition %d: %s", p.Partition, p.StateError))
+		}
+	}
 	for _, h := range s.Hosts {
 		for _, f := range h.Failed {
 			warnings = append(warnings, "on "+h.ID+": "+f)
