@@ -8,7 +8,8 @@ package control
 //
 //	GET  /v1/health                         liveness (no token): {"ok", "version", "cluster": {"host", "owned"}}
 //	GET  /v1/cluster                        ClusterView: this host, its partitions, the whole cluster's status
-//	ANY  /p/{p}/v1/...                      the one-host API of partition p's manager (404 when p is not applied here)
+//	ANY  /p/{p}/v1/...                      the one-host API of partition p's manager (404 when p is not applied
+//	                                        here, 503 while this host takes it: its state is loading)
 //
 // Within a partition, what reads is served as on one host; a reload (one
 // integration or all) is done on every partition this host applies, so
@@ -19,6 +20,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -96,12 +98,19 @@ func NewClusterHandler(c ClusterHost, opts Options) http.Handler {
 			ch.mux.HandleFunc(method+" /p/{p}"+path, guard(refuse(rf.why)))
 		}
 	}
-	ch.mux.HandleFunc("POST /p/{p}/v1/integrations/{name}/reload", guard(ch.fanOut(func(ctx context.Context, m *starhost.Manager, r *http.Request) {
-		_ = m.ReloadIntegration(ctx, r.PathValue("name")) // its error is the served partition's too
+	ch.mux.HandleFunc("POST /p/{p}/v1/integrations/{name}/reload", guard(ch.fanOut(func(ctx context.Context, m *starhost.Manager, r *http.Request) error {
+		return m.ReloadIntegration(ctx, r.PathValue("name"))
 	})))
-	ch.mux.HandleFunc("POST /p/{p}/v1/reload", guard(ch.fanOut(func(ctx context.Context, m *starhost.Manager, _ *http.Request) {
-		m.ReloadAllIntegrations(ctx)
+	ch.mux.HandleFunc("POST /p/{p}/v1/reload", guard(ch.fanOut(func(ctx context.Context, m *starhost.Manager, _ *http.Request) error {
+		var errs []error
+		for name, err := range m.ReloadAllIntegrations(ctx) {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+		return errors.Join(errs...)
 	})))
+	ch.mux.HandleFunc("GET /p/{p}/v1/health", ch.health) // the host answers, whatever the partition's state
 	ch.mux.HandleFunc("GET /p/{p}/v1/notices", ch.notices)
 	ch.mux.HandleFunc("/p/{p}/", ch.partition) // the partition's handler checks the token
 	ch.mux.HandleFunc("/", ch.notFound)
@@ -195,11 +204,16 @@ func (ch *clusterHandler) view(w http.ResponseWriter, r *http.Request) {
 // handler, answering 404 itself when the host does not apply it.
 func (ch *clusterHandler) partitionOf(w http.ResponseWriter, r *http.Request) (int, *starhost.Manager, http.Handler, bool) {
 	p, err := strconv.Atoi(r.PathValue("p"))
-	if err != nil || p < 0 || p >= ch.c.Partitions() {
+	if err != nil || p < 0 || p >= ch.c.Partitions() || strconv.Itoa(p) != r.PathValue("p") {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no partition %q: the stream has partitions 0 to %d", r.PathValue("p"), ch.c.Partitions()-1), nil)
 		return 0, nil, nil, false
 	}
 	m := ch.c.Manager(p)
+	if m == nil && slices.Contains(ch.c.Owned(), p) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("partition %d is being taken by this host (%s): its state is loading; try again in a moment", p, ch.c.ID()), nil)
+		return 0, nil, nil, false
+	}
 	if m == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("partition %d is not applied by this host (%s applies %s): GET /v1/cluster says which host does", p, ch.c.ID(), partitionList(ownedOf(ch.c))), nil)
 		return 0, nil, nil, false
@@ -253,18 +267,24 @@ func (ch *clusterHandler) notices(w http.ResponseWriter, r *http.Request) {
 // fanOut returns a handler that does do on the manager of every other
 // partition the host applies, then serves the request on partition p's:
 // a reload reaches all of the host's partitions, and answers as p's did.
-func (ch *clusterHandler) fanOut(do func(ctx context.Context, m *starhost.Manager, r *http.Request)) http.HandlerFunc {
+// It is done whole even when the client goes away (a reload cut short on
+// some partitions would leave them on another version); the failures on
+// the other partitions, which the answer does not carry, are logged.
+func (ch *clusterHandler) fanOut(do func(ctx context.Context, m *starhost.Manager, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, _, h, ok := ch.partitionOf(w, r)
 		if !ok {
 			return
 		}
+		ctx := context.WithoutCancel(r.Context())
 		for _, q := range ch.c.Owned() {
 			if m := ch.c.Manager(q); q != p && m != nil {
-				do(r.Context(), m, r)
+				if err := do(ctx, m, r); err != nil && ch.opts.Logger != nil {
+					ch.opts.Logger.Warn("reload asked over the API failed on another partition; its previous version serves there", "partition", q, "asked_of", p, "err", err)
+				}
 			}
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}
 }
 

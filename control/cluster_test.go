@@ -44,6 +44,7 @@ type fakeCluster struct {
 
 	mu        sync.Mutex
 	managers  map[int]*starhost.Manager
+	taking    []int // applied, their state still loading: no manager yet
 	status    cluster.Status
 	statusErr error
 }
@@ -54,7 +55,7 @@ func (f *fakeCluster) Partitions() int { return f.partitions }
 func (f *fakeCluster) Owned() []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []int
+	out := slices.Clone(f.taking)
 	for p := range f.managers {
 		out = append(out, p)
 	}
@@ -155,12 +156,18 @@ func TestClusterAPIPartitions(t *testing.T) {
 		t.Errorf("a partition's view with a wrong token: %v, want 401", err)
 	}
 
+	f.mu.Lock()
+	f.taking = []int{3}
+	f.mu.Unlock()
 	tests := []struct {
 		method, path, body string
 		status             int
 		says               string
 	}{
-		{"GET", "/p/1/v1/integrations", "", 404, "partition 1 is not applied by this host (h1 applies 0, 2)"},
+		{"GET", "/p/1/v1/integrations", "", 404, "partition 1 is not applied by this host (h1 applies 0, 2, 3)"},
+		{"GET", "/p/3/v1/integrations", "", 503, "partition 3 is being taken by this host (h1): its state is loading"},
+		{"GET", "/p/3/v1/health", "", 200, ""},
+		{"GET", "/p/00/v1/integrations", "", 404, `no partition "00"`},
 		{"GET", "/p/9/v1/integrations", "", 404, "the stream has partitions 0 to 3"},
 		{"GET", "/p/x/v1/integrations", "", 404, `no partition "x"`},
 		{"GET", "/v1/integrations", "", 404, "/p/0/v1/integrations"},

@@ -135,7 +135,9 @@ func (s *Studio) followCluster() {
 			}
 		}
 		last = time.Now()
-		v, err := s.opts.Cluster.Read(s.ctx)
+		rctx, cancel := context.WithTimeout(s.ctx, clusterEvery*5)
+		v, err := s.opts.Cluster.Read(rctx)
+		cancel()
 		if err == nil && len(v.Owned) > 0 && !slices.Contains(v.Owned, v.Shown) {
 			s.note(fmt.Sprintf("partition %d is no longer applied by host %s; showing partition %d", v.Shown, v.Host, v.Owned[0]))
 			s.showPartition(v.Owned[0])

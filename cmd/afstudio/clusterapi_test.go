@@ -63,6 +63,40 @@ func TestClusterAPIProcess(t *testing.T) {
 	}
 }
 
+// TestFindCluster: --connect tells a cluster host from another host, says
+// so when the token is refused, and reads a partition in the URL.
+func TestFindCluster(t *testing.T) {
+	env, _ := apiEnv(t)
+	c := newCountCluster(t, 2)
+	h := c.host(t, env, "--host-id", "a", "--in-process", "--listen", "127.0.0.1:0")
+	base := h.waitAddr(t)
+	token := apiToken(t, c.exe, env)
+	ctx := context.Background()
+	if cv, err := findCluster(ctx, base, token, 30*time.Second); err != nil || cv == nil || cv.Host != "a" || len(cv.Owned) != 2 {
+		t.Errorf("findCluster: %+v, %v", cv, err)
+	}
+	if _, err := findCluster(ctx, base, "wrong", 5*time.Second); err == nil || !strings.Contains(err.Error(), "refused the token") {
+		t.Errorf("findCluster with a wrong token: %v; want the token named", err)
+	}
+	one := startHost(t, c.exe, env, "--no-defaults", "--in-process", "--listen", "127.0.0.1:0") // a host of its own, no cluster
+	if cv, err := findCluster(ctx, one.waitAddr(t), token, 5*time.Second); cv != nil || err != nil {
+		t.Errorf("findCluster on a one-host host: %+v, %v; want nil, nil", cv, err)
+	}
+	for url, want := range map[string]struct {
+		base string
+		p    int
+	}{
+		"http://h:7777":       {"http://h:7777", -1},
+		"http://h:7777/p/3":   {"http://h:7777", 3},
+		"http://h:7777/p/12/": {"http://h:7777", 12},
+		"http://h:7777/px/3":  {"http://h:7777/px/3", -1},
+	} {
+		if base, p := splitPartition(url); base != want.base || p != want.p {
+			t.Errorf("splitPartition(%q) = %q, %d; want %q, %d", url, base, p, want.base, want.p)
+		}
+	}
+}
+
 // sameJSON reports whether a and b are the same JSON value.
 func sameJSON(t *testing.T, a, b []byte) bool {
 	t.Helper()

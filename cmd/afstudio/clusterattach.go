@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ type clusterAttach struct {
 	base  string // the host's URL, without /p/N
 	c     *client.Client
 	rh    *remotehost.Host
+	show  sync.Mutex // one Show at a time: the partition shown is the one moved to last
 	shown atomic.Int64
 }
 
@@ -38,6 +40,8 @@ func (a *clusterAttach) Read(ctx context.Context) (studio.ClusterView, error) {
 
 // Show implements studio.Cluster.
 func (a *clusterAttach) Show(ctx context.Context, p int) error {
+	a.show.Lock()
+	defer a.show.Unlock()
 	if err := a.rh.Retarget(ctx, a.base+control.PartitionPath(p)); err != nil {
 		return err
 	}
@@ -72,8 +76,10 @@ func findCluster(ctx context.Context, base, token string, patience time.Duration
 		cancel()
 		var ae *client.Error
 		switch {
+		case errors.As(err, &ae) && ae.Status == 401:
+			return nil, fmt.Errorf("connect to %s: the host refused the token; pass the token that `afstudio token` prints on the host's machine (--token-file, or $%s)", base, envToken)
 		case errors.As(err, &ae):
-			return nil, nil // another host (404), or a refused token: attach says which
+			return nil, nil // another host (404): attach reads it
 		case err == nil && len(cv.Owned) > 0:
 			return &cv, nil
 		case time.Now().After(deadline) && err == nil:

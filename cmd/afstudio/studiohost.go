@@ -88,12 +88,13 @@ func (o *studioOptions) connectHost(ctx context.Context, sh *studioHost, log *sl
 	if err != nil {
 		return err
 	}
-	const patience = 20 * time.Second // a host starting, or restarting its worker
+	deadline := time.Now().Add(20 * time.Second) // a host starting, or restarting its worker
 	base, p := splitPartition(o.connect)
-	cv, err := findCluster(ctx, base, token, patience)
+	cv, err := findCluster(ctx, base, token, time.Until(deadline))
 	if err != nil {
 		return err
 	}
+	patience := max(time.Until(deadline), time.Second) // what findCluster left
 	if cv == nil {
 		rh, err := attach(ctx, o.connect, token, nil, patience, log)
 		if err != nil {

@@ -142,6 +142,8 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 		switch {
 		case errors.As(err, &ae) && ae.Status == 401:
 			return nil, fmt.Errorf("connect to %s: the host refused the token; pass the token that `afstudio token` prints on the host's machine", h.URL())
+		case errors.As(err, &ae) && ae.Status == 503: // a cluster host's partition being taken: ready in a moment
+			return nil, fmt.Errorf("connect to %s: %s (%w)", h.URL(), ae.Body.Error, ErrUnreachable)
 		case errors.As(err, &ae) && ae.Status == 404:
 			return nil, fmt.Errorf("connect to %s: the host does not serve GET /v1/view (%s): a cluster host serves each partition at /p/N; otherwise it runs an older afstudio: update it", h.URL(), ae.Body.Error)
 		}
@@ -318,14 +320,17 @@ func (h *Host) Snapshot() starhost.View {
 	}
 	ctx, cancel := h.call()
 	defer cancel()
-	hv, err := h.c().View(ctx)
+	at := h.at.Load()
+	hv, err := at.c.View(ctx)
 	if err != nil {
-		h.log.Debug("snapshot: answering the last view", "url", h.URL(), "error", err)
+		h.log.Debug("snapshot: answering the last view", "url", at.url, "error", err)
 		return h.lastView()
 	}
 	v := viewOf(hv)
 	h.mu.Lock()
-	h.last = v
+	if h.at.Load() == at { // not moved by Retarget meanwhile: the view of where it is now
+		h.last = v
+	}
 	h.mu.Unlock()
 	return v
 }
