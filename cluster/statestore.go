@@ -11,7 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// opTimeout bounds each request to the server while a state is written.
+// opTimeout bounds a state's write (its chunks and its manifest
+// together, as one inline write was bounded), and each request of the
+// removal of old chunks after it.
 const opTimeout = 10 * time.Second
 
 // A reader reads a chunked state again while a chunk is gone: at once
@@ -156,6 +158,8 @@ func (h *Host) chunkLimit() int {
 // message, else its chunks first, then the manifest (the commit), then,
 // best effort, the removal of the chunks no longer used.
 func (h *Host) storeState(p int, st Stored, rev uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
 	limit := h.chunkLimit()
 	blob := encodeStates(st.States)
 	base := h.book.base(p, rev)
@@ -163,7 +167,7 @@ func (h *Host) storeState(p int, st Stored, rev uint64) (uint64, error) {
 	var chunks []chunkRef
 	if len(value) > limit {
 		var err error
-		if chunks, err = h.putChunks(p, blob, limit, base, st.States); err != nil {
+		if chunks, err = h.putChunks(ctx, p, blob, limit, base, st.States); err != nil {
 			return rev, err
 		}
 		if value, err = json.Marshal(manifest{Seq: st.Seq, States: json.RawMessage(chunkedStates), Size: len(blob), Chunks: chunks}); err != nil {
@@ -175,7 +179,7 @@ func (h *Host) storeState(p int, st Stored, rev uint64) (uint64, error) {
 				byteSize(len(blob)), len(chunks), stateSizes(st.States), byteSize(len(value)), byteSize(limit))
 		}
 	}
-	nrev, err := h.commitState(p, value, rev)
+	nrev, err := h.commitState(ctx, p, value, rev)
 	if err != nil {
 		return rev, err
 	}
@@ -186,7 +190,7 @@ func (h *Host) storeState(p int, st Stored, rev uint64) (uint64, error) {
 
 // putChunks writes the chunks of blob that base lacks and returns the
 // chunks of blob, in order.
-func (h *Host) putChunks(p int, blob []byte, limit int, base []chunkRef, states map[string]json.RawMessage) ([]chunkRef, error) {
+func (h *Host) putChunks(ctx context.Context, p int, blob []byte, limit int, base []chunkRef, states map[string]json.RawMessage) ([]chunkRef, error) {
 	have := map[string]bool{}
 	for _, c := range base {
 		have[c.SHA256] = true
@@ -199,9 +203,7 @@ func (h *Host) putChunks(p int, blob []byte, limit int, base []chunkRef, states 
 		if have[c.SHA256] {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		_, err := h.lay.state.Put(ctx, chunkKey(p, c.SHA256), piece)
-		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("chunk %d of %d (%s; %s in all; %s): %w; "+
 				"if the bucket %s or the account is out of storage, raise its limits or keep state per key smaller",
@@ -213,9 +215,7 @@ func (h *Host) putChunks(p int, blob []byte, limit int, base []chunkRef, states 
 }
 
 // commitState writes partition p's manifest, expecting revision rev.
-func (h *Host) commitState(p int, value []byte, rev uint64) (uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
+func (h *Host) commitState(ctx context.Context, p int, value []byte, rev uint64) (uint64, error) {
 	if rev == 0 {
 		return h.lay.state.Create(ctx, stateKey(p), value)
 	}
