@@ -150,17 +150,24 @@ func (h *Host) Owned() []int {
 	return out
 }
 
-// anyManager returns the manager of one partition the host applies (they
-// all load the same files); nil when it applies none yet.
-func (h *Host) anyManager() *starhost.Manager {
+// managers returns the managers of the partitions the host applies, by
+// partition, in order.
+func (h *Host) managers() []partitionManager {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var out []partitionManager
 	for _, p := range slices.Sorted(maps.Keys(h.workers)) {
 		if m := h.workers[p].manager.Load(); m != nil && !h.workers[p].finished() {
-			return m
+			out = append(out, partitionManager{p, m})
 		}
 	}
-	return nil
+	return out
+}
+
+// partitionManager is the manager of partition p.
+type partitionManager struct {
+	p int
+	m *starhost.Manager
 }
 
 // ReloadFiles passes changed integration files to the manager of every
@@ -214,9 +221,7 @@ func (h *Host) tick(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.lay.ttl)
 	defer cancel()
 	beat := heartbeat{ID: h.id, Instance: h.instance, Owned: h.Owned(), At: time.Now().UTC()}
-	if m := h.anyManager(); m != nil {
-		beat.Integrations, beat.Failed = integrationSet(m.Snapshot())
-	}
+	beat.Integrations, beat.Failed = hostSet(h.managers())
 	beat.Failed = append(beat.Failed, h.book.failures(h.leases)...)
 	hb, _ := json.Marshal(beat)
 	if err := h.beat(ctx, hb); errors.Is(err, errIDTaken) {

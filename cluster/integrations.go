@@ -39,6 +39,45 @@ func integrationSet(view starhost.View) (set, failed []string) {
 	return set, failed
 }
 
+// hostSet summarises the integrations of a host's partitions: the set of
+// the first (every partition loads the same files), and the failures of
+// all, each once, with a line for each partition whose set differs from
+// the first's (a reload that reached some partitions only). nil, nil
+// with no partition.
+func hostSet(ms []partitionManager) (set, failed []string) {
+	for i, pm := range ms {
+		s, f := integrationSet(pm.m.Snapshot())
+		for _, line := range f {
+			if !slices.Contains(failed, line) {
+				failed = append(failed, line)
+			}
+		}
+		if i == 0 {
+			set = s
+			continue
+		}
+		if !slices.Equal(s, set) {
+			failed = append(failed, fmt.Sprintf("partition %d runs %s where partition %d runs %s: a reload did not reach every partition; reload again",
+				pm.p, strings.Join(setDiff(s, set), ", "), ms[0].p, strings.Join(setDiff(set, s), ", ")))
+		}
+	}
+	return set, failed
+}
+
+// setDiff returns what a has and b lacks ("none" when nothing).
+func setDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	if out == nil {
+		out = []string{"none"}
+	}
+	return out
+}
+
 // compareSets returns one line per difference between the integration
 // sets of the hosts that reported one: an integration some host lacks, or
 // runs in another version. None when they agree.
