@@ -231,3 +231,24 @@ func TestRetarget(t *testing.T) {
 		t.Fatalf("after Retarget the relayed reloads are %v; want tally's alone (not the first host's greeter)", reloaded)
 	}
 }
+
+// TestRetargetWhileLost: a remote host that lost its host and waits
+// (here up to 30 s) before it tries again is moved elsewhere: it relays
+// the new host's notices at once, not after its wait.
+func TestRetargetWhileLost(t *testing.T) {
+	a := newRig(t, map[string]string{"greeter.star": greeterSrc}, remotehost.Options{MinBackoff: 30 * time.Second, MaxBackoff: 30 * time.Second}, nil)
+	b := newRig(t, map[string]string{"tally.star": tallySrc}, remotehost.Options{}, nil)
+	sub := a.h.Subscribe(64)
+	defer sub.Close()
+	a.stop(t)
+	hosttest.Eventually(t, 5*time.Second, func() bool { return !a.h.Connected() }, "the first host lost")
+	ctx := context.Background()
+	if err := a.h.Retarget(ctx, "http://"+b.addr); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.Eventually(t, 5*time.Second, a.h.Connected, "connected to the second host before the 30 s wait is over")
+	if err := b.m.ReloadIntegration(ctx, "tally"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, sub, func(n starhost.Notice) bool { return n.Kind == starhost.NoticeReloaded && n.Integration == "tally" })
+}

@@ -93,6 +93,7 @@ type Host struct {
 	done         chan struct{} // closed when the relay has returned
 	streamMu     sync.Mutex
 	streamCancel context.CancelFunc // ends the notice stream open now; Retarget calls it
+	retargeted   chan struct{}      // Retarget wakes a relay waiting to reconnect
 }
 
 // endpoint is where a Host's API is: its base URL and a client for it.
@@ -127,7 +128,7 @@ func New(ctx context.Context, baseURL, token string, opts Options) (*Host, error
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{token: token, timeout: opts.Timeout,
+	h := &Host{token: token, timeout: opts.Timeout, retargeted: make(chan struct{}, 1),
 		minBack: opts.MinBackoff, maxBack: opts.MaxBackoff, log: opts.Logger, done: make(chan struct{}), limit: opts.NoticeLimit}
 
 	h.at.Store(&endpoint{url: strings.TrimRight(baseURL, "/"), c: client.New(baseURL, token)})
@@ -198,6 +199,10 @@ func (h *Host) Retarget(ctx context.Context, baseURL string) error {
 		h.streamCancel()
 	}
 	h.streamMu.Unlock()
+	select {
+	case h.retargeted <- struct{}{}:
+	default: // a wake-up is pending already
+	}
 	h.log.Info("showing another host", "url", ep.url)
 	return nil
 }
@@ -254,6 +259,9 @@ func (h *Host) relay(ctx context.Context, opened chan struct{}) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-h.retargeted: // somewhere else now: try there at once
+			t.Stop()
+			continue
 		case <-t.C:
 		}
 		backoff = min(2*backoff, h.maxBack)
