@@ -143,7 +143,12 @@ func (s *Studio) followCluster() {
 			s.showPartition(v.Owned[0])
 			v.Shown = v.Owned[0]
 		}
-		s.do(func() { s.cluster.set(v, err) })
+		s.do(func() {
+			s.cluster.set(v, err)
+			if err == nil {
+				s.status.setHost(fmt.Sprintf("%s, partition %d", s.opts.HostLabel, v.Shown))
+			}
+		})
 		select {
 		case <-s.ctx.Done():
 			return
@@ -162,7 +167,10 @@ func (s *Studio) showPartition(p int) {
 		return
 	}
 	s.note(fmt.Sprintf("the window shows partition %d", p))
-	s.do(s.refresh)
+	s.do(func() {
+		s.status.setHost(fmt.Sprintf("%s, partition %d", s.opts.HostLabel, p))
+		s.refresh()
+	})
 }
 
 // note writes a line of the Cluster tab's in the log.

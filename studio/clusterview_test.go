@@ -65,7 +65,7 @@ func TestClusterTab(t *testing.T) {
 	a := test.NewTempApp(t)
 	m := hosttest.New(t, hosttest.Defaults(integrations.FS))
 	fc := &fakeCluster{owned: []int{0, 2}}
-	s := New(a, m, nil, Options{RunOnUI: runOnUI, Cluster: fc, Tab: "cluster"})
+	s := New(a, m, nil, Options{RunOnUI: runOnUI, Cluster: fc, Tab: "cluster", HostLabel: "http://h1:7777 (cluster host h1)"})
 	runOnUI(s.Start)
 	t.Cleanup(s.Stop)
 
@@ -81,6 +81,9 @@ func TestClusterTab(t *testing.T) {
 		s.cluster.pick.SetSelected("partition 2") // as the user picks it
 	})
 	hosttest.Eventually(t, uiWait, func() bool { return slices.Equal(fc.askedFor(), []int{2}) }, "partition 2 asked for")
+	eventually(t, "the status bar says which partition shows", func() bool {
+		return s.status.watching.Text == "host http://h1:7777 (cluster host h1), partition 2"
+	})
 	eventually(t, "the log says which partition shows", func() bool {
 		return slices.ContainsFunc(s.logs.lines(), func(l string) bool { return strings.Contains(l, "the window shows partition 2") })
 	})
