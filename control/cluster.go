@@ -83,14 +83,7 @@ func NewClusterHandler(c ClusterHost, opts Options) http.Handler {
 	opts.Open = nil
 	ch := &clusterHandler{c: c, opts: opts, mux: http.NewServeMux(), handlers: map[int]partitionHandler{}}
 	ch.mux.HandleFunc("GET /v1/health", ch.health)
-	auth := tokenCheck(opts.Token)
-	guard := func(fn http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if auth(w, r) {
-				fn(w, r)
-			}
-		}
-	}
+	guard := func(fn http.HandlerFunc) http.HandlerFunc { return withToken(opts.Token, fn) }
 	ch.mux.HandleFunc("GET /v1/cluster", guard(ch.view))
 	for _, rf := range clusterRefusals {
 		for _, pattern := range rf.patterns {

@@ -228,8 +228,12 @@ func writeError(w http.ResponseWriter, status int, msg string, err error) {
 }
 
 // auth checks the bearer token in constant time.
-func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
-	check := tokenCheck(h.opts.Token)
+func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc { return withToken(h.opts.Token, next) }
+
+// withToken returns next behind tokenCheck: served only to a request
+// that carries token, answered 401 otherwise.
+func withToken(token string, next http.HandlerFunc) http.HandlerFunc {
+	check := tokenCheck(token)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if check(w, r) {
 			next(w, r)
