@@ -1,13 +1,10 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A stateBook is what a host keeps about the partitions' stored states:
@@ -18,9 +15,8 @@ import (
 // shows until the state is read or written again. It also keeps the state
 // bucket's stream, for removing chunks. The zero value is empty.
 type stateBook struct {
-	mu     sync.Mutex
-	stream jetstream.Stream
-	parts  map[int]*partNote
+	mu    sync.Mutex
+	parts map[int]*partNote
 }
 
 // partNote is what a stateBook keeps of one partition.
@@ -130,23 +126,4 @@ func (b *stateBook) failures(held map[int]uint64) []string {
 		out = append(out, fmt.Sprintf("partition %d: %s (tried again at every lease renewal): %v", p, what, n.failErr))
 	}
 	return out
-}
-
-// bucketStream returns the stream of the state bucket (KV_<bucket>), looked
-// up once.
-func (b *stateBook) bucketStream(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.Stream, error) {
-	b.mu.Lock()
-	s := b.stream
-	b.mu.Unlock()
-	if s != nil {
-		return s, nil
-	}
-	s, err := js.Stream(ctx, "KV_"+bucket)
-	if err != nil {
-		return nil, fmt.Errorf("open the stream of bucket %s: %w", bucket, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.stream = s
-	return s, nil
 }

@@ -234,10 +234,11 @@ func (h *Host) tick(ctx context.Context) error {
 		h.standingDown = false
 		h.log.Warn("the other host with this host's id is gone: taking partitions again", "id", h.id)
 	}
-	hosts, err := aliveHosts(ctx, h.lay)
+	beats, err := aliveHosts(ctx, h.lay)
 	if err != nil {
 		return err
 	}
+	hosts := slices.Collect(maps.Keys(beats))
 	if !slices.Contains(hosts, h.id) {
 		hosts = append(hosts, h.id)
 	}
@@ -353,28 +354,28 @@ func (h *Host) release() {
 	h.log.Info("cluster host stopped; partitions given back")
 }
 
-// aliveHosts lists the hosts whose heartbeat has not expired. It asks the
-// owners bucket's stream for its heartbeat subjects (one request), then
-// reads each key to pass over a heartbeat deleted on a clean stop: a key
-// watcher (ListKeysFiltered) waits until its deadline for a heartbeat
-// that expires between its start and its delivery, and a renewal held
-// that long would let the host's own leases expire.
-func aliveHosts(ctx context.Context, lay *opened) ([]string, error) {
+// aliveHosts returns the heartbeats that have not expired, by host id. It
+// asks the owners bucket's stream for its heartbeat subjects (one
+// request), then reads each key to pass over a heartbeat deleted on a
+// clean stop: a key watcher (ListKeysFiltered) waits until its deadline
+// for a heartbeat that expires between its start and its delivery, and a
+// renewal held that long would let the host's own leases expire.
+func aliveHosts(ctx context.Context, lay *opened) (map[string]jetstream.KeyValueEntry, error) {
 	prefix := "$KV." + lay.owners.Bucket() + "."
 	info, err := lay.ownersLog.Info(ctx, jetstream.WithSubjectFilter(prefix+hostKey("*")))
 	if err != nil {
 		return nil, fmt.Errorf("list hosts: %w", err)
 	}
-	var out []string
+	out := map[string]jetstream.KeyValueEntry{}
 	for subject := range info.State.Subjects {
 		key := strings.TrimPrefix(subject, prefix)
-		if _, err := lay.owners.Get(ctx, key); errors.Is(err, jetstream.ErrKeyNotFound) {
+		e, err := lay.owners.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // deleted on a clean stop, or expired since
 		} else if err != nil {
 			return nil, fmt.Errorf("read heartbeat %s: %w", key, err)
 		}
-		out = append(out, strings.TrimPrefix(key, "hosts."))
+		out[strings.TrimPrefix(key, "hosts.")] = e
 	}
-	slices.Sort(out)
 	return out, nil
 }

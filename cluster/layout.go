@@ -129,6 +129,7 @@ type opened struct {
 	owners     jetstream.KeyValue
 	ownersLog  jetstream.Stream // the owners bucket's stream, KV_<bucket>: aliveHosts lists it
 	state      jetstream.KeyValue
+	stateLog   jetstream.Stream // the state bucket's stream: chunks are listed and purged there
 	partitions int
 	ttl        time.Duration
 }
@@ -160,11 +161,16 @@ func open(ctx context.Context, js jetstream.JetStream, l Layout) (*opened, error
 	if ttl <= 0 {
 		return nil, fmt.Errorf("bucket %s has no TTL, so a dead host's leases would never expire; %s", l.OwnersBucket(), hint)
 	}
-	ownersLog, err := js.Stream(ctx, "KV_"+l.OwnersBucket())
-	if err != nil {
-		return nil, fmt.Errorf("open the stream of bucket %s: %w", l.OwnersBucket(), err)
+	o := &opened{stream: st, owners: owners, state: state, partitions: p, ttl: ttl}
+	for _, b := range []struct {
+		bucket string
+		log    *jetstream.Stream
+	}{{l.OwnersBucket(), &o.ownersLog}, {l.StateBucket(), &o.stateLog}} {
+		if *b.log, err = js.Stream(ctx, "KV_"+b.bucket); err != nil {
+			return nil, fmt.Errorf("open the stream of bucket %s: %w", b.bucket, err)
+		}
 	}
-	return &opened{stream: st, owners: owners, ownersLog: ownersLog, state: state, partitions: p, ttl: ttl}, nil
+	return o, nil
 }
 
 // eventOf splits a stored subject afstudio.part.<p>.<event>.<key>.

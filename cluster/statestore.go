@@ -255,11 +255,7 @@ func (h *Host) dropChunks(p int, rev uint64, listed []chunkRef, hashes []string,
 		h.log.Warn("chunks no longer used not removed; they are looked for again within a few hundred writes", "partition", p, "err", err)
 		h.book.fail(p, opPurge, fmt.Errorf("%w (hosts need the right to purge the stream KV_%s)", err, bucket))
 	}
-	stream, err := h.book.bucketStream(ctx, h.opts.JetStream, bucket)
-	if err != nil {
-		failed(err)
-		return
-	}
+	stream := h.lay.stateLog
 	if sweep {
 		left, err := h.leftChunks(ctx, stream, p, listed)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -102,20 +104,18 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream, l Layout) (Status, 
 		return Status{}, err
 	}
 	s := Status{Stream: l.StreamName(), LeaseTTL: lay.ttl, Hosts: []HostStatus{}}
-	ids, err := aliveHosts(ctx, lay)
+	beats, err := aliveHosts(ctx, lay)
 	if err != nil {
 		return Status{}, err
 	}
-	for _, id := range ids {
-		hs := HostStatus{ID: id, Owned: []int{}}
-		if e, err := lay.owners.Get(ctx, hostKey(id)); err == nil {
-			var hb heartbeat
-			if json.Unmarshal(e.Value(), &hb) == nil && hb.Owned != nil {
-				hs.Owned = hb.Owned
-			}
-			hs.Instance, hs.Integrations, hs.Failed = hb.Instance, hb.Integrations, hb.Failed
-			hs.Seen = e.Created()
+	for _, id := range slices.Sorted(maps.Keys(beats)) {
+		e := beats[id]
+		hs := HostStatus{ID: id, Owned: []int{}, Seen: e.Created()}
+		var hb heartbeat
+		if json.Unmarshal(e.Value(), &hb) == nil && hb.Owned != nil {
+			hs.Owned = hb.Owned
 		}
+		hs.Instance, hs.Integrations, hs.Failed = hb.Instance, hb.Integrations, hb.Failed
 		s.Hosts = append(s.Hosts, hs)
 	}
 	for p := range lay.partitions {
